@@ -1,0 +1,3283 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:gsts2sbase
+ * @title: GstS2SBase
+ * @short_description: base class for speech-to-speech provider elements
+ *
+ * GstS2SBase owns everything a speech-to-speech element does that is not the
+ * provider's wire protocol: the pads and their caps, the I/O thread with its
+ * own GMainContext where the connection lives and every send happens, the
+ * src-pad task that pushes model audio on a running-time timeline and keeps
+ * downstream fed with GAP events while the model is silent, pacing of
+ * non-live input, the LATENCY answer, barge-in with played-duration
+ * accounting, EOS drain, the conversation as the user heard it, tool calls,
+ * usage and errors, and the contract messages on the bus.
+ *
+ * Threads: the sink chain only queues audio (and paces a non-live source to
+ * real time against the pipeline clock); the I/O thread talks to the network
+ * and calls the provider's vfuncs; the src task pushes. One mutex guards the
+ * state they share; messages are posted outside it.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "gsts2sbase.h"
+#include "gsts2sbase-private.h"
+#include "gsts2sws.h"
+
+GST_DEBUG_CATEGORY (gst_s2s_debug);
+#define GST_CAT_DEFAULT gst_s2s_debug
+
+#define DEFAULT_LATENCY_MS 100
+#define DEFAULT_LATENCY_TARGET_MS 0
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_EOS_TIMEOUT_MS 15000
+#define DEFAULT_TURN_DETECTION GST_S2S_TURN_DETECTION_SERVER_VAD
+#define DEFAULT_REASONING GST_S2S_REASONING_BUILT_IN
+
+/* Output buffers are cut to this so barge-in drops within 20 ms of audio */
+#define OUT_CHUNK_MS 20
+/* How far apart GAP events (or silence buffers) are while the model is
+ * silent, and the longest the src task sleeps */
+#define GAP_INTERVAL (40 * GST_MSECOND)
+/* Input held while the session is not ready yet; older audio is dropped
+ * past this, with a warning */
+#define MAX_PENDING_INPUT_MS 30000
+/* OpenAI refuses a commit of less than 100 ms; no provider wants less */
+#define MIN_COMMIT_MS 100
+
+enum
+{
+  PROP_0,
+  PROP_URL,
+  PROP_API_KEY,
+  PROP_MODEL,
+  PROP_VOICE,
+  PROP_INSTRUCTIONS,
+  PROP_LANGUAGE,
+  PROP_TEMPERATURE,
+  PROP_MAX_OUTPUT_TOKENS,
+  PROP_TOOLS,
+  PROP_HISTORY,
+  PROP_TURN_DETECTION,
+  PROP_VAD_THRESHOLD,
+  PROP_SILENCE_DURATION,
+  PROP_PREFIX_PADDING,
+  PROP_TRANSCRIBE_INPUT,
+  PROP_TRANSCRIPTION_MODEL,
+  PROP_REASONING,
+  PROP_LATENCY,
+  PROP_LATENCY_TARGET,
+  PROP_SSL_CA_FILE,
+  PROP_PROXY,
+  PROP_CONNECT_TIMEOUT,
+  PROP_EOS_TIMEOUT,
+  PROP_SILENCE_FILL,
+  PROP_STATS,
+};
+
+enum
+{
+  SIGNAL_SEND_TEXT,
+  SIGNAL_TOOL_RESULT,
+  SIGNAL_INTERRUPT,
+  SIGNAL_SAY,
+  SIGNAL_COMMIT,
+  LAST_SIGNAL
+};
+
+static guint gst_s2s_base_signals[LAST_SIGNAL] = { 0 };
+
+typedef struct
+{
+  gchar *type;                  /* message, function_call, function_call_output */
+  gchar *role;
+  gchar *id;                    /* provider item id, NULL for seeded items */
+  GString *text;
+  gchar *call_id;
+  gchar *name;
+  gchar *arguments;
+  gchar *output;
+  gboolean final;
+  /* assistant audio: what arrived and, after barge-in, what was heard */
+  GstClockTime audio_received;
+  GstClockTime audio_played;    /* NONE unless interrupted */
+} ConvItem;
+
+struct _GstS2SBasePrivate
+{
+  /* Settings, object lock */
+  gchar *url;
+  gchar *api_key;
+  gchar *model;
+  gchar *voice;
+  gchar *instructions;
+  gchar *language;
+  gdouble temperature;
+  gint max_output_tokens;
+  gchar *tools_json;
+  gchar *history_json;
+  GstS2STurnDetection turn_detection;
+  gdouble vad_threshold;
+  gint silence_duration;
+  gint prefix_padding;
+  gboolean transcribe_input;
+  gchar *transcription_model;
+  GstS2SReasoning reasoning;
+  guint latency_ms;
+  guint latency_target_ms;
+  gchar *ssl_ca_file;
+  gchar *proxy;
+  guint connect_timeout_ms;
+  guint eos_timeout_ms;
+  gboolean silence_fill;
+
+  /* I/O thread; only touched on it once started */
+  GThread *io_thread;
+  GMainContext *io_ctx;
+  GMainLoop *io_loop;
+  GstS2SWs *ws;
+  GstS2SConfig *config;
+  gboolean session_open;
+  gboolean session_ready;
+  gboolean history_sent;
+  gboolean eos_handled;
+  gint64 session_start_us;
+  gchar *session_id;
+
+  /* State shared between threads: lock */
+  GMutex lock;
+  GCond cond;
+  gboolean flushing;
+  gboolean stopping;
+  gboolean fatal;
+
+  /* input */
+  GstSegment in_segment;
+  GstS2SAudioFormat in_format;
+  gboolean in_format_known;
+  GByteArray *in_pending;
+  gboolean in_flush_scheduled;
+  gboolean in_eos;
+  guint64 in_bytes_total;
+  guint64 uncommitted_bytes;
+  GstClockID in_clock_id;
+  GstClockTime in_position;     /* running time of the end of the input */
+
+  /* output */
+  GstS2SAudioFormat out_format;
+  GQueue out_queue;
+  GstClockTime out_end;         /* end of queued output (or last GAP) */
+  GstClockTime pushed_end;      /* end of pushed buffers/GAPs */
+  GstClockTime last_buf_end;    /* end of the last buffer pushed */
+  gboolean need_discont;
+  gboolean src_started;         /* stream-start, caps and segment sent */
+  gboolean caps_changed;
+  gboolean eos_pushed;
+  gint64 eos_deadline;          /* monotonic us, 0 none */
+  GstClockTime pipeline_latency;
+
+  /* turn/response state */
+  gboolean user_speaking;
+  gboolean awaiting_response;
+  gboolean response_active;
+  gboolean create_after_done;
+  gchar *response_id;
+  gchar *interrupted_response_id;
+  gboolean response_first_audio;
+  GstClockTime response_audio;
+  GstClockTime turn_end_rt;
+  gchar *audio_item_id;
+  GstClockTime item_first_pts;
+  guint64 item_received_bytes;
+  guint64 item_pushed_bytes;
+  GHashTable *pending_calls;    /* call_id -> name */
+
+  /* conversation as the user heard it */
+  GPtrArray *conv;
+
+  /* stats */
+  guint turns;
+  guint interruptions;
+  guint reconnects;
+  guint rotations;
+  guint64 bytes_in;
+  guint64 bytes_out;
+  GstS2SUsage usage_total;
+  gchar *last_error;
+};
+
+/* Registered by hand, as GstBaseSrc is: instance init needs the class of
+ * the subclass being instantiated to find its pad templates. */
+static GstElementClass *gst_s2s_base_parent_class = NULL;
+static gint private_offset = 0;
+
+static void gst_s2s_base_class_init (GstS2SBaseClass * klass);
+static void gst_s2s_base_init (GstS2SBase * self, gpointer g_class);
+
+static inline GstS2SBasePrivate *
+gst_s2s_base_get_instance_private (GstS2SBase * self)
+{
+  return G_STRUCT_MEMBER_P (self, private_offset);
+}
+
+static void
+gst_s2s_base_class_intern_init (gpointer klass, gpointer data)
+{
+  gst_s2s_base_parent_class = g_type_class_peek_parent (klass);
+  g_type_class_adjust_private_offset (klass, &private_offset);
+  gst_s2s_base_class_init (klass);
+}
+
+GType
+gst_s2s_base_get_type (void)
+{
+  static gsize type = 0;
+
+  if (g_once_init_enter (&type)) {
+    static const GTypeInfo info = {
+      sizeof (GstS2SBaseClass), NULL, NULL,
+      (GClassInitFunc) gst_s2s_base_class_intern_init, NULL, NULL,
+      sizeof (GstS2SBase), 0, (GInstanceInitFunc) gst_s2s_base_init, NULL
+    };
+    GType t = g_type_register_static (GST_TYPE_ELEMENT, "GstS2SBase", &info,
+        G_TYPE_FLAG_ABSTRACT);
+
+    private_offset = g_type_add_instance_private (t,
+        sizeof (GstS2SBasePrivate));
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+#define GST_S2S_BASE_LOCK(s)   g_mutex_lock (&(s)->priv->lock)
+#define GST_S2S_BASE_UNLOCK(s) g_mutex_unlock (&(s)->priv->lock)
+#define GST_S2S_BASE_SIGNAL(s) g_cond_broadcast (&(s)->priv->cond)
+
+/* ------------------------------------------------------------------------ */
+/* Enums and small helpers */
+
+GType
+gst_s2s_turn_detection_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_S2S_TURN_DETECTION_SERVER_VAD, "The provider's voice activity "
+          "detection ends the turn", "server-vad"},
+    {GST_S2S_TURN_DETECTION_SEMANTIC_VAD, "The provider's semantic turn "
+          "detection, where offered", "semantic-vad"},
+    {GST_S2S_TURN_DETECTION_NONE, "The application ends turns with the "
+          "commit action signal", "none"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstS2STurnDetection", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_s2s_reasoning_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_S2S_REASONING_BUILT_IN, "The model decides what to say",
+        "built-in"},
+    {GST_S2S_REASONING_EXTERNAL, "The application decides what the model "
+          "says, with the say action signal", "external"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstS2SReasoning", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static const gchar *const error_code_names[] = {
+  "authentication", "authorization", "rate-limit", "quota",
+  "invalid-request", "invalid-config", "network", "timeout",
+  "session-expired", "server-error", "protocol", "audio-format",
+};
+
+const gchar *
+gst_s2s_error_code_to_string (GstS2SErrorCode code)
+{
+  g_return_val_if_fail (code < G_N_ELEMENTS (error_code_names), "unknown");
+  return error_code_names[code];
+}
+
+gboolean
+gst_s2s_audio_format_from_caps (GstS2SAudioFormat * fmt, const GstCaps * caps)
+{
+  GstStructure *s;
+  const gchar *name;
+  gint rate = 0, channels = 1;
+
+  if (caps == NULL || gst_caps_get_size (caps) < 1)
+    return FALSE;
+  s = gst_caps_get_structure (caps, 0);
+  name = gst_structure_get_name (s);
+  if (!gst_structure_get_int (s, "rate", &rate) || rate <= 0)
+    return FALSE;
+  if (gst_structure_get_int (s, "channels", &channels) && channels != 1)
+    return FALSE;
+
+  if (g_str_equal (name, "audio/x-raw")) {
+    const gchar *format = gst_structure_get_string (s, "format");
+    if (g_strcmp0 (format, "S16LE") != 0)
+      return FALSE;
+    fmt->encoding = GST_S2S_ENCODING_PCM_S16LE;
+  } else if (g_str_equal (name, "audio/x-mulaw")) {
+    fmt->encoding = GST_S2S_ENCODING_MULAW;
+  } else if (g_str_equal (name, "audio/x-alaw")) {
+    fmt->encoding = GST_S2S_ENCODING_ALAW;
+  } else {
+    return FALSE;
+  }
+  fmt->rate = rate;
+  return TRUE;
+}
+
+GstCaps *
+gst_s2s_audio_format_to_caps (const GstS2SAudioFormat * fmt)
+{
+  switch (fmt->encoding) {
+    case GST_S2S_ENCODING_MULAW:
+      return gst_caps_new_simple ("audio/x-mulaw", "rate", G_TYPE_INT,
+          fmt->rate, "channels", G_TYPE_INT, 1, NULL);
+    case GST_S2S_ENCODING_ALAW:
+      return gst_caps_new_simple ("audio/x-alaw", "rate", G_TYPE_INT,
+          fmt->rate, "channels", G_TYPE_INT, 1, NULL);
+    case GST_S2S_ENCODING_PCM_S16LE:
+    default:
+      return gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING,
+          "S16LE", "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT,
+          fmt->rate, "channels", G_TYPE_INT, 1, NULL);
+  }
+}
+
+guint
+gst_s2s_audio_format_bytes_per_sample (const GstS2SAudioFormat * fmt)
+{
+  return fmt->encoding == GST_S2S_ENCODING_PCM_S16LE ? 2 : 1;
+}
+
+GstClockTime
+gst_s2s_audio_format_bytes_to_time (const GstS2SAudioFormat * fmt,
+    guint64 bytes)
+{
+  guint64 samples = bytes / gst_s2s_audio_format_bytes_per_sample (fmt);
+
+  if (fmt->rate <= 0)
+    return 0;
+  return gst_util_uint64_scale_int (samples, GST_SECOND, fmt->rate);
+}
+
+static guint64
+time_to_bytes (const GstS2SAudioFormat * fmt, GstClockTime t)
+{
+  return gst_util_uint64_scale_int (t, fmt->rate, GST_SECOND) *
+      gst_s2s_audio_format_bytes_per_sample (fmt);
+}
+
+static guint8
+silence_byte (const GstS2SAudioFormat * fmt)
+{
+  switch (fmt->encoding) {
+    case GST_S2S_ENCODING_MULAW:
+      return 0xff;
+    case GST_S2S_ENCODING_ALAW:
+      return 0xd5;
+    default:
+      return 0;
+  }
+}
+
+void
+gst_s2s_config_free (GstS2SConfig * c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->url);
+  g_free (c->api_key);
+  g_free (c->model);
+  g_free (c->voice);
+  g_free (c->instructions);
+  g_free (c->language);
+  g_free (c->transcription_model);
+  g_free (c->ssl_ca_file);
+  g_free (c->proxy);
+  if (c->tools)
+    json_array_unref (c->tools);
+  g_free (c);
+}
+
+static JsonNode *
+parse_json (const gchar * json, GError ** error)
+{
+  JsonParser *parser = json_parser_new_immutable ();
+  JsonNode *root = NULL;
+
+  if (json_parser_load_from_data (parser, json, -1, error)) {
+    root = json_parser_get_root (parser);
+    if (root)
+      root = json_node_copy (root);
+    else
+      g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "empty document");
+  }
+  g_object_unref (parser);
+  return root;
+}
+
+static gboolean
+member_is_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  return n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_STRING;
+}
+
+JsonArray *
+gst_s2s_parse_tools (const gchar * json, GError ** error)
+{
+  JsonNode *root = parse_json (json, error);
+  JsonArray *arr;
+  guint i;
+
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_ARRAY (root)) {
+    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+        "expected a JSON array of tools");
+    json_node_unref (root);
+    return NULL;
+  }
+  arr = json_array_ref (json_node_get_array (root));
+  json_node_unref (root);
+
+  for (i = 0; i < json_array_get_length (arr); i++) {
+    JsonNode *n = json_array_get_element (arr, i);
+    JsonObject *o;
+
+    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "tool %u is not an object", i);
+      goto fail;
+    }
+    o = json_node_get_object (n);
+    if (!member_is_string (o, "name") ||
+        *json_object_get_string_member (o, "name") == '\0') {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "tool %u has no \"name\" string", i);
+      goto fail;
+    }
+    if (json_object_has_member (o, "description") &&
+        !member_is_string (o, "description")) {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "tool %u: \"description\" must be a string", i);
+      goto fail;
+    }
+    if (json_object_has_member (o, "parameters") &&
+        !JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "parameters"))) {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "tool %u: \"parameters\" must be a JSON Schema object", i);
+      goto fail;
+    }
+  }
+  return arr;
+
+fail:
+  json_array_unref (arr);
+  return NULL;
+}
+
+JsonArray *
+gst_s2s_parse_history (const gchar * json, GError ** error)
+{
+  JsonNode *root = parse_json (json, error);
+  JsonArray *arr;
+  guint i;
+
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_ARRAY (root)) {
+    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+        "expected a JSON array of conversation items");
+    json_node_unref (root);
+    return NULL;
+  }
+  arr = json_array_ref (json_node_get_array (root));
+  json_node_unref (root);
+
+  for (i = 0; i < json_array_get_length (arr); i++) {
+    JsonNode *n = json_array_get_element (arr, i);
+    JsonObject *o;
+    const gchar *type;
+
+    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "item %u is not an object", i);
+      goto fail;
+    }
+    o = json_node_get_object (n);
+    type = member_is_string (o, "type") ?
+        json_object_get_string_member (o, "type") : "message";
+    if (g_str_equal (type, "message")) {
+      const gchar *role = member_is_string (o, "role") ?
+          json_object_get_string_member (o, "role") : "";
+      if (!g_str_equal (role, "system") && !g_str_equal (role, "user") &&
+          !g_str_equal (role, "assistant")) {
+        g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+            "item %u: \"role\" must be system, user or assistant", i);
+        goto fail;
+      }
+      if (!member_is_string (o, "text")) {
+        g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+            "item %u: message needs a \"text\" string", i);
+        goto fail;
+      }
+    } else if (g_str_equal (type, "function_call")) {
+      if (!member_is_string (o, "call_id") || !member_is_string (o, "name") ||
+          !member_is_string (o, "arguments")) {
+        g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+            "item %u: function_call needs call_id, name and arguments "
+            "strings", i);
+        goto fail;
+      }
+    } else if (g_str_equal (type, "function_call_output")) {
+      if (!member_is_string (o, "call_id") || !member_is_string (o, "output")) {
+        g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+            "item %u: function_call_output needs call_id and output "
+            "strings", i);
+        goto fail;
+      }
+    } else {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+          "item %u: unknown type \"%s\"", i, type);
+      goto fail;
+    }
+  }
+  return arr;
+
+fail:
+  json_array_unref (arr);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Conversation */
+
+static void
+conv_item_free (ConvItem * it)
+{
+  g_free (it->type);
+  g_free (it->role);
+  g_free (it->id);
+  if (it->text)
+    g_string_free (it->text, TRUE);
+  g_free (it->call_id);
+  g_free (it->name);
+  g_free (it->arguments);
+  g_free (it->output);
+  g_free (it);
+}
+
+static ConvItem *
+conv_item_new (const gchar * type, const gchar * role, const gchar * id)
+{
+  ConvItem *it = g_new0 (ConvItem, 1);
+
+  it->type = g_strdup (type);
+  it->role = g_strdup (role);
+  it->id = g_strdup (id);
+  it->text = g_string_new (NULL);
+  it->audio_played = GST_CLOCK_TIME_NONE;
+  return it;
+}
+
+/* lock held */
+static ConvItem *
+conv_find (GstS2SBase * self, const gchar * id)
+{
+  GPtrArray *conv = self->priv->conv;
+  guint i;
+
+  if (id == NULL)
+    return NULL;
+  for (i = conv->len; i > 0; i--) {
+    ConvItem *it = g_ptr_array_index (conv, i - 1);
+    if (g_strcmp0 (it->id, id) == 0)
+      return it;
+  }
+  return NULL;
+}
+
+/* lock held */
+static ConvItem *
+conv_ensure (GstS2SBase * self, const gchar * id, const gchar * type,
+    const gchar * role)
+{
+  ConvItem *it = conv_find (self, id);
+
+  if (it == NULL) {
+    it = conv_item_new (type, role, id);
+    g_ptr_array_add (self->priv->conv, it);
+  } else if (role && it->role == NULL) {
+    it->role = g_strdup (role);
+  }
+  return it;
+}
+
+/* What of an interrupted assistant message the user heard: the text cut in
+ * proportion to the audio played, at a word boundary. The provider gives no
+ * word timings, so this is an estimate; the server side is exact (truncate). */
+static gchar *
+conv_item_heard_text (ConvItem * it)
+{
+  const gchar *text = it->text->str;
+  gsize len = it->text->len, cut;
+
+  if (!GST_CLOCK_TIME_IS_VALID (it->audio_played) || it->audio_received == 0)
+    return g_strdup (text);
+  if (it->audio_played >= it->audio_received)
+    return g_strdup (text);
+  cut = gst_util_uint64_scale (len, it->audio_played, it->audio_received);
+  while (cut > 0 && !g_ascii_isspace (text[cut]))
+    cut--;
+  while (cut > 0 && g_ascii_isspace (text[cut - 1]))
+    cut--;
+  return g_strndup (text, cut);
+}
+
+static gchar *
+conv_to_json (GstS2SBase * self)
+{
+  GPtrArray *conv = self->priv->conv;
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen;
+  JsonNode *root;
+  gchar *out;
+  guint i;
+
+  json_builder_begin_array (b);
+  for (i = 0; i < conv->len; i++) {
+    ConvItem *it = g_ptr_array_index (conv, i);
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, it->type);
+    if (g_str_equal (it->type, "message")) {
+      gchar *text = conv_item_heard_text (it);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, it->role ? it->role : "user");
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, text);
+      g_free (text);
+      if (GST_CLOCK_TIME_IS_VALID (it->audio_played)) {
+        json_builder_set_member_name (b, "interrupted");
+        json_builder_add_boolean_value (b, TRUE);
+      }
+    } else if (g_str_equal (it->type, "function_call")) {
+      json_builder_set_member_name (b, "call_id");
+      json_builder_add_string_value (b, it->call_id);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, it->name);
+      json_builder_set_member_name (b, "arguments");
+      json_builder_add_string_value (b, it->arguments ? it->arguments : "{}");
+    } else {
+      json_builder_set_member_name (b, "call_id");
+      json_builder_add_string_value (b, it->call_id);
+      json_builder_set_member_name (b, "output");
+      json_builder_add_string_value (b, it->output);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+
+  root = json_builder_get_root (b);
+  gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  out = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return out;
+}
+
+/* lock held */
+static void
+conv_seed (GstS2SBase * self, JsonArray * items)
+{
+  guint i;
+
+  for (i = 0; i < json_array_get_length (items); i++) {
+    JsonObject *o = json_array_get_object_element (items, i);
+    const gchar *type = json_object_get_string_member_with_default (o, "type",
+        "message");
+    ConvItem *it = conv_item_new (type,
+        json_object_get_string_member_with_default (o, "role", NULL), NULL);
+
+    g_string_assign (it->text,
+        json_object_get_string_member_with_default (o, "text", ""));
+    it->call_id = g_strdup (json_object_get_string_member_with_default (o,
+            "call_id", NULL));
+    it->name = g_strdup (json_object_get_string_member_with_default (o,
+            "name", NULL));
+    it->arguments = g_strdup (json_object_get_string_member_with_default (o,
+            "arguments", NULL));
+    it->output = g_strdup (json_object_get_string_member_with_default (o,
+            "output", NULL));
+    it->final = TRUE;
+    g_ptr_array_add (self->priv->conv, it);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages and errors */
+
+static GstClockTime
+current_running_time (GstS2SBase * self)
+{
+  if (GST_STATE (self) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_current_running_time (GST_ELEMENT (self));
+}
+
+static void
+post_element_message (GstS2SBase * self, GstStructure * s)
+{
+  GstClockTime rt = current_running_time (self);
+
+  if (!gst_structure_has_field (s, "running-time"))
+    gst_structure_set (s, "running-time", G_TYPE_UINT64, rt, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_session_state (GstS2SBase * self, const gchar * state,
+    const gchar * reason)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  post_element_message (self, gst_structure_new ("s2s-session",
+          "state", G_TYPE_STRING, state,
+          "provider", G_TYPE_STRING, klass->provider,
+          "session-id", G_TYPE_STRING, self->priv->session_id,
+          "reason", G_TYPE_STRING, reason, NULL));
+}
+
+static const gchar *
+error_user_text (GstS2SErrorCode code)
+{
+  switch (code) {
+    case GST_S2S_ERROR_AUTHENTICATION:
+      return _("The provider rejected the credentials: check api-key.");
+    case GST_S2S_ERROR_AUTHORIZATION:
+      return _("The credentials may not use this model or endpoint: check "
+          "api-key, model and url.");
+    case GST_S2S_ERROR_RATE_LIMIT:
+      return _("The provider is limiting the request rate: retry later.");
+    case GST_S2S_ERROR_QUOTA:
+      return _("The account has no quota left: check billing with the "
+          "provider.");
+    case GST_S2S_ERROR_INVALID_REQUEST:
+      return _("The provider rejected a request: check the element's "
+          "settings.");
+    case GST_S2S_ERROR_INVALID_CONFIG:
+      return _("Invalid configuration.");
+    case GST_S2S_ERROR_NETWORK:
+      return _("Could not talk to the provider: check url, proxy and the "
+          "network.");
+    case GST_S2S_ERROR_TIMEOUT:
+      return _("The provider did not answer in time: check url and the "
+          "network, or raise connect-timeout.");
+    case GST_S2S_ERROR_SESSION_EXPIRED:
+      return _("The provider ended the session at its time limit.");
+    case GST_S2S_ERROR_SERVER_ERROR:
+      return _("The provider reported an internal error: retry later.");
+    case GST_S2S_ERROR_PROTOCOL:
+      return _("The provider sent data that could not be understood.");
+    case GST_S2S_ERROR_AUDIO_FORMAT:
+      return _("Unsupported audio format: put audioconvert and "
+          "audioresample before the element.");
+  }
+  return _("Speech-to-speech session failed.");
+}
+
+static void
+error_domain_code (GstS2SErrorCode code, GQuark * domain, gint * gcode)
+{
+  switch (code) {
+    case GST_S2S_ERROR_AUTHENTICATION:
+    case GST_S2S_ERROR_AUTHORIZATION:
+      *domain = GST_RESOURCE_ERROR;
+      *gcode = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+      break;
+    case GST_S2S_ERROR_NETWORK:
+    case GST_S2S_ERROR_TIMEOUT:
+      *domain = GST_RESOURCE_ERROR;
+      *gcode = GST_RESOURCE_ERROR_OPEN_READ_WRITE;
+      break;
+    case GST_S2S_ERROR_RATE_LIMIT:
+    case GST_S2S_ERROR_QUOTA:
+      *domain = GST_RESOURCE_ERROR;
+      *gcode = GST_RESOURCE_ERROR_BUSY;
+      break;
+    case GST_S2S_ERROR_INVALID_CONFIG:
+      *domain = GST_RESOURCE_ERROR;
+      *gcode = GST_RESOURCE_ERROR_SETTINGS;
+      break;
+    case GST_S2S_ERROR_AUDIO_FORMAT:
+      *domain = GST_STREAM_ERROR;
+      *gcode = GST_STREAM_ERROR_FORMAT;
+      break;
+    default:
+      *domain = GST_STREAM_ERROR;
+      *gcode = GST_STREAM_ERROR_FAILED;
+      break;
+  }
+}
+
+typedef struct
+{
+  GstS2SErrorCode code;
+  gboolean fatal;
+  gboolean retryable;
+  guint http_status;
+  gint close_code;
+  const gchar *provider_code;
+  const gchar *provider_message;
+  const gchar *user_text;       /* NULL: the code's text */
+  const gchar *debug;
+} ErrorReport;
+
+static void stop_session_on_io (GstS2SBase * self);
+
+static void
+post_error_report (GstS2SBase * self, const ErrorReport * r)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstStructure *details;
+  GQuark domain;
+  gint gcode;
+  gchar *debug;
+
+  details = gst_structure_new ("s2s-error",
+      "code", G_TYPE_STRING, gst_s2s_error_code_to_string (r->code),
+      "retryable", G_TYPE_BOOLEAN, r->retryable,
+      "provider", G_TYPE_STRING, klass->provider, NULL);
+  if (r->http_status)
+    gst_structure_set (details, "http-status", G_TYPE_UINT, r->http_status,
+        NULL);
+  if (r->close_code >= 0)
+    gst_structure_set (details, "close-code", G_TYPE_UINT,
+        (guint) r->close_code, NULL);
+  if (r->provider_code)
+    gst_structure_set (details, "provider-code", G_TYPE_STRING,
+        r->provider_code, NULL);
+  if (r->provider_message)
+    gst_structure_set (details, "provider-message", G_TYPE_STRING,
+        r->provider_message, NULL);
+
+  debug = g_strdup_printf ("%s: %s%s%s%s", klass->provider,
+      gst_s2s_error_code_to_string (r->code),
+      r->provider_code ? " " : "", GST_STR_NULL (r->provider_code),
+      r->debug ? r->debug : (r->provider_message ? r->provider_message : ""));
+
+  GST_S2S_BASE_LOCK (self);
+  g_free (self->priv->last_error);
+  self->priv->last_error = g_strdup_printf ("%s%s%s",
+      gst_s2s_error_code_to_string (r->code),
+      r->provider_message ? ": " : "", GST_STR_NULL (r->provider_message));
+  if (r->fatal) {
+    self->priv->fatal = TRUE;
+    GST_S2S_BASE_SIGNAL (self);
+  }
+  GST_S2S_BASE_UNLOCK (self);
+
+  error_domain_code (r->code, &domain, &gcode);
+  GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT,
+      r->fatal ? GST_LEVEL_ERROR : GST_LEVEL_WARNING, self, "%s", debug);
+  gst_element_message_full_with_details (GST_ELEMENT (self),
+      r->fatal ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, domain, gcode,
+      g_strdup (r->user_text ? r->user_text : error_user_text (r->code)),
+      debug, __FILE__, GST_FUNCTION, __LINE__, details);
+
+  if (r->fatal && self->priv->io_ctx &&
+      g_main_context_is_owner (self->priv->io_ctx))
+    stop_session_on_io (self);
+}
+
+void
+gst_s2s_base_provider_error (GstS2SBase * self, GstS2SErrorCode code,
+    gboolean fatal, gboolean retryable, const gchar * provider_code,
+    const gchar * provider_message)
+{
+  ErrorReport r = { code, fatal, retryable, 0, -1, provider_code,
+    provider_message, NULL, NULL
+  };
+
+  post_error_report (self, &r);
+}
+
+static void
+post_config_error (GstS2SBase * self, const gchar * property,
+    const gchar * problem)
+{
+  gchar *text = g_strdup_printf (_("Invalid value for property \"%s\": %s."),
+      property, problem);
+  ErrorReport r = { GST_S2S_ERROR_INVALID_CONFIG, TRUE, FALSE, 0, -1, NULL,
+    NULL, text, NULL
+  };
+  gchar *debug = g_strdup_printf ("property %s: %s", property, problem);
+
+  r.debug = debug;
+  post_error_report (self, &r);
+  g_free (debug);
+  g_free (text);
+}
+
+/* ------------------------------------------------------------------------ */
+/* I/O thread */
+
+static gpointer
+io_thread_func (gpointer data)
+{
+  GstS2SBase *self = data;
+  GstS2SBasePrivate *priv = self->priv;
+
+  g_main_context_push_thread_default (priv->io_ctx);
+  g_main_loop_run (priv->io_loop);
+  /* Let cancelled operations deliver their callbacks so nothing they hold
+   * leaks; bounded, never a hang. */
+  {
+    gint64 end = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
+    while (g_main_context_pending (priv->io_ctx) &&
+        g_get_monotonic_time () < end)
+      g_main_context_iteration (priv->io_ctx, FALSE);
+  }
+  g_main_context_pop_thread_default (priv->io_ctx);
+  return NULL;
+}
+
+static void
+io_invoke (GstS2SBase * self, GSourceFunc func, gpointer data,
+    GDestroyNotify notify)
+{
+  GSource *src = g_idle_source_new ();
+
+  g_source_set_priority (src, G_PRIORITY_DEFAULT);
+  g_source_set_callback (src, func, data, notify);
+  g_source_attach (src, self->priv->io_ctx);
+  g_source_unref (src);
+}
+
+void
+gst_s2s_base_send (GstS2SBase * self, const gchar * text, gssize len)
+{
+  if (len < 0)
+    len = strlen (text);
+  if (!gst_s2s_ws_send_text (self->priv->ws, text, len)) {
+    GST_DEBUG_OBJECT (self, "not connected, dropping %" G_GSSIZE_FORMAT
+        " bytes", len);
+    return;
+  }
+  /* events can carry user text: log only their size and type prefix */
+  GST_LOG_OBJECT (self, "sent %" G_GSSIZE_FORMAT " bytes: %.48s", len, text);
+}
+
+void
+gst_s2s_base_send_json (GstS2SBase * self, JsonNode * node)
+{
+  JsonGenerator *gen = json_generator_new ();
+  gsize len;
+  gchar *text;
+
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, &len);
+  gst_s2s_base_send (self, text, len);
+  g_free (text);
+  g_object_unref (gen);
+}
+
+const GstS2SAudioFormat *
+gst_s2s_base_get_out_format (GstS2SBase * self)
+{
+  return &self->priv->out_format;
+}
+
+static void flush_input_on_io (GstS2SBase * self);
+
+static gboolean
+flush_input_cb (gpointer data)
+{
+  flush_input_on_io (GST_S2S_BASE (data));
+  return G_SOURCE_REMOVE;
+}
+
+/* lock held */
+static void
+schedule_input_flush_locked (GstS2SBase * self)
+{
+  if (self->priv->in_flush_scheduled || self->priv->io_ctx == NULL)
+    return;
+  self->priv->in_flush_scheduled = TRUE;
+  io_invoke (self, flush_input_cb, gst_object_ref (self),
+      (GDestroyNotify) gst_object_unref);
+}
+
+static void
+request_response_on_io (GstS2SBase * self)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean now;
+
+  GST_S2S_BASE_LOCK (self);
+  now = !self->priv->response_active &&
+      g_hash_table_size (self->priv->pending_calls) == 0;
+  if (now)
+    self->priv->awaiting_response = TRUE;
+  else
+    self->priv->create_after_done = TRUE;
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (now && klass->create_response)
+    klass->create_response (self);
+}
+
+/* The input ended: finish the user turn so the reply comes, then the src
+ * task pushes EOS once it is out (or eos-timeout passes). */
+static void
+handle_input_eos_on_io (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstS2SConfig *c = priv->config;
+  gboolean speaking, enough;
+  guint64 pad_bytes = 0;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->eos_handled = TRUE;
+  speaking = priv->user_speaking;
+  enough = priv->uncommitted_bytes >= time_to_bytes (&c->in_format,
+      MIN_COMMIT_MS * GST_MSECOND);
+  priv->eos_deadline = g_get_monotonic_time () +
+      (gint64) priv->eos_timeout_ms * G_TIME_SPAN_MILLISECOND;
+  if (c->turn_detection == GST_S2S_TURN_DETECTION_NONE && enough) {
+    priv->awaiting_response = TRUE;
+    priv->uncommitted_bytes = 0;
+    priv->turns++;
+  } else if (speaking) {
+    /* The provider's VAD ends the turn on silence; give it that silence
+     * instead of cutting the turn short with a commit. */
+    gint silence = c->silence_duration >= 0 ? c->silence_duration : 500;
+    pad_bytes = time_to_bytes (&c->in_format,
+        (silence + 300) * GST_MSECOND);
+  }
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_DEBUG_OBJECT (self, "input EOS: speaking %d, padding %" G_GUINT64_FORMAT
+      " bytes", speaking, pad_bytes);
+
+  if (c->turn_detection == GST_S2S_TURN_DETECTION_NONE && enough) {
+    klass->commit (self);
+  } else if (pad_bytes > 0) {
+    guint8 *silence = g_malloc (pad_bytes);
+    memset (silence, silence_byte (&c->in_format), pad_bytes);
+    klass->send_audio (self, silence, pad_bytes);
+    g_free (silence);
+  }
+}
+
+static void
+flush_input_on_io (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GByteArray *pending;
+  gboolean eos;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->in_flush_scheduled = FALSE;
+  if (!priv->session_ready || priv->fatal) {
+    GST_S2S_BASE_UNLOCK (self);
+    return;
+  }
+  pending = priv->in_pending;
+  priv->in_pending = g_byte_array_new ();
+  priv->uncommitted_bytes += pending->len;
+  eos = priv->in_eos;
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (pending->len > 0)
+    klass->send_audio (self, pending->data, pending->len);
+  g_byte_array_unref (pending);
+
+  if (eos && !priv->eos_handled)
+    handle_input_eos_on_io (self);
+}
+
+static void
+ws_opened (gpointer user_data)
+{
+  GstS2SBase *self = user_data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  GST_INFO_OBJECT (self, "connected");
+  self->priv->session_open = TRUE;
+  klass->session_open (self, self->priv->config);
+}
+
+static void
+ws_message (GBytes * data, gboolean binary, gpointer user_data)
+{
+  GstS2SBase *self = user_data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  klass->handle_message (self, data, binary);
+}
+
+static void
+map_close_code (GstS2SBase * self, gushort code, GstS2SErrorCode * ec,
+    gboolean * retryable)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  if (klass->map_close && klass->map_close (self, code, ec, retryable))
+    return;
+
+  switch (code) {
+    case SOUP_WEBSOCKET_CLOSE_GOING_AWAY:
+      *ec = GST_S2S_ERROR_SESSION_EXPIRED;
+      *retryable = TRUE;
+      break;
+    case SOUP_WEBSOCKET_CLOSE_SERVER_ERROR:
+    case 1013:                 /* try again later */
+      *ec = GST_S2S_ERROR_SERVER_ERROR;
+      *retryable = TRUE;
+      break;
+    case SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION:
+    case SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA:
+    case SOUP_WEBSOCKET_CLOSE_BAD_DATA:
+    case SOUP_WEBSOCKET_CLOSE_TOO_BIG:
+    case SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR:
+      *ec = GST_S2S_ERROR_PROTOCOL;
+      *retryable = FALSE;
+      break;
+    default:
+      if (code >= 4000) {
+        *ec = GST_S2S_ERROR_INVALID_REQUEST;
+        *retryable = FALSE;
+      } else {
+        /* 1000 or 1005/1006 (no close frame): the connection just went */
+        *ec = GST_S2S_ERROR_NETWORK;
+        *retryable = TRUE;
+      }
+      break;
+  }
+}
+
+void
+gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
+    const gchar * reason)
+{
+  ErrorReport r = { GST_S2S_ERROR_NETWORK, TRUE, TRUE, 0, close_code, NULL,
+    reason, NULL, NULL
+  };
+  gchar *debug;
+
+  GST_S2S_BASE_LOCK (self);
+  if (self->priv->fatal || self->priv->stopping) {
+    GST_S2S_BASE_UNLOCK (self);
+    return;
+  }
+  GST_S2S_BASE_UNLOCK (self);
+
+  map_close_code (self, close_code, &r.code, &r.retryable);
+  debug = g_strdup_printf ("connection closed by the server, code %u%s%s",
+      close_code, reason && *reason ? ": " : "", reason ? reason : "");
+  r.debug = debug;
+  if (reason && *reason == '\0')
+    r.provider_message = NULL;
+  post_session_state (self, "closed", debug);
+  post_error_report (self, &r);
+  g_free (debug);
+}
+
+static void
+ws_closed (gushort code, const gchar * reason, gpointer user_data)
+{
+  gst_s2s_base_connection_lost (GST_S2S_BASE (user_data), code, reason);
+}
+
+static void
+ws_failed (const GError * error, guint http_status, const gchar * body,
+    gpointer user_data)
+{
+  GstS2SBase *self = user_data;
+  ErrorReport r = { GST_S2S_ERROR_NETWORK, TRUE, TRUE, http_status, -1, NULL,
+    NULL, NULL, NULL
+  };
+  gchar *debug;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+    r.code = GST_S2S_ERROR_TIMEOUT;
+  } else if (http_status == 401) {
+    r.code = GST_S2S_ERROR_AUTHENTICATION;
+    r.retryable = FALSE;
+  } else if (http_status == 403) {
+    r.code = GST_S2S_ERROR_AUTHORIZATION;
+    r.retryable = FALSE;
+  } else if (http_status == 429) {
+    r.code = GST_S2S_ERROR_RATE_LIMIT;
+  } else if (http_status >= 500) {
+    r.code = GST_S2S_ERROR_SERVER_ERROR;
+  } else if (http_status >= 400) {
+    r.code = GST_S2S_ERROR_INVALID_REQUEST;
+    r.retryable = FALSE;
+  } else if (error->domain == G_TLS_ERROR) {
+    r.retryable = FALSE;
+  }
+
+  debug = g_strdup_printf ("could not connect (HTTP status %u): %s",
+      http_status, error->message);
+  r.debug = debug;
+  post_session_state (self, "closed", debug);
+  post_error_report (self, &r);
+  g_free (debug);
+}
+
+static const GstS2SWsCallbacks ws_callbacks = {
+  ws_opened, ws_message, ws_closed, ws_failed
+};
+
+static gboolean
+connect_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstS2SConfig *c = self->priv->config;
+  SoupMessage *msg;
+  GError *err = NULL;
+
+  post_session_state (self, "connecting", NULL);
+  msg = klass->build_request (self, c, &err);
+  if (msg == NULL) {
+    post_config_error (self, "url", err ? err->message : "unusable");
+    g_clear_error (&err);
+    return G_SOURCE_REMOVE;
+  }
+  self->priv->ws = gst_s2s_ws_new (GST_OBJECT (self), &ws_callbacks, self);
+  gst_s2s_ws_connect (self->priv->ws, msg, c->ssl_ca_file, c->proxy,
+      c->connect_timeout);
+  g_object_unref (msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_session_on_io (GstS2SBase * self)
+{
+  gst_s2s_ws_free (self->priv->ws);
+  self->priv->ws = NULL;
+  self->priv->session_open = FALSE;
+  self->priv->session_ready = FALSE;
+}
+
+static gboolean
+shutdown_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+
+  stop_session_on_io (self);
+  g_main_loop_quit (self->priv->io_loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Provider callbacks (I/O thread) */
+
+void
+gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  JsonArray *seed = NULL;
+
+  if (priv->session_ready)
+    return;
+
+  g_free (priv->session_id);
+  priv->session_id = g_strdup (session_id);
+  priv->session_start_us = g_get_monotonic_time ();
+
+  /* the history is sent before any audio, so the first turn has it */
+  if (!priv->history_sent) {
+    priv->history_sent = TRUE;
+    GST_OBJECT_LOCK (self);
+    if (priv->history_json)
+      seed = gst_s2s_parse_history (priv->history_json, NULL);
+    GST_OBJECT_UNLOCK (self);
+    if (seed && json_array_get_length (seed) > 0 && klass->send_history)
+      klass->send_history (self, seed);
+    if (seed)
+      json_array_unref (seed);
+  }
+
+  GST_S2S_BASE_LOCK (self);
+  priv->session_ready = TRUE;
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "session %s ready", GST_STR_NULL (session_id));
+  post_session_state (self, "ready", NULL);
+  flush_input_on_io (self);
+}
+
+void
+gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstClockTime now = current_running_time (self);
+  GstClockTime pushed, played = 0, received = 0;
+  gboolean barge_in, cancel = FALSE, truncate = FALSE;
+  gchar *resp_id = NULL, *audio_item = NULL;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->user_speaking = TRUE;
+  pushed = gst_s2s_audio_format_bytes_to_time (&priv->out_format,
+      priv->item_pushed_bytes);
+  if (priv->audio_item_id && GST_CLOCK_TIME_IS_VALID (priv->item_first_pts)) {
+    played = pushed;
+    if (GST_CLOCK_TIME_IS_VALID (now)) {
+      GstClockTime heard_until = now > priv->pipeline_latency ?
+          now - priv->pipeline_latency : 0;
+      played = heard_until > priv->item_first_pts ?
+          MIN (heard_until - priv->item_first_pts, pushed) : 0;
+    }
+    received = gst_s2s_audio_format_bytes_to_time (&priv->out_format,
+        priv->item_received_bytes);
+  }
+  /* the model is speaking if output is queued, pushed but not heard yet, or
+   * still being generated */
+  barge_in = priv->response_active || !g_queue_is_empty (&priv->out_queue) ||
+      (priv->audio_item_id && played < received);
+  if (barge_in) {
+    ConvItem *it;
+
+    g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+    priv->out_end = priv->pushed_end;
+    priv->need_discont = TRUE;
+    priv->interruptions++;
+    resp_id = g_strdup (priv->response_id);
+    if (priv->response_active) {
+      g_free (priv->interrupted_response_id);
+      priv->interrupted_response_id = g_strdup (priv->response_id);
+      cancel = !klass->server_cancels_on_speech;
+    }
+    if (priv->audio_item_id && priv->item_received_bytes > 0) {
+      truncate = TRUE;
+      audio_item = g_strdup (priv->audio_item_id);
+      it = conv_find (self, priv->audio_item_id);
+      if (it)
+        it->audio_played = played;
+      /* what was not heard is gone: no more pushes count for this item */
+      priv->item_received_bytes = time_to_bytes (&priv->out_format, played);
+      priv->item_pushed_bytes = MIN (priv->item_pushed_bytes,
+          priv->item_received_bytes);
+    }
+  }
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-speech",
+          "event", G_TYPE_STRING, "started", "item-id", G_TYPE_STRING, item_id,
+          NULL));
+
+  if (barge_in) {
+    GST_INFO_OBJECT (self, "barge-in: played %" GST_TIME_FORMAT " of %"
+        GST_TIME_FORMAT, GST_TIME_ARGS (played), GST_TIME_ARGS (received));
+    post_element_message (self, gst_structure_new ("s2s-response",
+            "event", G_TYPE_STRING, "interrupted",
+            "response-id", G_TYPE_STRING, resp_id,
+            "audio-duration", G_TYPE_UINT64, received,
+            "played-duration", G_TYPE_UINT64, played, NULL));
+    if (cancel && klass->cancel_response)
+      klass->cancel_response (self, resp_id);
+    if (truncate && klass->truncate)
+      klass->truncate (self, audio_item, (guint) (played / GST_MSECOND));
+  }
+  g_free (resp_id);
+  g_free (audio_item);
+}
+
+void
+gst_s2s_base_speech_stopped (GstS2SBase * self, const gchar * item_id)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->user_speaking = FALSE;
+  priv->uncommitted_bytes = 0;
+  priv->turn_end_rt = current_running_time (self);
+  /* the provider answers by itself unless the app does the reasoning */
+  if (priv->config->turn_detection != GST_S2S_TURN_DETECTION_NONE &&
+      priv->config->reasoning == GST_S2S_REASONING_BUILT_IN)
+    priv->awaiting_response = TRUE;
+  priv->turns++;
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-speech",
+          "event", G_TYPE_STRING, "stopped", "item-id", G_TYPE_STRING, item_id,
+          NULL));
+}
+
+void
+gst_s2s_base_item_added (GstS2SBase * self, const gchar * item_id,
+    const gchar * type, const gchar * role)
+{
+  GST_S2S_BASE_LOCK (self);
+  conv_ensure (self, item_id, type, role);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+void
+gst_s2s_base_transcript (GstS2SBase * self, const gchar * role,
+    const gchar * item_id, const gchar * text, gboolean final)
+{
+  ConvItem *it;
+
+  GST_S2S_BASE_LOCK (self);
+  it = conv_ensure (self, item_id, "message", role);
+  if (final)
+    g_string_assign (it->text, text);
+  else if (!it->final)
+    g_string_append (it->text, text);
+  it->final = final;
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-transcript",
+          "role", G_TYPE_STRING, role, "text", G_TYPE_STRING, text,
+          "final", G_TYPE_BOOLEAN, final,
+          "item-id", G_TYPE_STRING, item_id, NULL));
+}
+
+void
+gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->response_active = TRUE;
+  priv->awaiting_response = FALSE;
+  g_free (priv->response_id);
+  priv->response_id = g_strdup (response_id);
+  priv->response_first_audio = FALSE;
+  priv->response_audio = 0;
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-response",
+          "event", G_TYPE_STRING, "started",
+          "response-id", G_TYPE_STRING, response_id, NULL));
+}
+
+void
+gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
+    const gchar * item_id, const guint8 * data, gsize size)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  const GstS2SAudioFormat *fmt = &priv->out_format;
+  guint bps = gst_s2s_audio_format_bytes_per_sample (fmt);
+  gsize chunk = time_to_bytes (fmt, OUT_CHUNK_MS * GST_MSECOND);
+  GstClockTime now, first_pts = GST_CLOCK_TIME_NONE;
+  gboolean first_audio = FALSE;
+  guint latency_target;
+  GstClockTime turn_end;
+  gsize off;
+
+  size -= size % bps;
+  if (size == 0)
+    return;
+
+  now = current_running_time (self);
+  GST_OBJECT_LOCK (self);
+  latency_target = priv->latency_target_ms;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_S2S_BASE_LOCK (self);
+  if (priv->fatal || priv->flushing ||
+      (priv->interrupted_response_id && response_id &&
+          g_str_equal (priv->interrupted_response_id, response_id))) {
+    GST_S2S_BASE_UNLOCK (self);
+    GST_LOG_OBJECT (self, "dropping %" G_GSIZE_FORMAT " bytes of interrupted "
+        "or flushed audio", size);
+    return;
+  }
+
+  if (!priv->response_first_audio) {
+    priv->response_first_audio = TRUE;
+    first_audio = TRUE;
+  }
+  if (g_strcmp0 (item_id, priv->audio_item_id) != 0 ||
+      !GST_CLOCK_TIME_IS_VALID (priv->item_first_pts)) {
+    g_free (priv->audio_item_id);
+    priv->audio_item_id = g_strdup (item_id);
+    priv->item_received_bytes = 0;
+    priv->item_pushed_bytes = 0;
+    /* a response starts at max(end of last output, now) */
+    priv->item_first_pts = priv->out_end;
+    if (GST_CLOCK_TIME_IS_VALID (now) && now > priv->item_first_pts)
+      priv->item_first_pts = now;
+    if (priv->item_first_pts != priv->last_buf_end)
+      priv->need_discont = TRUE;
+  }
+  if (first_audio)
+    first_pts = priv->out_end > priv->item_first_pts ? priv->out_end :
+        priv->item_first_pts;
+  turn_end = priv->turn_end_rt;
+
+  for (off = 0; off < size; off += chunk) {
+    gsize n = MIN (chunk, size - off);
+    guint64 s0 = priv->item_received_bytes / bps;
+    guint64 s1 = s0 + n / bps;
+    GstClockTime pts = priv->item_first_pts +
+        gst_util_uint64_scale_int (s0, GST_SECOND, fmt->rate);
+    GstClockTime end = priv->item_first_pts +
+        gst_util_uint64_scale_int (s1, GST_SECOND, fmt->rate);
+    GstBuffer *buf = gst_buffer_new_memdup (data + off, n);
+
+    GST_BUFFER_PTS (buf) = pts;
+    GST_BUFFER_DURATION (buf) = end - pts;
+    if (priv->need_discont) {
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+      priv->need_discont = FALSE;
+    }
+    g_queue_push_tail (&priv->out_queue, buf);
+    priv->item_received_bytes += n;
+    priv->out_end = end;
+  }
+  priv->response_audio += gst_s2s_audio_format_bytes_to_time (fmt, size);
+  {
+    ConvItem *it = conv_ensure (self, item_id, "message", "assistant");
+    it->audio_received = gst_s2s_audio_format_bytes_to_time (fmt,
+        priv->item_received_bytes);
+  }
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (first_audio) {
+    post_element_message (self, gst_structure_new ("s2s-response",
+            "event", G_TYPE_STRING, "first-audio",
+            "response-id", G_TYPE_STRING, response_id,
+            "pts", G_TYPE_UINT64, first_pts, NULL));
+    if (latency_target > 0 && GST_CLOCK_TIME_IS_VALID (now) &&
+        GST_CLOCK_TIME_IS_VALID (turn_end) && now > turn_end &&
+        now - turn_end > latency_target * GST_MSECOND) {
+      GstClockTime delay = now - turn_end;
+      GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, FAILED,
+          (_("The reply started later than latency-target.")),
+          ("first audio %" GST_TIME_FORMAT " after the end of the turn, "
+              "target %u ms", GST_TIME_ARGS (delay), latency_target),
+          ("measured-delay", G_TYPE_UINT64, delay,
+              "target", G_TYPE_UINT64, latency_target * GST_MSECOND,
+              "response-id", G_TYPE_STRING, response_id, NULL));
+    }
+  }
+}
+
+void
+gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
+    const gchar * status)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstClockTime audio;
+  gboolean create = FALSE;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->response_active = FALSE;
+  audio = priv->response_audio;
+  if (priv->create_after_done &&
+      g_hash_table_size (priv->pending_calls) == 0) {
+    priv->create_after_done = FALSE;
+    priv->awaiting_response = TRUE;
+    create = TRUE;
+  }
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-response",
+          "event", G_TYPE_STRING, "done",
+          "response-id", G_TYPE_STRING, response_id,
+          "status", G_TYPE_STRING, status,
+          "audio-duration", G_TYPE_UINT64, audio, NULL));
+
+  if (create && klass->create_response)
+    klass->create_response (self);
+}
+
+void
+gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * u)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gdouble seconds = priv->session_start_us ?
+      (g_get_monotonic_time () - priv->session_start_us) / 1e6 : 0.0;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->usage_total.input_tokens += u->input_tokens;
+  priv->usage_total.output_tokens += u->output_tokens;
+  priv->usage_total.input_audio_tokens += u->input_audio_tokens;
+  priv->usage_total.output_audio_tokens += u->output_audio_tokens;
+  priv->usage_total.cached_tokens += u->cached_tokens;
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-usage",
+          "input-tokens", G_TYPE_INT64, u->input_tokens,
+          "output-tokens", G_TYPE_INT64, u->output_tokens,
+          "input-audio-tokens", G_TYPE_INT64, u->input_audio_tokens,
+          "output-audio-tokens", G_TYPE_INT64, u->output_audio_tokens,
+          "cached-tokens", G_TYPE_INT64, u->cached_tokens,
+          "session-seconds", G_TYPE_DOUBLE, seconds, NULL));
+}
+
+void
+gst_s2s_base_tool_call (GstS2SBase * self, const gchar * call_id,
+    const gchar * name, const gchar * arguments)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  ConvItem *it;
+
+  GST_S2S_BASE_LOCK (self);
+  it = conv_item_new ("function_call", NULL, NULL);
+  it->call_id = g_strdup (call_id);
+  it->name = g_strdup (name);
+  it->arguments = g_strdup (arguments);
+  it->final = TRUE;
+  g_ptr_array_add (priv->conv, it);
+  g_hash_table_insert (priv->pending_calls, g_strdup (call_id),
+      g_strdup (name));
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-tool-call",
+          "call-id", G_TYPE_STRING, call_id,
+          "name", G_TYPE_STRING, name,
+          "arguments", G_TYPE_STRING, arguments, NULL));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Action signals (any thread) */
+
+typedef struct
+{
+  GstS2SBase *self;
+  gchar *a;
+  gchar *b;
+  gboolean flag;
+} IoCall;
+
+static void
+io_call_free (IoCall * c)
+{
+  gst_object_unref (c->self);
+  g_free (c->a);
+  g_free (c->b);
+  g_free (c);
+}
+
+static IoCall *
+io_call_new (GstS2SBase * self, const gchar * a, const gchar * b,
+    gboolean flag)
+{
+  IoCall *c = g_new0 (IoCall, 1);
+
+  c->self = gst_object_ref (self);
+  c->a = g_strdup (a);
+  c->b = g_strdup (b);
+  c->flag = flag;
+  return c;
+}
+
+/* lock held; FALSE when there is no session to act on */
+static gboolean
+session_usable_locked (GstS2SBase * self)
+{
+  return self->priv->io_ctx != NULL && !self->priv->fatal &&
+      !self->priv->stopping;
+}
+
+static gboolean
+tool_result_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
+
+  if (!c->self->priv->session_ready)
+    return G_SOURCE_REMOVE;
+  klass->send_tool_result (c->self, c->a, c->b);
+  request_response_on_io (c->self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
+    const gchar * output)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  ConvItem *it;
+
+  if (call_id == NULL || output == NULL)
+    return FALSE;
+
+  GST_S2S_BASE_LOCK (self);
+  if (!session_usable_locked (self) ||
+      !g_hash_table_remove (priv->pending_calls, call_id)) {
+    GST_S2S_BASE_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "tool-result for unknown call %s", call_id);
+    return FALSE;
+  }
+  it = conv_item_new ("function_call_output", NULL, NULL);
+  it->call_id = g_strdup (call_id);
+  it->output = g_strdup (output);
+  it->final = TRUE;
+  g_ptr_array_add (priv->conv, it);
+  io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
+          FALSE), (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+send_text_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
+
+  if (!c->self->priv->session_ready)
+    return G_SOURCE_REMOVE;
+  klass->send_text (c->self, "user", c->a);
+  if (c->flag)
+    request_response_on_io (c->self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+gst_s2s_base_send_text (GstS2SBase * self, const gchar * text,
+    gboolean respond)
+{
+  ConvItem *it;
+
+  if (text == NULL)
+    return FALSE;
+  GST_S2S_BASE_LOCK (self);
+  if (!session_usable_locked (self)) {
+    GST_S2S_BASE_UNLOCK (self);
+    return FALSE;
+  }
+  it = conv_item_new ("message", "user", NULL);
+  g_string_assign (it->text, text);
+  it->final = TRUE;
+  g_ptr_array_add (self->priv->conv, it);
+  io_invoke (self, send_text_on_io, io_call_new (self, text, NULL, respond),
+      (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+interrupt_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBase *self = c->self;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean active;
+  gchar *resp;
+
+  GST_S2S_BASE_LOCK (self);
+  active = self->priv->response_active;
+  resp = g_strdup (self->priv->response_id);
+  GST_S2S_BASE_UNLOCK (self);
+
+  /* an interrupt is a barge-in the app decided: same accounting */
+  if (active && klass->cancel_response && klass->server_cancels_on_speech)
+    klass->cancel_response (self, resp);
+  gst_s2s_base_speech_started (self, NULL);
+  GST_S2S_BASE_LOCK (self);
+  self->priv->user_speaking = FALSE;
+  GST_S2S_BASE_UNLOCK (self);
+  g_free (resp);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+gst_s2s_base_interrupt (GstS2SBase * self)
+{
+  GST_S2S_BASE_LOCK (self);
+  if (session_usable_locked (self))
+    io_invoke (self, interrupt_on_io, io_call_new (self, NULL, NULL, FALSE),
+        (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+static gboolean
+commit_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBase *self = c->self;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean enough;
+
+  if (!self->priv->session_ready)
+    return G_SOURCE_REMOVE;
+  /* what the chain queued so far belongs to this turn */
+  flush_input_on_io (self);
+  GST_S2S_BASE_LOCK (self);
+  enough = self->priv->uncommitted_bytes >=
+      time_to_bytes (&self->priv->config->in_format,
+      MIN_COMMIT_MS * GST_MSECOND);
+  if (enough) {
+    self->priv->uncommitted_bytes = 0;
+    self->priv->awaiting_response = TRUE;
+    self->priv->turn_end_rt = current_running_time (self);
+    self->priv->turns++;
+  }
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (enough)
+    klass->commit (self);
+  else
+    GST_WARNING_OBJECT (self, "commit ignored: less than %d ms of audio "
+        "since the last turn", MIN_COMMIT_MS);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+gst_s2s_base_commit (GstS2SBase * self)
+{
+  GST_S2S_BASE_LOCK (self);
+  if (session_usable_locked (self))
+    io_invoke (self, commit_on_io, io_call_new (self, NULL, NULL, FALSE),
+        (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+static gboolean
+say_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
+
+  if (!c->self->priv->session_ready)
+    return G_SOURCE_REMOVE;
+  klass->send_text (c->self, "assistant-say", c->a);
+  GST_S2S_BASE_LOCK (c->self);
+  c->self->priv->awaiting_response = TRUE;
+  GST_S2S_BASE_UNLOCK (c->self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+gst_s2s_base_say (GstS2SBase * self, const gchar * text)
+{
+  if (text == NULL)
+    return FALSE;
+  GST_S2S_BASE_LOCK (self);
+  if (!session_usable_locked (self)) {
+    GST_S2S_BASE_UNLOCK (self);
+    return FALSE;
+  }
+  io_invoke (self, say_on_io, io_call_new (self, text, NULL, FALSE),
+      (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration */
+
+/* object lock held */
+static GstS2SConfig *
+snapshot_config (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstS2SConfig *c = g_new0 (GstS2SConfig, 1);
+
+  c->url = g_strdup (priv->url ? priv->url : klass->default_url);
+  c->api_key = g_strdup (priv->api_key);
+  if ((c->api_key == NULL || *c->api_key == '\0') && klass->api_key_env) {
+    g_free (c->api_key);
+    c->api_key = g_strdup (g_getenv (klass->api_key_env));
+  }
+  c->model = g_strdup (priv->model ? priv->model : klass->default_model);
+  c->voice = g_strdup (priv->voice ? priv->voice : klass->default_voice);
+  c->instructions = g_strdup (priv->instructions);
+  c->language = g_strdup (priv->language);
+  c->temperature = priv->temperature;
+  c->max_output_tokens = priv->max_output_tokens;
+  c->turn_detection = priv->turn_detection;
+  c->vad_threshold = priv->vad_threshold;
+  c->silence_duration = priv->silence_duration;
+  c->prefix_padding = priv->prefix_padding;
+  c->transcribe_input = priv->transcribe_input;
+  c->transcription_model = g_strdup (priv->transcription_model);
+  c->reasoning = priv->reasoning;
+  if (priv->tools_json)
+    c->tools = gst_s2s_parse_tools (priv->tools_json, NULL);
+  c->ssl_ca_file = g_strdup (priv->ssl_ca_file);
+  c->proxy = g_strdup (priv->proxy);
+  c->connect_timeout = priv->connect_timeout_ms;
+  c->in_format = priv->in_format;
+  c->out_format = priv->out_format;
+  return c;
+}
+
+static gboolean
+check_config (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstS2SConfig *c;
+  GError *err = NULL;
+  const gchar *prop = NULL;
+  gchar *problem = NULL;
+  JsonArray *arr;
+
+  GST_OBJECT_LOCK (self);
+  c = snapshot_config (self);
+  if (priv->tools_json) {
+    arr = gst_s2s_parse_tools (priv->tools_json, &err);
+    if (arr == NULL) {
+      prop = "tools";
+      problem = g_strdup (err->message);
+    } else {
+      json_array_unref (arr);
+    }
+    g_clear_error (&err);
+  }
+  if (prop == NULL && priv->history_json) {
+    arr = gst_s2s_parse_history (priv->history_json, &err);
+    if (arr == NULL) {
+      prop = "history";
+      problem = g_strdup (err->message);
+    } else {
+      json_array_unref (arr);
+    }
+    g_clear_error (&err);
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0')) {
+    prop = "api-key";
+    problem = klass->api_key_env ?
+        g_strdup_printf (_("no key set, and %s is not set either"),
+        klass->api_key_env) : g_strdup (_("no key set"));
+  }
+  if (prop == NULL) {
+    GUri *uri = g_uri_parse (c->url, G_URI_FLAGS_ENCODED, &err);
+    const gchar *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+
+    if (uri == NULL || (g_strcmp0 (scheme, "ws") && g_strcmp0 (scheme, "wss")
+            && g_strcmp0 (scheme, "http") && g_strcmp0 (scheme, "https"))) {
+      prop = "url";
+      problem = g_strdup (_("not a ws://, wss://, http:// or https:// URL"));
+    }
+    if (uri)
+      g_uri_unref (uri);
+    g_clear_error (&err);
+  }
+  if (prop == NULL && c->ssl_ca_file && *c->ssl_ca_file &&
+      !g_file_test (c->ssl_ca_file, G_FILE_TEST_IS_REGULAR)) {
+    prop = "ssl-ca-file";
+    problem = g_strdup (_("file not found"));
+  }
+  if (prop == NULL && c->reasoning == GST_S2S_REASONING_EXTERNAL &&
+      c->tools && json_array_get_length (c->tools) > 0) {
+    prop = "reasoning";
+    problem = g_strdup (_("external reasoning cannot be combined with "
+            "tools: the application decides what is said"));
+  }
+  if (prop == NULL && klass->check_config &&
+      !klass->check_config (self, c, &err)) {
+    /* providers name the property in the message: "property: problem" */
+    gchar **parts = g_strsplit (err->message, ": ", 2);
+    prop = g_intern_string (parts[0]);
+    problem = g_strdup (parts[1] ? parts[1] : "not supported");
+    g_strfreev (parts);
+    g_clear_error (&err);
+  }
+  gst_s2s_config_free (c);
+
+  if (prop) {
+    post_config_error (self, prop, problem);
+    g_free (problem);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+session_update_on_io (gpointer data)
+{
+  IoCall *c = data;
+  GstS2SBase *self = c->self;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  GstS2SConfig *config;
+
+  GST_OBJECT_LOCK (self);
+  config = snapshot_config (self);
+  GST_OBJECT_UNLOCK (self);
+  gst_s2s_config_free (self->priv->config);
+  self->priv->config = config;
+  if (self->priv->session_open && klass->session_update)
+    klass->session_update (self, config);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_session_update (GstS2SBase * self)
+{
+  GST_S2S_BASE_LOCK (self);
+  if (session_usable_locked (self))
+    io_invoke (self, session_update_on_io, io_call_new (self, NULL, NULL,
+            FALSE), (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Session start/stop (state changes, streaming thread never) */
+
+static void
+pick_format (GstPad * pad, gboolean peer_first, GstS2SAudioFormat * fmt)
+{
+  GstCaps *templ = gst_pad_get_pad_template_caps (pad);
+  GstCaps *caps = gst_pad_peer_query_caps (pad, templ);
+
+  if (caps == NULL || gst_caps_is_empty (caps)) {
+    gst_clear_caps (&caps);
+    caps = gst_caps_ref (templ);
+  }
+  caps = gst_caps_make_writable (caps);
+  caps = gst_caps_truncate (caps);
+  caps = gst_caps_fixate (caps);
+  if (!gst_s2s_audio_format_from_caps (fmt, caps)) {
+    fmt->encoding = GST_S2S_ENCODING_PCM_S16LE;
+    fmt->rate = 24000;
+  }
+  gst_caps_unref (caps);
+  gst_caps_unref (templ);
+}
+
+static void
+reset_state (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+  g_byte_array_set_size (priv->in_pending, 0);
+  priv->in_flush_scheduled = FALSE;
+  priv->in_eos = FALSE;
+  priv->in_bytes_total = 0;
+  priv->uncommitted_bytes = 0;
+  priv->in_position = GST_CLOCK_TIME_NONE;
+  priv->out_end = 0;
+  priv->pushed_end = 0;
+  priv->last_buf_end = GST_CLOCK_TIME_NONE;
+  priv->need_discont = TRUE;
+  priv->src_started = FALSE;
+  priv->caps_changed = FALSE;
+  priv->eos_pushed = FALSE;
+  priv->eos_deadline = 0;
+  priv->user_speaking = FALSE;
+  priv->awaiting_response = FALSE;
+  priv->response_active = FALSE;
+  priv->create_after_done = FALSE;
+  g_clear_pointer (&priv->response_id, g_free);
+  g_clear_pointer (&priv->interrupted_response_id, g_free);
+  g_clear_pointer (&priv->audio_item_id, g_free);
+  priv->item_first_pts = GST_CLOCK_TIME_NONE;
+  priv->item_received_bytes = 0;
+  priv->item_pushed_bytes = 0;
+  priv->turn_end_rt = GST_CLOCK_TIME_NONE;
+  g_hash_table_remove_all (priv->pending_calls);
+  priv->fatal = FALSE;
+  priv->flushing = FALSE;
+  priv->stopping = FALSE;
+  priv->pipeline_latency = 0;
+}
+
+static gboolean
+start_session (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  JsonArray *seed = NULL;
+
+  GST_S2S_BASE_LOCK (self);
+  reset_state (self);
+  if (!priv->in_format_known)
+    pick_format (self->sinkpad, TRUE, &priv->in_format);
+  pick_format (self->srcpad, TRUE, &priv->out_format);
+  g_ptr_array_set_size (priv->conv, 0);
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_OBJECT_LOCK (self);
+  if (priv->history_json)
+    seed = gst_s2s_parse_history (priv->history_json, NULL);
+  priv->config = snapshot_config (self);
+  GST_OBJECT_UNLOCK (self);
+
+  GST_S2S_BASE_LOCK (self);
+  if (seed) {
+    conv_seed (self, seed);
+    json_array_unref (seed);
+  }
+  GST_S2S_BASE_UNLOCK (self);
+
+  priv->session_open = FALSE;
+  priv->session_ready = FALSE;
+  priv->history_sent = FALSE;
+  priv->eos_handled = FALSE;
+  priv->session_start_us = 0;
+  g_clear_pointer (&priv->session_id, g_free);
+
+  GST_DEBUG_OBJECT (self, "in %d Hz enc %d, out %d Hz enc %d",
+      priv->in_format.rate, priv->in_format.encoding, priv->out_format.rate,
+      priv->out_format.encoding);
+
+  priv->io_ctx = g_main_context_new ();
+  priv->io_loop = g_main_loop_new (priv->io_ctx, FALSE);
+  priv->io_thread = g_thread_new ("s2s-io", io_thread_func, self);
+  io_invoke (self, connect_on_io, self, NULL);
+  return TRUE;
+}
+
+static void
+stop_session (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  GST_S2S_BASE_LOCK (self);
+  priv->stopping = TRUE;
+  priv->flushing = TRUE;
+  if (priv->in_clock_id)
+    gst_clock_id_unschedule (priv->in_clock_id);
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (priv->io_thread) {
+    io_invoke (self, shutdown_on_io, self, NULL);
+    g_thread_join (priv->io_thread);
+    priv->io_thread = NULL;
+    g_main_loop_unref (priv->io_loop);
+    priv->io_loop = NULL;
+    GST_S2S_BASE_LOCK (self);
+    g_main_context_unref (priv->io_ctx);
+    priv->io_ctx = NULL;
+    GST_S2S_BASE_UNLOCK (self);
+  }
+  gst_s2s_config_free (priv->config);
+  priv->config = NULL;
+  if (priv->session_id) {
+    post_session_state (self, "closed", "stopped");
+  }
+}
+
+static void gst_s2s_base_src_loop (GstPad * pad);
+
+/* ------------------------------------------------------------------------ */
+/* Sink pad */
+
+/* Wait until @rt on the element clock: a non-live source is paced so the
+ * provider hears it as from a microphone. Returns FALSE when flushing. */
+static gboolean
+pace_input (GstS2SBase * self, GstClockTime rt)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstClock *clock;
+  GstClockTime base;
+  GstClockID id;
+
+  for (;;) {
+    GST_S2S_BASE_LOCK (self);
+    /* like a sink in preroll: data waits for PLAYING */
+    while (!priv->flushing && !priv->fatal &&
+        GST_STATE (self) != GST_STATE_PLAYING &&
+        GST_STATE_PENDING (self) != GST_STATE_PLAYING)
+      g_cond_wait (&priv->cond, &priv->lock);
+    if (priv->flushing || priv->fatal) {
+      GST_S2S_BASE_UNLOCK (self);
+      return FALSE;
+    }
+    GST_S2S_BASE_UNLOCK (self);
+    if (GST_STATE (self) == GST_STATE_PLAYING)
+      break;
+    g_usleep (1000);
+  }
+
+  GST_OBJECT_LOCK (self);
+  clock = GST_ELEMENT_CLOCK (self);
+  if (clock == NULL || !GST_CLOCK_TIME_IS_VALID (rt)) {
+    GST_OBJECT_UNLOCK (self);
+    return TRUE;
+  }
+  gst_object_ref (clock);
+  base = GST_ELEMENT_CAST (self)->base_time;
+  GST_OBJECT_UNLOCK (self);
+
+  id = gst_clock_new_single_shot_id (clock, base + rt);
+  GST_S2S_BASE_LOCK (self);
+  if (priv->flushing) {
+    GST_S2S_BASE_UNLOCK (self);
+    gst_clock_id_unref (id);
+    gst_object_unref (clock);
+    return FALSE;
+  }
+  priv->in_clock_id = id;
+  GST_S2S_BASE_UNLOCK (self);
+
+  gst_clock_id_wait (id, NULL);
+
+  GST_S2S_BASE_LOCK (self);
+  priv->in_clock_id = NULL;
+  GST_S2S_BASE_UNLOCK (self);
+  gst_clock_id_unref (id);
+  gst_object_unref (clock);
+  return !priv->flushing;
+}
+
+static GstFlowReturn
+gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstS2SBase *self = GST_S2S_BASE (parent);
+  GstS2SBasePrivate *priv = self->priv;
+  GstClockTime pts, end_rt = GST_CLOCK_TIME_NONE;
+  GstMapInfo map;
+  guint64 max_pending;
+
+  if (priv->fatal) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_ERROR;
+  }
+  if (!priv->in_format_known) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("no caps before the first buffer"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  pts = GST_BUFFER_PTS (buf);
+  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    GstClockTime dur = GST_BUFFER_DURATION_IS_VALID (buf) ?
+        GST_BUFFER_DURATION (buf) :
+        gst_s2s_audio_format_bytes_to_time (&priv->in_format,
+        gst_buffer_get_size (buf));
+    end_rt = gst_segment_to_running_time (&priv->in_segment, GST_FORMAT_TIME,
+        pts + dur);
+  }
+
+  if (!pace_input (self, end_rt)) {
+    gst_buffer_unref (buf);
+    return priv->fatal ? GST_FLOW_ERROR : GST_FLOW_FLUSHING;
+  }
+
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  GST_S2S_BASE_LOCK (self);
+  max_pending = time_to_bytes (&priv->in_format,
+      MAX_PENDING_INPUT_MS * GST_MSECOND);
+  if (priv->in_pending->len + map.size > max_pending) {
+    guint drop = MIN (priv->in_pending->len, map.size);
+    GST_WARNING_OBJECT (self, "session not ready: dropping %u bytes of the "
+        "oldest input", drop);
+    g_byte_array_remove_range (priv->in_pending, 0, drop);
+  }
+  g_byte_array_append (priv->in_pending, map.data, map.size);
+  priv->bytes_in += map.size;
+  priv->in_bytes_total += map.size;
+  priv->in_position = end_rt;
+  schedule_input_flush_locked (self);
+  GST_S2S_BASE_UNLOCK (self);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstS2SBase *self = GST_S2S_BASE (parent);
+  GstS2SBasePrivate *priv = self->priv;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      GstS2SAudioFormat fmt;
+      gboolean changed;
+
+      gst_event_parse_caps (event, &caps);
+      if (!gst_s2s_audio_format_from_caps (&fmt, caps)) {
+        ErrorReport r = { GST_S2S_ERROR_AUDIO_FORMAT, TRUE, FALSE, 0, -1,
+          NULL, NULL, NULL, NULL
+        };
+        gchar *s = gst_caps_to_string (caps);
+        gchar *debug = g_strdup_printf ("unsupported input caps %s", s);
+        r.debug = debug;
+        post_error_report (self, &r);
+        g_free (debug);
+        g_free (s);
+        gst_event_unref (event);
+        return FALSE;
+      }
+      GST_S2S_BASE_LOCK (self);
+      changed = !priv->in_format_known ||
+          fmt.encoding != priv->in_format.encoding ||
+          fmt.rate != priv->in_format.rate;
+      /* audio queued in the old format goes out before the switch */
+      if (changed && priv->in_pending->len > 0)
+        schedule_input_flush_locked (self);
+      priv->in_format = fmt;
+      priv->in_format_known = TRUE;
+      GST_S2S_BASE_UNLOCK (self);
+      gst_event_unref (event);
+      if (changed)
+        schedule_session_update (self);
+      return TRUE;
+    }
+    case GST_EVENT_SEGMENT:{
+      const GstSegment *seg;
+      gst_event_parse_segment (event, &seg);
+      if (seg->format != GST_FORMAT_TIME) {
+        GST_WARNING_OBJECT (self, "non-TIME segment: input is not paced");
+        gst_segment_init (&priv->in_segment, GST_FORMAT_UNDEFINED);
+      } else {
+        gst_segment_copy_into (seg, &priv->in_segment);
+      }
+      gst_event_unref (event);
+      return TRUE;
+    }
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_TAG:
+    case GST_EVENT_GAP:
+      gst_event_unref (event);
+      return TRUE;
+    case GST_EVENT_EOS:
+      GST_S2S_BASE_LOCK (self);
+      priv->in_eos = TRUE;
+      /* the drain is bounded even when the session never comes up */
+      priv->eos_deadline = g_get_monotonic_time () +
+          (gint64) priv->eos_timeout_ms * G_TIME_SPAN_MILLISECOND;
+      schedule_input_flush_locked (self);
+      GST_S2S_BASE_SIGNAL (self);
+      GST_S2S_BASE_UNLOCK (self);
+      gst_event_unref (event);
+      return TRUE;
+    case GST_EVENT_FLUSH_START:
+      GST_S2S_BASE_LOCK (self);
+      priv->flushing = TRUE;
+      if (priv->in_clock_id)
+        gst_clock_id_unschedule (priv->in_clock_id);
+      GST_S2S_BASE_SIGNAL (self);
+      GST_S2S_BASE_UNLOCK (self);
+      gst_pad_push_event (self->srcpad, event);
+      gst_pad_pause_task (self->srcpad);
+      return TRUE;
+    case GST_EVENT_FLUSH_STOP:{
+      gboolean ret;
+      GST_PAD_STREAM_LOCK (self->srcpad);
+      GST_S2S_BASE_LOCK (self);
+      priv->flushing = FALSE;
+      priv->in_eos = FALSE;
+      priv->eos_deadline = 0;
+      priv->eos_pushed = FALSE;
+      priv->eos_handled = FALSE;
+      g_byte_array_set_size (priv->in_pending, 0);
+      g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+      priv->out_end = priv->pushed_end;
+      priv->need_discont = TRUE;
+      GST_S2S_BASE_UNLOCK (self);
+      ret = gst_pad_push_event (self->srcpad, event);
+      GST_PAD_STREAM_UNLOCK (self->srcpad);
+      gst_pad_start_task (self->srcpad,
+          (GstTaskFunction) gst_s2s_base_src_loop, self->srcpad, NULL);
+      return ret;
+    }
+    default:
+      return gst_pad_event_default (pad, parent, event);
+  }
+}
+
+static gboolean
+gst_s2s_base_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
+
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Src pad */
+
+/* lock held */
+static gboolean
+eos_ready_locked (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  if (!priv->in_eos || priv->eos_pushed)
+    return FALSE;
+  if (priv->eos_deadline && g_get_monotonic_time () >= priv->eos_deadline)
+    return TRUE;
+  return priv->eos_handled && !priv->user_speaking &&
+      !priv->awaiting_response && !priv->response_active &&
+      !priv->create_after_done &&
+      g_hash_table_size (priv->pending_calls) == 0 &&
+      g_queue_is_empty (&priv->out_queue);
+}
+
+static void
+gst_s2s_base_src_loop (GstPad * pad)
+{
+  GstS2SBase *self = GST_S2S_BASE (GST_PAD_PARENT (pad));
+  GstS2SBasePrivate *priv = self->priv;
+  GstBuffer *buf = NULL;
+  GstEvent *gap = NULL;
+  GstCaps *caps = NULL;
+  gboolean start = FALSE, eos = FALSE, timed_out = FALSE;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  GST_S2S_BASE_LOCK (self);
+  for (;;) {
+    GstClockTime now;
+    GstBuffer *head;
+    gint64 wake;
+
+    if (priv->stopping || priv->flushing || priv->fatal) {
+      GST_S2S_BASE_UNLOCK (self);
+      gst_pad_pause_task (pad);
+      return;
+    }
+    if (!priv->src_started) {
+      start = TRUE;
+      priv->src_started = TRUE;
+      caps = gst_s2s_audio_format_to_caps (&priv->out_format);
+      break;
+    }
+
+    now = current_running_time (self);
+    head = g_queue_peek_head (&priv->out_queue);
+    if (head && (!GST_CLOCK_TIME_IS_VALID (now) || GST_BUFFER_PTS (head) <=
+            now)) {
+      gsize size = gst_buffer_get_size (head);
+
+      buf = g_queue_pop_head (&priv->out_queue);
+      priv->pushed_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+      priv->last_buf_end = priv->pushed_end;
+      priv->item_pushed_bytes = MIN (priv->item_pushed_bytes + size,
+          priv->item_received_bytes);
+      priv->bytes_out += size;
+      break;
+    }
+    if (eos_ready_locked (self)) {
+      timed_out = !g_queue_is_empty (&priv->out_queue) || priv->awaiting_response
+          || priv->response_active || !priv->eos_handled;
+      g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+      priv->eos_pushed = TRUE;
+      eos = TRUE;
+      break;
+    }
+    if (head == NULL && GST_CLOCK_TIME_IS_VALID (now) &&
+        now >= priv->pushed_end + GAP_INTERVAL) {
+      GstClockTime start_ts = priv->pushed_end, dur = now - start_ts;
+
+      if (priv->silence_fill) {
+        gsize n = time_to_bytes (&priv->out_format, dur);
+        buf = gst_buffer_new_allocate (NULL, n, NULL);
+        gst_buffer_memset (buf, 0, silence_byte (&priv->out_format), n);
+        dur = gst_s2s_audio_format_bytes_to_time (&priv->out_format, n);
+        GST_BUFFER_PTS (buf) = start_ts;
+        GST_BUFFER_DURATION (buf) = dur;
+        priv->last_buf_end = start_ts + dur;
+      } else {
+        gap = gst_event_new_gap (start_ts, dur);
+      }
+      priv->pushed_end = start_ts + dur;
+      if (priv->out_end < priv->pushed_end)
+        priv->out_end = priv->pushed_end;
+      break;
+    }
+
+    wake = g_get_monotonic_time () + GAP_INTERVAL / GST_USECOND;
+    if (head && GST_CLOCK_TIME_IS_VALID (now))
+      wake = MIN (wake, g_get_monotonic_time () +
+          (gint64) ((GST_BUFFER_PTS (head) - now) / GST_USECOND) + 1);
+    if (priv->in_eos && priv->eos_deadline)
+      wake = MIN (wake, priv->eos_deadline);
+    g_cond_wait_until (&priv->cond, &priv->lock, wake);
+  }
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (start) {
+    gchar *stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self),
+        "s2s");
+    GstSegment seg;
+
+    gst_pad_push_event (pad, gst_event_new_stream_start (stream_id));
+    g_free (stream_id);
+    gst_pad_push_event (pad, gst_event_new_caps (caps));
+    gst_caps_unref (caps);
+    /* output timestamps are running time */
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    gst_pad_push_event (pad, gst_event_new_segment (&seg));
+    return;
+  }
+
+  if (buf) {
+    GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, buf);
+    ret = gst_pad_push (pad, buf);
+  } else if (gap) {
+    if (!gst_pad_push_event (pad, gap))
+      GST_DEBUG_OBJECT (self, "GAP not handled downstream");
+  } else if (eos) {
+    if (timed_out)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          (_("The reply did not finish within eos-timeout.")),
+          ("input ended; stopping the drain after %u ms",
+              priv->eos_timeout_ms));
+    GST_INFO_OBJECT (self, "pushing EOS");
+    gst_pad_push_event (pad, gst_event_new_eos ());
+    gst_pad_pause_task (pad);
+    return;
+  }
+
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT (self, "pausing task: %s", gst_flow_get_name (ret));
+    gst_pad_pause_task (pad);
+    if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
+      GST_ELEMENT_FLOW_ERROR (self, ret);
+      gst_pad_push_event (pad, gst_event_new_eos ());
+    }
+  }
+}
+
+static gboolean
+gst_s2s_base_src_activate_mode (GstPad * pad, GstObject * parent,
+    GstPadMode mode, gboolean active)
+{
+  GstS2SBase *self = GST_S2S_BASE (parent);
+
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  if (active)
+    return gst_pad_start_task (pad, (GstTaskFunction) gst_s2s_base_src_loop,
+        pad, NULL);
+
+  GST_S2S_BASE_LOCK (self);
+  self->priv->stopping = TRUE;
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+  return gst_pad_stop_task (pad);
+}
+
+static gboolean
+gst_s2s_base_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstS2SBase *self = GST_S2S_BASE (parent);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+    gst_event_parse_latency (event, &latency);
+    GST_S2S_BASE_LOCK (self);
+    self->priv->pipeline_latency = latency;
+    GST_S2S_BASE_UNLOCK (self);
+    GST_DEBUG_OBJECT (self, "pipeline latency %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (latency));
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
+gst_s2s_base_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstS2SBase *self = GST_S2S_BASE (parent);
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_LATENCY:{
+      GstQuery *up = gst_query_new_latency ();
+      GstClockTime min = 0, max = GST_CLOCK_TIME_NONE, ours;
+      gboolean live = FALSE;
+
+      if (gst_pad_peer_query (self->sinkpad, up))
+        gst_query_parse_latency (up, &live, &min, &max);
+      gst_query_unref (up);
+      GST_OBJECT_LOCK (self);
+      ours = self->priv->latency_ms * GST_MSECOND;
+      GST_OBJECT_UNLOCK (self);
+      /* the output is produced in real time whatever the input: live */
+      min += ours;
+      if (GST_CLOCK_TIME_IS_VALID (max))
+        max += ours;
+      gst_query_set_latency (query, TRUE, min, max);
+      GST_DEBUG_OBJECT (self, "latency: upstream live %d, answering min %"
+          GST_TIME_FORMAT, live, GST_TIME_ARGS (min));
+      return TRUE;
+    }
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
+
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* State */
+
+static GstStateChangeReturn
+gst_s2s_base_change_state (GstElement * element, GstStateChange transition)
+{
+  GstS2SBase *self = GST_S2S_BASE (element);
+  GstStateChangeReturn ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      if (!check_config (self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      start_session (self);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      stop_session (self);
+      break;
+    default:
+      break;
+  }
+
+  ret = gst_s2s_base_parent_class->change_state (element,
+      transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      /* output comes in real time, like a live source: no preroll */
+      ret = GST_STATE_CHANGE_NO_PREROLL;
+      break;
+    default:
+      break;
+  }
+
+  /* wake the chain (waiting for PLAYING) and the src task */
+  GST_S2S_BASE_LOCK (self);
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Properties */
+
+static GstStructure *
+build_stats (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstStructure *s;
+
+  GST_S2S_BASE_LOCK (self);
+  s = gst_structure_new ("s2s-stats",
+      "turns", G_TYPE_UINT, priv->turns,
+      "interruptions", G_TYPE_UINT, priv->interruptions,
+      "reconnects", G_TYPE_UINT, priv->reconnects,
+      "rotations", G_TYPE_UINT, priv->rotations,
+      "bytes-in", G_TYPE_UINT64, priv->bytes_in,
+      "bytes-out", G_TYPE_UINT64, priv->bytes_out,
+      "ms-in", G_TYPE_UINT64, (guint64) (gst_s2s_audio_format_bytes_to_time
+          (&priv->in_format, priv->bytes_in) / GST_MSECOND),
+      "ms-out", G_TYPE_UINT64, (guint64) (gst_s2s_audio_format_bytes_to_time
+          (&priv->out_format, priv->bytes_out) / GST_MSECOND),
+      "input-tokens", G_TYPE_INT64, priv->usage_total.input_tokens,
+      "output-tokens", G_TYPE_INT64, priv->usage_total.output_tokens,
+      "input-audio-tokens", G_TYPE_INT64, priv->usage_total.input_audio_tokens,
+      "output-audio-tokens", G_TYPE_INT64,
+      priv->usage_total.output_audio_tokens,
+      "cached-tokens", G_TYPE_INT64, priv->usage_total.cached_tokens,
+      "last-error", G_TYPE_STRING, priv->last_error, NULL);
+  GST_S2S_BASE_UNLOCK (self);
+  return s;
+}
+
+static gboolean
+session_running (GstS2SBase * self)
+{
+  return GST_STATE (self) >= GST_STATE_PAUSED;
+}
+
+static void
+gst_s2s_base_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstS2SBase *self = GST_S2S_BASE (object);
+  GstS2SBasePrivate *priv = self->priv;
+  gboolean update = FALSE, latency_changed = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URL:
+      g_free (priv->url);
+      priv->url = g_value_dup_string (value);
+      break;
+    case PROP_API_KEY:
+      g_free (priv->api_key);
+      priv->api_key = g_value_dup_string (value);
+      break;
+    case PROP_MODEL:
+      g_free (priv->model);
+      priv->model = g_value_dup_string (value);
+      break;
+    case PROP_VOICE:
+      g_free (priv->voice);
+      priv->voice = g_value_dup_string (value);
+      update = TRUE;
+      break;
+    case PROP_INSTRUCTIONS:
+      g_free (priv->instructions);
+      priv->instructions = g_value_dup_string (value);
+      update = TRUE;
+      break;
+    case PROP_LANGUAGE:
+      g_free (priv->language);
+      priv->language = g_value_dup_string (value);
+      update = TRUE;
+      break;
+    case PROP_TEMPERATURE:
+      priv->temperature = g_value_get_double (value);
+      update = TRUE;
+      break;
+    case PROP_MAX_OUTPUT_TOKENS:
+      priv->max_output_tokens = g_value_get_int (value);
+      update = TRUE;
+      break;
+    case PROP_TOOLS:{
+      const gchar *json = g_value_get_string (value);
+      JsonArray *arr;
+      GError *err = NULL;
+
+      /* running sessions only take valid tools; before READY the check
+       * happens on the state change, with an error naming the property */
+      if (session_running (self) && json &&
+          (arr = gst_s2s_parse_tools (json, &err)) == NULL) {
+        GST_WARNING_OBJECT (self, "ignoring invalid tools: %s", err->message);
+        g_clear_error (&err);
+        break;
+      } else if (session_running (self) && json) {
+        json_array_unref (arr);
+      }
+      g_free (priv->tools_json);
+      priv->tools_json = g_value_dup_string (value);
+      update = TRUE;
+      break;
+    }
+    case PROP_HISTORY:
+      g_free (priv->history_json);
+      priv->history_json = g_value_dup_string (value);
+      break;
+    case PROP_TURN_DETECTION:
+      priv->turn_detection = g_value_get_enum (value);
+      update = TRUE;
+      break;
+    case PROP_VAD_THRESHOLD:
+      priv->vad_threshold = g_value_get_double (value);
+      update = TRUE;
+      break;
+    case PROP_SILENCE_DURATION:
+      priv->silence_duration = g_value_get_int (value);
+      update = TRUE;
+      break;
+    case PROP_PREFIX_PADDING:
+      priv->prefix_padding = g_value_get_int (value);
+      update = TRUE;
+      break;
+    case PROP_TRANSCRIBE_INPUT:
+      priv->transcribe_input = g_value_get_boolean (value);
+      update = TRUE;
+      break;
+    case PROP_TRANSCRIPTION_MODEL:
+      g_free (priv->transcription_model);
+      priv->transcription_model = g_value_dup_string (value);
+      update = TRUE;
+      break;
+    case PROP_REASONING:
+      priv->reasoning = g_value_get_enum (value);
+      break;
+    case PROP_LATENCY:
+      latency_changed = priv->latency_ms != g_value_get_uint (value);
+      priv->latency_ms = g_value_get_uint (value);
+      break;
+    case PROP_LATENCY_TARGET:
+      priv->latency_target_ms = g_value_get_uint (value);
+      break;
+    case PROP_SSL_CA_FILE:
+      g_free (priv->ssl_ca_file);
+      priv->ssl_ca_file = g_value_dup_string (value);
+      break;
+    case PROP_PROXY:
+      g_free (priv->proxy);
+      priv->proxy = g_value_dup_string (value);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      priv->connect_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_EOS_TIMEOUT:
+      priv->eos_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_SILENCE_FILL:
+      priv->silence_fill = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (update && session_running (self))
+    schedule_session_update (self);
+  if (latency_changed)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+}
+
+static void
+gst_s2s_base_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstS2SBase *self = GST_S2S_BASE (object);
+  GstS2SBasePrivate *priv = self->priv;
+
+  switch (prop_id) {
+    case PROP_STATS:
+      g_value_take_boxed (value, build_stats (self));
+      return;
+    case PROP_HISTORY:
+      /* after a session ran: the conversation as the user heard it */
+      GST_S2S_BASE_LOCK (self);
+      if (priv->conv->len > 0) {
+        g_value_take_string (value, conv_to_json (self));
+        GST_S2S_BASE_UNLOCK (self);
+        return;
+      }
+      GST_S2S_BASE_UNLOCK (self);
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, priv->history_json);
+      GST_OBJECT_UNLOCK (self);
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URL:
+      g_value_set_string (value, priv->url);
+      break;
+    case PROP_API_KEY:
+      /* never readable back in clear */
+      g_value_set_string (value, priv->api_key && *priv->api_key ?
+          "*****" : NULL);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, priv->model);
+      break;
+    case PROP_VOICE:
+      g_value_set_string (value, priv->voice);
+      break;
+    case PROP_INSTRUCTIONS:
+      g_value_set_string (value, priv->instructions);
+      break;
+    case PROP_LANGUAGE:
+      g_value_set_string (value, priv->language);
+      break;
+    case PROP_TEMPERATURE:
+      g_value_set_double (value, priv->temperature);
+      break;
+    case PROP_MAX_OUTPUT_TOKENS:
+      g_value_set_int (value, priv->max_output_tokens);
+      break;
+    case PROP_TOOLS:
+      g_value_set_string (value, priv->tools_json);
+      break;
+    case PROP_TURN_DETECTION:
+      g_value_set_enum (value, priv->turn_detection);
+      break;
+    case PROP_VAD_THRESHOLD:
+      g_value_set_double (value, priv->vad_threshold);
+      break;
+    case PROP_SILENCE_DURATION:
+      g_value_set_int (value, priv->silence_duration);
+      break;
+    case PROP_PREFIX_PADDING:
+      g_value_set_int (value, priv->prefix_padding);
+      break;
+    case PROP_TRANSCRIBE_INPUT:
+      g_value_set_boolean (value, priv->transcribe_input);
+      break;
+    case PROP_TRANSCRIPTION_MODEL:
+      g_value_set_string (value, priv->transcription_model);
+      break;
+    case PROP_REASONING:
+      g_value_set_enum (value, priv->reasoning);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint (value, priv->latency_ms);
+      break;
+    case PROP_LATENCY_TARGET:
+      g_value_set_uint (value, priv->latency_target_ms);
+      break;
+    case PROP_SSL_CA_FILE:
+      g_value_set_string (value, priv->ssl_ca_file);
+      break;
+    case PROP_PROXY:
+      g_value_set_string (value, priv->proxy);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, priv->connect_timeout_ms);
+      break;
+    case PROP_EOS_TIMEOUT:
+      g_value_set_uint (value, priv->eos_timeout_ms);
+      break;
+    case PROP_SILENCE_FILL:
+      g_value_set_boolean (value, priv->silence_fill);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_s2s_base_finalize (GObject * object)
+{
+  GstS2SBase *self = GST_S2S_BASE (object);
+  GstS2SBasePrivate *priv = self->priv;
+
+  g_free (priv->url);
+  if (priv->api_key)
+    memset (priv->api_key, 0, strlen (priv->api_key));
+  g_free (priv->api_key);
+  g_free (priv->model);
+  g_free (priv->voice);
+  g_free (priv->instructions);
+  g_free (priv->language);
+  g_free (priv->tools_json);
+  g_free (priv->history_json);
+  g_free (priv->transcription_model);
+  g_free (priv->ssl_ca_file);
+  g_free (priv->proxy);
+  g_free (priv->session_id);
+  g_free (priv->response_id);
+  g_free (priv->interrupted_response_id);
+  g_free (priv->audio_item_id);
+  g_free (priv->last_error);
+  g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+  g_byte_array_unref (priv->in_pending);
+  g_hash_table_unref (priv->pending_calls);
+  g_ptr_array_unref (priv->conv);
+  g_mutex_clear (&priv->lock);
+  g_cond_clear (&priv->cond);
+
+  G_OBJECT_CLASS (gst_s2s_base_parent_class)->finalize (object);
+}
+
+#define MUTABLE_READY (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+#define MUTABLE_PLAYING (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_PLAYING)
+
+static void
+gst_s2s_base_class_init (GstS2SBaseClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->set_property = gst_s2s_base_set_property;
+  gobject_class->get_property = gst_s2s_base_get_property;
+  gobject_class->finalize = gst_s2s_base_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_s2s_base_change_state);
+
+  g_object_class_install_property (gobject_class, PROP_URL,
+      g_param_spec_string ("url", "URL",
+          "Endpoint (ws://, wss://, http://, https://); NULL for the "
+          "provider's own", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_API_KEY,
+      g_param_spec_string ("api-key", "API key",
+          "Provider API key; falls back to the provider's environment "
+          "variable. Never logged; reads back masked", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Model name (NULL: the provider's default)", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_VOICE,
+      g_param_spec_string ("voice", "Voice",
+          "Output voice (NULL: the provider's default); providers fix it once "
+          "the model has spoken", NULL, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_INSTRUCTIONS,
+      g_param_spec_string ("instructions", "Instructions",
+          "System instructions for the model", NULL, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_LANGUAGE,
+      g_param_spec_string ("language", "Language",
+          "Language of the user's speech (BCP-47, e.g. \"en\"), a hint for "
+          "transcription", NULL, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TEMPERATURE,
+      g_param_spec_double ("temperature", "Temperature",
+          "Sampling temperature (-1: provider default; ignored by providers "
+          "without one)", -1.0, 2.0, -1.0, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_OUTPUT_TOKENS,
+      g_param_spec_int ("max-output-tokens", "Max output tokens",
+          "Limit on tokens per response (0: no limit)", 0, G_MAXINT, 0,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TOOLS,
+      g_param_spec_string ("tools", "Tools",
+          "Functions the model may call, JSON: [{\"name\", \"description\", "
+          "\"parameters\": JSON Schema}]", NULL, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_HISTORY,
+      g_param_spec_string ("history", "History",
+          "Conversation, JSON: [{\"type\":\"message\",\"role\",\"text\"}, "
+          "{\"type\":\"function_call\",...}, {\"type\":"
+          "\"function_call_output\",...}]. Set: seeds the next session. "
+          "Read: the conversation so far as the user heard it", NULL,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TURN_DETECTION,
+      g_param_spec_enum ("turn-detection", "Turn detection",
+          "Who ends the user's turn", GST_TYPE_S2S_TURN_DETECTION,
+          DEFAULT_TURN_DETECTION, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_VAD_THRESHOLD,
+      g_param_spec_double ("vad-threshold", "VAD threshold",
+          "Server VAD activation threshold 0..1 (-1: provider default)",
+          -1.0, 1.0, -1.0, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SILENCE_DURATION,
+      g_param_spec_int ("silence-duration", "Silence duration",
+          "Silence that ends a turn with server VAD, in ms (-1: provider "
+          "default)", -1, 10000, -1, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PREFIX_PADDING,
+      g_param_spec_int ("prefix-padding", "Prefix padding",
+          "Audio kept before detected speech, in ms (-1: provider default)",
+          -1, 10000, -1, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TRANSCRIBE_INPUT,
+      g_param_spec_boolean ("transcribe-input", "Transcribe input",
+          "Ask the provider for transcripts of the user's speech", TRUE,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TRANSCRIPTION_MODEL,
+      g_param_spec_string ("transcription-model", "Transcription model",
+          "Model for input transcription (NULL: provider default)", NULL,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_REASONING,
+      g_param_spec_enum ("reasoning", "Reasoning",
+          "Who decides what the model says", GST_TYPE_S2S_REASONING,
+          DEFAULT_REASONING, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "Latency this element adds to the upstream latency in the LATENCY "
+          "query, in ms: the headroom output has downstream", 0, 10000,
+          DEFAULT_LATENCY_MS, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY_TARGET,
+      g_param_spec_uint ("latency-target", "Latency target",
+          "Post a WARNING when a reply's first audio comes later than this "
+          "after the end of the user's turn, in ms (0: off)", 0, 60000,
+          DEFAULT_LATENCY_TARGET_MS, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
+      g_param_spec_string ("ssl-ca-file", "SSL CA file",
+          "PEM file of extra trust anchors (verification stays on)", NULL,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PROXY,
+      g_param_spec_string ("proxy", "Proxy",
+          "Proxy URI (NULL: the system's proxy settings)", NULL,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint ("connect-timeout", "Connect timeout",
+          "Time allowed to connect, in ms (0: none)", 0, G_MAXUINT,
+          DEFAULT_CONNECT_TIMEOUT_MS, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_EOS_TIMEOUT,
+      g_param_spec_uint ("eos-timeout", "EOS timeout",
+          "After input EOS, the longest wait for the reply to finish "
+          "before EOS is pushed, in ms", 0, G_MAXUINT, DEFAULT_EOS_TIMEOUT_MS,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SILENCE_FILL,
+      g_param_spec_boolean ("silence-fill", "Silence fill",
+          "While the model is silent push silence buffers instead of GAP "
+          "events (for downstream elements that mishandle GAP)", FALSE,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "turns, interruptions, reconnects, rotations, bytes-in/out, "
+          "ms-in/out, token totals, last-error", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstS2SBase::send-text:
+   * @text: user text
+   * @respond: ask for a response right away
+   *
+   * Adds user text to the conversation. Returns FALSE when no session runs.
+   */
+  gst_s2s_base_signals[SIGNAL_SEND_TEXT] =
+      g_signal_new_class_handler ("send-text", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_s2s_base_send_text), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /**
+   * GstS2SBase::tool-result:
+   * @call_id: the call-id of an `s2s-tool-call` message
+   * @output: the result, a JSON (or plain) string
+   *
+   * Answers a tool call; the reply follows once the response that made the
+   * call is done. Returns FALSE for an unknown call-id.
+   */
+  gst_s2s_base_signals[SIGNAL_TOOL_RESULT] =
+      g_signal_new_class_handler ("tool-result", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_s2s_base_tool_result), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * GstS2SBase::interrupt:
+   *
+   * Cancels the current response, drops its queued audio and tells the
+   * provider how much was heard.
+   */
+  gst_s2s_base_signals[SIGNAL_INTERRUPT] =
+      g_signal_new_class_handler ("interrupt", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_s2s_base_interrupt), NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * GstS2SBase::say:
+   * @text: assistant text to speak
+   *
+   * With external reasoning: the model speaks @text. Returns FALSE when no
+   * session runs.
+   */
+  gst_s2s_base_signals[SIGNAL_SAY] =
+      g_signal_new_class_handler ("say", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_s2s_base_say), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+  /**
+   * GstS2SBase::commit:
+   *
+   * Ends the user's turn when turn-detection is none: the audio so far is
+   * committed and a response requested.
+   */
+  gst_s2s_base_signals[SIGNAL_COMMIT] =
+      g_signal_new_class_handler ("commit", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_s2s_base_commit), NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_S2S_BASE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_S2S_TURN_DETECTION, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_S2S_REASONING, 0);
+}
+
+static void
+gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
+{
+  GstElementClass *klass = GST_ELEMENT_CLASS (g_class);
+  GstS2SBasePrivate *priv = gst_s2s_base_get_instance_private (self);
+  GstPadTemplate *templ;
+
+  self->priv = priv;
+  g_mutex_init (&priv->lock);
+  g_cond_init (&priv->cond);
+  g_queue_init (&priv->out_queue);
+  priv->in_pending = g_byte_array_new ();
+  priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, g_free);
+  priv->conv = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      conv_item_free);
+  gst_segment_init (&priv->in_segment, GST_FORMAT_TIME);
+
+  priv->temperature = -1.0;
+  priv->vad_threshold = -1.0;
+  priv->silence_duration = -1;
+  priv->prefix_padding = -1;
+  priv->turn_detection = DEFAULT_TURN_DETECTION;
+  priv->transcribe_input = TRUE;
+  priv->reasoning = DEFAULT_REASONING;
+  priv->latency_ms = DEFAULT_LATENCY_MS;
+  priv->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  priv->eos_timeout_ms = DEFAULT_EOS_TIMEOUT_MS;
+  priv->in_format.encoding = GST_S2S_ENCODING_PCM_S16LE;
+  priv->in_format.rate = 24000;
+  priv->out_format = priv->in_format;
+  priv->item_first_pts = GST_CLOCK_TIME_NONE;
+  priv->last_buf_end = GST_CLOCK_TIME_NONE;
+
+  templ = gst_element_class_get_pad_template (klass, "sink");
+  self->sinkpad = gst_pad_new_from_template (templ, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_sink_event));
+  gst_pad_set_query_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_sink_query));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  templ = gst_element_class_get_pad_template (klass, "src");
+  self->srcpad = gst_pad_new_from_template (templ, "src");
+  gst_pad_set_activatemode_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_src_activate_mode));
+  gst_pad_set_event_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_src_event));
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_s2s_base_src_query));
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
+}

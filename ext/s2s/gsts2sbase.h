@@ -1,0 +1,258 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_S2S_BASE_H__
+#define __GST_S2S_BASE_H__
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_S2S_BASE            (gst_s2s_base_get_type ())
+#define GST_S2S_BASE(obj)            (G_TYPE_CHECK_INSTANCE_CAST ((obj), GST_TYPE_S2S_BASE, GstS2SBase))
+#define GST_S2S_BASE_CLASS(klass)    (G_TYPE_CHECK_CLASS_CAST ((klass), GST_TYPE_S2S_BASE, GstS2SBaseClass))
+#define GST_S2S_BASE_GET_CLASS(obj)  (G_TYPE_INSTANCE_GET_CLASS ((obj), GST_TYPE_S2S_BASE, GstS2SBaseClass))
+#define GST_IS_S2S_BASE(obj)         (G_TYPE_CHECK_INSTANCE_TYPE ((obj), GST_TYPE_S2S_BASE))
+
+typedef struct _GstS2SBase GstS2SBase;
+typedef struct _GstS2SBaseClass GstS2SBaseClass;
+typedef struct _GstS2SBasePrivate GstS2SBasePrivate;
+
+typedef enum
+{
+  GST_S2S_TURN_DETECTION_SERVER_VAD,
+  GST_S2S_TURN_DETECTION_SEMANTIC_VAD,
+  GST_S2S_TURN_DETECTION_NONE,
+} GstS2STurnDetection;
+
+#define GST_TYPE_S2S_TURN_DETECTION (gst_s2s_turn_detection_get_type ())
+GType gst_s2s_turn_detection_get_type (void);
+
+typedef enum
+{
+  GST_S2S_REASONING_BUILT_IN,
+  GST_S2S_REASONING_EXTERNAL,
+} GstS2SReasoning;
+
+#define GST_TYPE_S2S_REASONING (gst_s2s_reasoning_get_type ())
+GType gst_s2s_reasoning_get_type (void);
+
+/* The contract's error codes (ARCHITECTURE.md §3), in `s2s-error` details */
+typedef enum
+{
+  GST_S2S_ERROR_AUTHENTICATION,
+  GST_S2S_ERROR_AUTHORIZATION,
+  GST_S2S_ERROR_RATE_LIMIT,
+  GST_S2S_ERROR_QUOTA,
+  GST_S2S_ERROR_INVALID_REQUEST,
+  GST_S2S_ERROR_INVALID_CONFIG,
+  GST_S2S_ERROR_NETWORK,
+  GST_S2S_ERROR_TIMEOUT,
+  GST_S2S_ERROR_SESSION_EXPIRED,
+  GST_S2S_ERROR_SERVER_ERROR,
+  GST_S2S_ERROR_PROTOCOL,
+  GST_S2S_ERROR_AUDIO_FORMAT,
+} GstS2SErrorCode;
+
+const gchar *gst_s2s_error_code_to_string (GstS2SErrorCode code);
+
+typedef enum
+{
+  GST_S2S_ENCODING_PCM_S16LE,
+  GST_S2S_ENCODING_MULAW,
+  GST_S2S_ENCODING_ALAW,
+} GstS2SEncoding;
+
+/* Mono audio as a provider sends or takes it */
+typedef struct
+{
+  GstS2SEncoding encoding;
+  gint rate;
+} GstS2SAudioFormat;
+
+gboolean gst_s2s_audio_format_from_caps (GstS2SAudioFormat * fmt,
+    const GstCaps * caps);
+GstCaps *gst_s2s_audio_format_to_caps (const GstS2SAudioFormat * fmt);
+guint gst_s2s_audio_format_bytes_per_sample (const GstS2SAudioFormat * fmt);
+GstClockTime gst_s2s_audio_format_bytes_to_time (const GstS2SAudioFormat * fmt,
+    guint64 bytes);
+
+/* Everything a provider needs to build its session: a snapshot of the
+ * properties, taken under the object lock, read only on the I/O thread. */
+typedef struct
+{
+  gchar *url;
+  gchar *api_key;
+  gchar *model;
+  gchar *voice;
+  gchar *instructions;
+  gchar *language;
+  gdouble temperature;          /* < 0: provider default */
+  gint max_output_tokens;       /* 0: provider default ("inf") */
+  GstS2STurnDetection turn_detection;
+  gdouble vad_threshold;        /* < 0: provider default */
+  gint silence_duration;        /* ms, < 0: provider default */
+  gint prefix_padding;          /* ms, < 0: provider default */
+  gboolean transcribe_input;
+  gchar *transcription_model;
+  GstS2SReasoning reasoning;
+  JsonArray *tools;             /* neutral form, NULL when none */
+  gchar *ssl_ca_file;
+  gchar *proxy;
+  guint connect_timeout;        /* ms */
+  GstS2SAudioFormat in_format;
+  GstS2SAudioFormat out_format;
+} GstS2SConfig;
+
+typedef struct
+{
+  gint64 input_tokens;
+  gint64 output_tokens;
+  gint64 input_audio_tokens;
+  gint64 output_audio_tokens;
+  gint64 cached_tokens;
+} GstS2SUsage;
+
+struct _GstS2SBase
+{
+  GstElement element;
+
+  GstPad *sinkpad;
+  GstPad *srcpad;
+
+  /*< private >*/
+  GstS2SBasePrivate *priv;
+  gpointer _gst_reserved[GST_PADDING];
+};
+
+/**
+ * GstS2SBaseClass:
+ *
+ * Provider subclasses implement protocol only. Every vfunc except
+ * check_config runs on the element's I/O thread.
+ */
+struct _GstS2SBaseClass
+{
+  GstElementClass parent_class;
+
+  /* provider name for messages and errors, e.g. "openai" */
+  const gchar *provider;
+  /* environment variable the api-key falls back to, or NULL */
+  const gchar *api_key_env;
+  const gchar *default_url;
+  const gchar *default_model;
+  const gchar *default_voice;
+  /* TRUE when the server cancels its own response on barge-in (OpenAI
+   * interrupt_response), so the base does not send a cancel */
+  gboolean server_cancels_on_speech;
+
+  /* Extra configuration checks, on the way to READY. Set @error (message
+   * names the property) and return FALSE to refuse. */
+  gboolean (*check_config) (GstS2SBase * self, const GstS2SConfig * config,
+      GError ** error);
+
+  /* The WebSocket upgrade request: URL and headers */
+  SoupMessage *(*build_request) (GstS2SBase * self, const GstS2SConfig * config,
+      GError ** error);
+
+  /* The socket is open: send the session configuration. The provider calls
+   * gst_s2s_base_session_ready() once the server has accepted it. */
+  void (*session_open) (GstS2SBase * self, const GstS2SConfig * config);
+
+  /* Live-tunable properties or the input format changed */
+  void (*session_update) (GstS2SBase * self, const GstS2SConfig * config);
+
+  /* Seed the conversation: @items in neutral form, before any audio */
+  void (*send_history) (GstS2SBase * self, JsonArray * items);
+
+  /* One text or binary frame from the server */
+  void (*handle_message) (GstS2SBase * self, GBytes * data, gboolean binary);
+
+  /* Input audio in the session's input format */
+  void (*send_audio) (GstS2SBase * self, const guint8 * data, gsize size);
+
+  /* End the user turn (manual turn detection) */
+  void (*commit) (GstS2SBase * self);
+
+  /* Ask for a response now */
+  void (*create_response) (GstS2SBase * self);
+
+  /* Cancel the response in progress */
+  void (*cancel_response) (GstS2SBase * self, const gchar * response_id);
+
+  /* Tell the server how much of an assistant audio item was heard */
+  void (*truncate) (GstS2SBase * self, const gchar * item_id,
+      guint audio_end_ms);
+
+  void (*send_tool_result) (GstS2SBase * self, const gchar * call_id,
+      const gchar * output);
+
+  void (*send_text) (GstS2SBase * self, const gchar * role, const gchar * text);
+
+  /* Map a close code of the socket to an error code; return FALSE to use
+   * the base's mapping */
+  gboolean (*map_close) (GstS2SBase * self, gushort code,
+      GstS2SErrorCode * error_code, gboolean * retryable);
+
+  gpointer _gst_reserved[GST_PADDING_LARGE];
+};
+
+GType gst_s2s_base_get_type (void);
+
+/* --- Called by providers, on the I/O thread --- */
+
+void gst_s2s_base_send (GstS2SBase * self, const gchar * text, gssize len);
+void gst_s2s_base_send_json (GstS2SBase * self, JsonNode * node);
+
+void gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id);
+
+void gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id);
+void gst_s2s_base_speech_stopped (GstS2SBase * self, const gchar * item_id);
+
+/* A conversation item appeared on the server, in conversation order.
+ * @type is "message", "function_call" or "function_call_output". */
+void gst_s2s_base_item_added (GstS2SBase * self, const gchar * item_id,
+    const gchar * type, const gchar * role);
+
+void gst_s2s_base_transcript (GstS2SBase * self, const gchar * role,
+    const gchar * item_id, const gchar * text, gboolean final);
+
+void gst_s2s_base_response_started (GstS2SBase * self,
+    const gchar * response_id);
+void gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
+    const gchar * item_id, const guint8 * data, gsize size);
+/* @status: completed, cancelled, failed, incomplete */
+void gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
+    const gchar * status);
+
+void gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * usage);
+
+void gst_s2s_base_tool_call (GstS2SBase * self, const gchar * call_id,
+    const gchar * name, const gchar * arguments);
+
+/* A provider-reported problem. @fatal errors post an ERROR and stop the
+ * session; the others a WARNING, and the session goes on. */
+void gst_s2s_base_provider_error (GstS2SBase * self, GstS2SErrorCode code,
+    gboolean fatal, gboolean retryable, const gchar * provider_code,
+    const gchar * provider_message);
+
+/* The socket closed under us */
+void gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
+    const gchar * reason);
+
+/* Helpers for subclasses */
+const GstS2SAudioFormat *gst_s2s_base_get_out_format (GstS2SBase * self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstS2SBase, gst_object_unref)
+
+G_END_DECLS
+
+#endif /* __GST_S2S_BASE_H__ */

@@ -1,0 +1,305 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gsts2sws.h"
+
+GST_DEBUG_CATEGORY_EXTERN (gst_s2s_debug);
+#define GST_CAT_DEFAULT gst_s2s_debug
+
+/* Server events carry base64 audio and whole transcripts: far above
+ * libsoup's 128 KiB default per frame. */
+#define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
+
+/* The async connect keeps a reference on this state so a callback that
+ * fires after gst_s2s_ws_free() finds `dead` set instead of freed memory. */
+typedef struct
+{
+  gint ref_count;
+  gboolean dead;
+  GstS2SWs *ws;
+} GstS2SWsGuard;
+
+struct _GstS2SWs
+{
+  GstObject *parent;            /* for log context only, not reffed */
+  GstS2SWsCallbacks cb;
+  gpointer user_data;
+
+  SoupSession *session;
+  SoupMessage *msg;
+  SoupWebsocketConnection *conn;
+  GCancellable *cancellable;
+  GSource *timeout_source;
+  GTlsDatabase *extra_ca;
+  gboolean timed_out;
+  GstS2SWsGuard *guard;
+  gulong sig_message, sig_closed, sig_error;
+};
+
+static GstS2SWsGuard *
+guard_ref (GstS2SWsGuard * g)
+{
+  g->ref_count++;
+  return g;
+}
+
+static void
+guard_unref (GstS2SWsGuard * g)
+{
+  if (--g->ref_count == 0)
+    g_free (g);
+}
+
+GstS2SWs *
+gst_s2s_ws_new (GstObject * parent, const GstS2SWsCallbacks * cb,
+    gpointer user_data)
+{
+  GstS2SWs *ws = g_new0 (GstS2SWs, 1);
+
+  ws->parent = parent;
+  ws->cb = *cb;
+  ws->user_data = user_data;
+  ws->guard = g_new0 (GstS2SWsGuard, 1);
+  ws->guard->ref_count = 1;
+  ws->guard->ws = ws;
+  return ws;
+}
+
+/* Verification stays on: a certificate the system store rejects is accepted
+ * only when it verifies against the extra anchors in ssl-ca-file. */
+static gboolean
+on_accept_certificate (SoupMessage * msg, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+  GUri *uri = soup_message_get_uri (msg);
+  GSocketConnectable *identity;
+  GTlsCertificateFlags flags;
+  GError *err = NULL;
+
+  if (ws->extra_ca == NULL)
+    return FALSE;
+
+  identity = g_network_address_new (g_uri_get_host (uri),
+      g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443);
+  flags = g_tls_database_verify_chain (ws->extra_ca, cert,
+      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
+      G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
+  g_object_unref (identity);
+
+  if (err) {
+    GST_WARNING_OBJECT (ws->parent, "verifying against ssl-ca-file: %s",
+        err->message);
+    g_clear_error (&err);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (ws->parent, "certificate flags 0x%x against ssl-ca-file "
+      "(0x%x against the system store)", flags, errors);
+  return flags == 0;
+}
+
+static void
+on_ws_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
+    gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+
+  ws->cb.message (message, type == SOUP_WEBSOCKET_DATA_BINARY, ws->user_data);
+}
+
+static void
+on_ws_error (SoupWebsocketConnection * conn, GError * error, gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+
+  GST_WARNING_OBJECT (ws->parent, "WebSocket error: %s", error->message);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection * conn, gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+  gushort code = soup_websocket_connection_get_close_code (conn);
+  const gchar *data = soup_websocket_connection_get_close_data (conn);
+
+  GST_INFO_OBJECT (ws->parent, "WebSocket closed, code %u (%s)", code,
+      GST_STR_NULL (data));
+  ws->cb.closed (code, data, ws->user_data);
+}
+
+static void
+clear_timeout (GstS2SWs * ws)
+{
+  if (ws->timeout_source) {
+    g_source_destroy (ws->timeout_source);
+    g_source_unref (ws->timeout_source);
+    ws->timeout_source = NULL;
+  }
+}
+
+static void
+on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
+{
+  GstS2SWsGuard *guard = user_data;
+  GstS2SWs *ws = guard->ws;
+  SoupWebsocketConnection *conn;
+  GError *err = NULL;
+
+  conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
+      &err);
+
+  if (guard->dead) {
+    g_clear_object (&conn);
+    g_clear_error (&err);
+    guard_unref (guard);
+    return;
+  }
+  guard_unref (guard);
+  clear_timeout (ws);
+
+  if (conn == NULL) {
+    guint status = soup_message_get_status (ws->msg);
+    GError *report = err;
+
+    if (ws->timed_out) {
+      report = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+          "connection timed out");
+      g_clear_error (&err);
+    }
+    /* the body of a refused upgrade is not kept by libsoup 3.2 */
+    ws->cb.failed (report, status >= 100 ? status : 0, NULL, ws->user_data);
+    g_clear_error (&report);
+    return;
+  }
+
+  ws->conn = conn;
+  soup_websocket_connection_set_max_incoming_payload_size (conn,
+      MAX_INCOMING_PAYLOAD);
+  ws->sig_message = g_signal_connect (conn, "message",
+      G_CALLBACK (on_ws_message), ws);
+  ws->sig_error = g_signal_connect (conn, "error", G_CALLBACK (on_ws_error), ws);
+  ws->sig_closed = g_signal_connect (conn, "closed",
+      G_CALLBACK (on_ws_closed), ws);
+  ws->cb.opened (ws->user_data);
+}
+
+static gboolean
+on_connect_timeout (gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+
+  GST_WARNING_OBJECT (ws->parent, "connect timed out");
+  ws->timed_out = TRUE;
+  g_cancellable_cancel (ws->cancellable);
+  g_source_unref (ws->timeout_source);
+  ws->timeout_source = NULL;
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
+    const gchar * ssl_ca_file, const gchar * proxy, guint timeout_ms)
+{
+  GError *err = NULL;
+
+  g_return_if_fail (ws->session == NULL);
+
+  ws->session = soup_session_new_with_options ("timeout", 0,
+      "idle-timeout", 0, NULL);
+  if (proxy && *proxy) {
+    GProxyResolver *resolver = g_simple_proxy_resolver_new (proxy, NULL);
+    soup_session_set_proxy_resolver (ws->session, resolver);
+    g_object_unref (resolver);
+  }
+  if (ssl_ca_file && *ssl_ca_file) {
+    ws->extra_ca = g_tls_file_database_new (ssl_ca_file, &err);
+    if (ws->extra_ca == NULL) {
+      ws->cb.failed (err, 0, NULL, ws->user_data);
+      g_clear_error (&err);
+      return;
+    }
+  }
+
+  ws->msg = g_object_ref (msg);
+  g_signal_connect (msg, "accept-certificate",
+      G_CALLBACK (on_accept_certificate), ws);
+  ws->cancellable = g_cancellable_new ();
+
+  if (timeout_ms > 0) {
+    ws->timeout_source = g_timeout_source_new (timeout_ms);
+    g_source_set_callback (ws->timeout_source, on_connect_timeout, ws, NULL);
+    g_source_attach (ws->timeout_source, g_main_context_get_thread_default ());
+  }
+
+  soup_session_websocket_connect_async (ws->session, msg, NULL, NULL,
+      G_PRIORITY_DEFAULT, ws->cancellable, on_connected, guard_ref (ws->guard));
+}
+
+gboolean
+gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
+{
+  GBytes *bytes;
+
+  if (!gst_s2s_ws_is_open (ws))
+    return FALSE;
+
+  /* send_message takes the exact length: no copy into a NUL-terminated
+   * string as send_text would need */
+  bytes = g_bytes_new (text, len);
+  soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT,
+      bytes);
+  g_bytes_unref (bytes);
+  return TRUE;
+}
+
+gboolean
+gst_s2s_ws_is_open (GstS2SWs * ws)
+{
+  return ws && ws->conn &&
+      soup_websocket_connection_get_state (ws->conn) ==
+      SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+void
+gst_s2s_ws_free (GstS2SWs * ws)
+{
+  if (ws == NULL)
+    return;
+
+  ws->guard->dead = TRUE;
+  guard_unref (ws->guard);
+  clear_timeout (ws);
+  if (ws->cancellable)
+    g_cancellable_cancel (ws->cancellable);
+
+  if (ws->conn) {
+    g_signal_handler_disconnect (ws->conn, ws->sig_message);
+    g_signal_handler_disconnect (ws->conn, ws->sig_error);
+    g_signal_handler_disconnect (ws->conn, ws->sig_closed);
+    /* Best effort close frame; we do not wait for the peer's answer. */
+    if (soup_websocket_connection_get_state (ws->conn) ==
+        SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (ws->conn, SOUP_WEBSOCKET_CLOSE_NORMAL,
+          NULL);
+    g_io_stream_close (soup_websocket_connection_get_io_stream (ws->conn),
+        NULL, NULL);
+    g_object_unref (ws->conn);
+  }
+  if (ws->msg) {
+    g_signal_handlers_disconnect_by_data (ws->msg, ws);
+    g_object_unref (ws->msg);
+  }
+  if (ws->session) {
+    soup_session_abort (ws->session);
+    g_object_unref (ws->session);
+  }
+  g_clear_object (&ws->cancellable);
+  g_clear_object (&ws->extra_ca);
+  g_free (ws);
+}

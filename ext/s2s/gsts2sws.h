@@ -1,0 +1,45 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef __GST_S2S_WS_H__
+#define __GST_S2S_WS_H__
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A WebSocket client living on one GMainContext (the element's I/O thread).
+ * Every function must be called on that thread; callbacks fire there. */
+typedef struct _GstS2SWs GstS2SWs;
+
+typedef struct
+{
+  void (*opened) (gpointer user_data);
+  void (*message) (GBytes * data, gboolean binary, gpointer user_data);
+  /* the peer closed or the socket broke, after opened */
+  void (*closed) (gushort code, const gchar * reason, gpointer user_data);
+  /* the connection could not be made; @http_status is 0 when no HTTP
+   * response came, @body the response body if any */
+  void (*failed) (const GError * error, guint http_status,
+      const gchar * body, gpointer user_data);
+} GstS2SWsCallbacks;
+
+GstS2SWs *gst_s2s_ws_new (GstObject * parent, const GstS2SWsCallbacks * cb,
+    gpointer user_data);
+
+void gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
+    const gchar * ssl_ca_file, const gchar * proxy, guint timeout_ms);
+
+gboolean gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len);
+
+gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
+
+/* Close and free; never blocks. Pending callbacks are dropped. */
+void gst_s2s_ws_free (GstS2SWs * ws);
+
+G_END_DECLS
+
+#endif /* __GST_S2S_WS_H__ */
