@@ -1444,7 +1444,8 @@ gst_s2s_base_speech_stopped (GstS2SBase * self, const gchar * item_id)
   priv->uncommitted_bytes = 0;
   priv->turn_end_rt = current_running_time (self);
   /* the provider answers by itself unless the app does the reasoning */
-  if (priv->config->turn_detection != GST_S2S_TURN_DETECTION_NONE &&
+  if (priv->config && priv->config->turn_detection !=
+      GST_S2S_TURN_DETECTION_NONE &&
       priv->config->reasoning == GST_S2S_REASONING_BUILT_IN)
     priv->awaiting_response = TRUE;
   priv->turns++;

@@ -183,9 +183,10 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
       MAX_INCOMING_PAYLOAD);
   ws->sig_message = g_signal_connect (conn, "message",
       G_CALLBACK (on_ws_message), ws);
-  ws->sig_error = g_signal_connect (conn, "error", G_CALLBACK (on_ws_error), ws);
-  ws->sig_closed = g_signal_connect (conn, "closed",
-      G_CALLBACK (on_ws_closed), ws);
+  ws->sig_error =
+      g_signal_connect (conn, "error", G_CALLBACK (on_ws_error), ws);
+  ws->sig_closed =
+      g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), ws);
   ws->cb.opened (ws->user_data);
 }
 

@@ -788,8 +788,7 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
     const gchar *name = str_member (ev, "name");
     const gchar *args = str_member (ev, "arguments");
     if (name == NULL && str_member (ev, "item_id"))
-      name = g_hash_table_lookup (priv->call_names, str_member (ev,
-              "item_id"));
+      name = g_hash_table_lookup (priv->call_names, str_member (ev, "item_id"));
     if (call_id && name)
       gst_s2s_base_tool_call (base, call_id, name, args ? args : "{}");
     else
