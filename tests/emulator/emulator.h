@@ -1,0 +1,141 @@
+/* s2s-emulator: loopback speech-to-speech provider emulator for tests.
+ * Copyright (C) 2026 gst-s2s contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Shared declarations between the generic server (s2s-emulator.c) and the
+ * per-provider dialects (emu-*.c).
+ */
+
+#ifndef __S2S_EMULATOR_H__
+#define __S2S_EMULATOR_H__
+
+#include <stdio.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Every dialect keeps audio internally as mono S16 at this rate: it is the
+ * OpenAI wire rate, so 24 kHz PCM in and out stays sample exact, and 8 kHz
+ * G.711 maps onto it by an exact factor of 3. */
+#define EMU_RATE 24000
+#define EMU_SAMPLES_PER_MS (EMU_RATE / 1000)
+
+/* Bound per-connection input buffering (10 minutes at EMU_RATE). */
+#define EMU_MAX_BUFFER_SAMPLES ((gsize) EMU_RATE * 600)
+
+typedef enum
+{
+  EMU_FMT_PCM16,                /* S16LE at 24 kHz */
+  EMU_FMT_PCMU,                 /* G.711 mu-law at 8 kHz */
+  EMU_FMT_PCMA,                 /* G.711 A-law at 8 kHz */
+} EmuAudioFormat;
+
+typedef struct _EmuConn EmuConn;
+typedef struct _EmuDialect EmuDialect;
+
+struct _EmuDialect
+{
+  const char *name;
+  const char *const *paths;
+
+  /* Runs before the WebSocket upgrade.  Returns 0 to accept, or an HTTP
+   * status; then *body is the JSON error body to send. */
+  guint (*check_handshake) (SoupServerMessage * msg, const char *path,
+      GHashTable * query, char **body);
+  /* Body for a scripted handshake rejection. */
+  char *(*http_error_body) (guint status, const char *type,
+      const char *code, const char *message);
+
+  /* Connection lifetime; conn_open sends the greeting. */
+  void (*conn_open) (EmuConn * conn, SoupServerMessage * msg,
+      const char *path, GHashTable * query);
+  void (*conn_message) (EmuConn * conn, const char *text, gsize len);
+  void (*conn_free) (EmuConn * conn);
+  /* Snapshot of the conversation for the close log line (may be NULL). */
+  JsonNode *(*conn_summary) (EmuConn * conn);
+
+  /* Fault actions whose wire shape is dialect specific. */
+  void (*fault_error) (EmuConn * conn, const char *type, const char *code,
+      const char *message);
+  void (*fault_session_expired) (EmuConn * conn);
+};
+
+struct _EmuConn
+{
+  gint ref_count;
+  guint index;                  /* 1-based, counts every handshake attempt */
+  const EmuDialect *dialect;
+  SoupWebsocketConnection *ws;
+  gint64 open_us;
+
+  gboolean closed;              /* socket gone or closing: send nothing */
+  gboolean silent;              /* "silent" fault: ignore and send nothing */
+
+  /* Knobs set by CLI flags and by faults; read by dialects at response
+   * start. */
+  guint first_audio_delay_ms;
+  gboolean pace_audio;
+
+  GHashTable *client_counts;    /* event type -> count */
+  GHashTable *server_counts;
+  gboolean *fault_fired;
+  GArray *timers;               /* guint source ids, removed on close */
+
+  FILE *raw_in;                 /* <log>.conn<N>.in.raw */
+
+  gpointer priv;                /* dialect state */
+};
+
+/* Time */
+gint64 emu_now_ms (void);
+gint64 emu_conn_ms (EmuConn * conn);
+
+/* Script and options */
+JsonObject *emu_script_turn (guint n);
+const char *emu_required_api_key (void);
+
+/* Connection services for dialects */
+gboolean emu_conn_alive (EmuConn * conn);
+void emu_conn_send_event (EmuConn * conn, JsonObject * event);
+void emu_conn_send_raw_text (EmuConn * conn, const char *text);
+void emu_conn_log_event (EmuConn * conn, const char *dir, JsonNode * event);
+void emu_conn_client_event_done (EmuConn * conn, const char *type);
+void emu_conn_close (EmuConn * conn, gushort code, const char *reason);
+void emu_conn_drop (EmuConn * conn);
+guint emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func,
+    gpointer data);
+void emu_conn_timeout_remove (EmuConn * conn, guint id);
+void emu_conn_write_raw_input (EmuConn * conn, const gint16 * samples,
+    gsize n);
+
+/* JSON text of @node (rewrites doubles json-glib 1.6 would mangle) */
+char *emu_json_to_string (JsonNode * node);
+
+/* Logging / redaction */
+char *emu_redact_query (GUri * uri);
+
+/* Audio helpers */
+guint emu_format_rate (EmuAudioFormat fmt);
+gint16 emu_ulaw_decode (guint8 u);
+guint8 emu_ulaw_encode (gint16 pcm);
+gint16 emu_alaw_decode (guint8 a);
+guint8 emu_alaw_encode (gint16 pcm);
+void emu_audio_decode (EmuAudioFormat fmt, const guint8 * data, gsize len,
+    GArray * native);
+void emu_audio_to_internal (EmuAudioFormat fmt, const gint16 * native,
+    gsize n, GArray * internal);
+guint8 *emu_audio_encode (EmuAudioFormat fmt, const gint16 * internal,
+    gsize n, gsize * out_len);
+double emu_frame_dbfs (const gint16 * s, gsize n);
+double emu_vad_threshold_dbfs (double threshold);
+void emu_sine (GArray * internal, guint ms, double freq, double amplitude);
+guchar *emu_base64_decode_checked (const char *text, gsize * out_len);
+gsize emu_base64_decoded_len (const char *text);
+
+/* Dialects */
+extern const EmuDialect emu_openai_dialect;
+
+G_END_DECLS
+
+#endif /* __S2S_EMULATOR_H__ */

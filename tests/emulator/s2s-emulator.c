@@ -1,0 +1,1555 @@
+/* s2s-emulator: loopback speech-to-speech provider emulator for tests.
+ * Copyright (C) 2026 gst-s2s contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Generic part: command line, HTTP(S)/WebSocket server, handshake checks,
+ * scripted handshake rejections and faults, JSON-lines logging and the audio
+ * helpers every dialect shares.  The wire protocols live in emu-*.c.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <glib-unix.h>
+
+#include "emulator.h"
+
+/* ------------------------------------------------------------------------ */
+/* Global state */
+
+static const EmuDialect *const dialects[] = {
+  &emu_openai_dialect,
+  NULL
+};
+
+typedef enum
+{
+  TRIG_NONE,                    /* fires when the connection opens */
+  TRIG_CLIENT_EVENT,
+  TRIG_SERVER_EVENT,
+  TRIG_AFTER_MS,
+} FaultTrigger;
+
+typedef enum
+{
+  ACT_DROP,
+  ACT_CLOSE,
+  ACT_ERROR,
+  ACT_MALFORMED,
+  ACT_FIRST_AUDIO_DELAY,
+  ACT_PACE_AUDIO,
+  ACT_SESSION_EXPIRED,
+  ACT_SILENT,
+} FaultAction;
+
+typedef struct
+{
+  FaultTrigger trigger;
+  char *event_type;
+  guint count;
+  guint after_ms;
+  guint connection;             /* 0 = any */
+  FaultAction action;
+  gushort close_code;
+  char *err_type;
+  char *err_code;
+  char *err_message;
+  guint delay_ms;
+  gboolean pace;
+} Fault;
+
+typedef struct
+{
+  guint connection;             /* 0 = any */
+  guint status;
+  char *type;
+  char *code;
+  char *message;
+  gint retry_after;             /* seconds, < 0 = no header */
+} Reject;
+
+static gint64 start_us;
+static JsonObject *script;
+static GPtrArray *faults;       /* Fault* */
+static GPtrArray *rejects;      /* Reject* */
+static FILE *log_file;
+static char *log_path;
+static char *opt_api_key;
+static guint opt_first_audio_delay_ms;
+static gboolean opt_pace_audio;
+static guint conn_counter;
+static GList *live_conns;
+static GMainLoop *main_loop;
+
+/* ------------------------------------------------------------------------ */
+/* Time */
+
+gint64
+emu_now_ms (void)
+{
+  return (g_get_monotonic_time () - start_us) / 1000;
+}
+
+gint64
+emu_conn_ms (EmuConn * conn)
+{
+  return (g_get_monotonic_time () - conn->open_us) / 1000;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small JSON helpers */
+
+static const char *
+obj_get_string (JsonObject * obj, const char *name)
+{
+  JsonNode *n;
+
+  if (!obj || !json_object_has_member (obj, name))
+    return NULL;
+  n = json_object_get_member (obj, name);
+  if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+    return json_node_get_string (n);
+  return NULL;
+}
+
+/* Returns -1 when absent or not a non-negative integer that fits. */
+static gint64
+obj_get_uint (JsonObject * obj, const char *name)
+{
+  JsonNode *n;
+  GType t;
+
+  if (!obj || !json_object_has_member (obj, name))
+    return -1;
+  n = json_object_get_member (obj, name);
+  if (!JSON_NODE_HOLDS_VALUE (n))
+    return -1;
+  t = json_node_get_value_type (n);
+  if (t == G_TYPE_INT64) {
+    gint64 v = json_node_get_int (n);
+    return v < 0 || v > G_MAXINT32 ? -1 : v;
+  }
+  if (t == G_TYPE_DOUBLE) {
+    double d = json_node_get_double (n);
+    return (d < 0 || d > G_MAXINT32 || d != floor (d)) ? -1 : (gint64) d;
+  }
+  return -1;
+}
+
+/* json-glib 1.6 prints doubles that need an exponent as e.g. "1e+308.0",
+ * which is not JSON.  Rewrite such values in place before generating:
+ * integral ones as integers, the rest as strings. */
+static void
+fix_doubles (JsonNode * node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node)) {
+    GList *members = json_object_get_members (json_node_get_object (node)), *l;
+    for (l = members; l; l = l->next)
+      fix_doubles (json_object_get_member (json_node_get_object (node),
+              l->data));
+    g_list_free (members);
+  } else if (JSON_NODE_HOLDS_ARRAY (node)) {
+    JsonArray *a = json_node_get_array (node);
+    guint i;
+    for (i = 0; i < json_array_get_length (a); i++)
+      fix_doubles (json_array_get_element (a, i));
+  } else if (JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_DOUBLE) {
+    double d = json_node_get_double (node);
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    g_ascii_formatd (buf, sizeof (buf), "%.17g", d);
+    if (!strchr (buf, 'e') && !strchr (buf, 'n') && !strchr (buf, 'i'))
+      return;
+    if (isfinite (d) && d == floor (d) && fabs (d) < 9.2e18)
+      json_node_set_int (node, (gint64) d);
+    else
+      json_node_set_string (node, buf);
+  }
+}
+
+char *
+emu_json_to_string (JsonNode * node)
+{
+  JsonGenerator *gen = json_generator_new ();
+  char *s;
+
+  fix_doubles (node);
+  json_generator_set_root (gen, node);
+  s = json_generator_to_data (gen, NULL);
+  g_object_unref (gen);
+  return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging */
+
+/* Base64 length arithmetic instead of decoding: the log only needs sizes. */
+gsize
+emu_base64_decoded_len (const char *text)
+{
+  gsize len = strlen (text), pad = 0;
+
+  while (len > 0 && (text[len - 1] == '=' || g_ascii_isspace (text[len - 1]))) {
+    if (text[len - 1] == '=')
+      pad++;
+    len--;
+  }
+  len += pad;
+  if (len % 4 != 0)
+    return (len / 4) * 3 + (len % 4 > 1 ? len % 4 - 1 : 0);
+  return len / 4 * 3 - MIN (pad, 2);
+}
+
+/* Copy of an event for the log where audio payloads become byte counts, so
+ * the log stays small and tests still see how much audio went where. */
+static JsonNode *
+sanitize_node (JsonNode * node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node)) {
+    JsonObject *in = json_node_get_object (node);
+    JsonObject *out = json_object_new ();
+    const char *type = obj_get_string (in, "type");
+    gboolean audio_delta = type && g_str_has_suffix (type, "audio.delta");
+    GList *members = json_object_get_members (in), *l;
+    JsonNode *res;
+
+    for (l = members; l; l = l->next) {
+      const char *name = l->data;
+      JsonNode *child = json_object_get_member (in, name);
+      gboolean is_str = JSON_NODE_HOLDS_VALUE (child) &&
+          json_node_get_value_type (child) == G_TYPE_STRING;
+
+      if (is_str && (g_str_equal (name, "audio") || (audio_delta
+                  && g_str_equal (name, "delta")))) {
+        char *key = g_strdup_printf ("%s_bytes", name);
+        json_object_set_int_member (out, key,
+            emu_base64_decoded_len (json_node_get_string (child)));
+        g_free (key);
+      } else {
+        json_object_set_member (out, name, sanitize_node (child));
+      }
+    }
+    g_list_free (members);
+    res = json_node_new (JSON_NODE_OBJECT);
+    json_node_take_object (res, out);
+    return res;
+  } else if (JSON_NODE_HOLDS_ARRAY (node)) {
+    JsonArray *in = json_node_get_array (node);
+    JsonArray *out = json_array_new ();
+    guint i, n = json_array_get_length (in);
+    JsonNode *res;
+
+    for (i = 0; i < n; i++)
+      json_array_add_element (out,
+          sanitize_node (json_array_get_element (in, i)));
+    res = json_node_new (JSON_NODE_ARRAY);
+    json_node_take_array (res, out);
+    return res;
+  }
+  return json_node_copy (node);
+}
+
+static void
+log_write (JsonObject * line)
+{
+  JsonNode *root;
+  char *s;
+
+  if (!log_file) {
+    json_object_unref (line);
+    return;
+  }
+  root = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (root, line);
+  s = emu_json_to_string (root);
+  fputs (s, log_file);
+  fputc ('\n', log_file);
+  fflush (log_file);
+  g_free (s);
+  json_node_unref (root);
+}
+
+static JsonObject *
+log_line_new (guint conn, const char *dir)
+{
+  JsonObject *line = json_object_new ();
+
+  json_object_set_int_member (line, "t_ms", emu_now_ms ());
+  json_object_set_int_member (line, "conn", conn);
+  json_object_set_string_member (line, "dir", dir);
+  return line;
+}
+
+void
+emu_conn_log_event (EmuConn * conn, const char *dir, JsonNode * event)
+{
+  JsonObject *line;
+
+  if (!log_file)
+    return;
+  line = log_line_new (conn->index, dir);
+  json_object_set_member (line, "event", sanitize_node (event));
+  log_write (line);
+}
+
+static void
+log_conn_note (guint conn, const char *what, const char *detail)
+{
+  JsonObject *line;
+
+  if (!log_file)
+    return;
+  line = log_line_new (conn, "conn");
+  json_object_set_string_member (line, "what", what);
+  if (detail)
+    json_object_set_string_member (line, "detail", detail);
+  log_write (line);
+}
+
+static gboolean
+is_secret_header (const char *name)
+{
+  static const char *const secret[] = {
+    "authorization", "proxy-authorization", "api-key", "x-api-key",
+    "x-goog-api-key", "cookie", "x-amz-security-token", NULL
+  };
+  guint i;
+
+  for (i = 0; secret[i]; i++)
+    if (g_ascii_strcasecmp (name, secret[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Browser clients carry credentials in subprotocol names. */
+static char *
+redact_subprotocols (const char *value)
+{
+  char **parts = g_strsplit (value, ",", -1);
+  GString *out = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; parts[i]; i++) {
+    char *p = g_strstrip (parts[i]);
+    const char *dot = strchr (p, '.');
+
+    if (out->len)
+      g_string_append (out, ", ");
+    if (dot && (g_str_has_prefix (p, "openai-insecure-api-key.")
+            || g_str_has_prefix (p, "xai-client-secret.")))
+      g_string_append_printf (out, "%.*sREDACTED", (int) (dot - p + 1), p);
+    else
+      g_string_append (out, p);
+  }
+  g_strfreev (parts);
+  return g_string_free (out, FALSE);
+}
+
+static void
+add_header_cb (const char *name, const char *value, gpointer user_data)
+{
+  JsonObject *obj = user_data;
+  char *v;
+  char *lname = g_ascii_strdown (name, -1);
+
+  if (is_secret_header (name))
+    v = g_strdup ("REDACTED");
+  else if (g_ascii_strcasecmp (name, "sec-websocket-protocol") == 0)
+    v = redact_subprotocols (value);
+  else
+    v = g_strdup (value);
+
+  if (json_object_has_member (obj, lname)) {
+    char *joined = g_strdup_printf ("%s, %s",
+        json_object_get_string_member (obj, lname), v);
+    json_object_set_string_member (obj, lname, joined);
+    g_free (joined);
+  } else {
+    json_object_set_string_member (obj, lname, v);
+  }
+  g_free (v);
+  g_free (lname);
+}
+
+char *
+emu_redact_query (GUri * uri)
+{
+  const char *query = g_uri_get_query (uri);
+  GHashTable *params;
+  GString *out;
+  GList *keys, *l;
+
+  if (!query)
+    return NULL;
+  params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (!params)
+    return g_strdup ("<unparsable>");
+  out = g_string_new (NULL);
+  keys = g_hash_table_get_keys (params);
+  keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
+  for (l = keys; l; l = l->next) {
+    const char *key = l->data;
+    char *val;
+    if (out->len)
+      g_string_append_c (out, '&');
+    if (g_ascii_strcasecmp (key, "api-key") == 0
+        || g_ascii_strcasecmp (key, "key") == 0
+        || g_ascii_strcasecmp (key, "authorization") == 0
+        || g_ascii_strcasecmp (key, "access_token") == 0
+        || g_ascii_strcasecmp (key, "token") == 0)
+      val = g_strdup ("REDACTED");
+    else
+      val = g_uri_escape_string (g_hash_table_lookup (params, key), NULL,
+          FALSE);
+    g_string_append_printf (out, "%s=%s", key, val);
+    g_free (val);
+  }
+  g_list_free (keys);
+  g_hash_table_unref (params);
+  return g_string_free (out, FALSE);
+}
+
+static void
+log_handshake (guint conn, SoupServerMessage * msg, const char *what,
+    guint status)
+{
+  JsonObject *line, *headers;
+  GUri *uri = soup_server_message_get_uri (msg);
+  char *q;
+
+  if (!log_file)
+    return;
+  line = log_line_new (conn, "conn");
+  json_object_set_string_member (line, "what", what);
+  json_object_set_string_member (line, "method",
+      soup_server_message_get_method (msg));
+  json_object_set_string_member (line, "path", g_uri_get_path (uri));
+  q = emu_redact_query (uri);
+  if (q)
+    json_object_set_string_member (line, "query", q);
+  g_free (q);
+  headers = json_object_new ();
+  soup_message_headers_foreach (soup_server_message_get_request_headers (msg),
+      add_header_cb, headers);
+  json_object_set_object_member (line, "headers", headers);
+  if (status)
+    json_object_set_int_member (line, "status", status);
+  log_write (line);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Script */
+
+JsonObject *
+emu_script_turn (guint n)
+{
+  JsonNode *turns;
+  JsonArray *arr;
+  JsonNode *t;
+
+  if (!script || n == 0 || !json_object_has_member (script, "turns"))
+    return NULL;
+  turns = json_object_get_member (script, "turns");
+  if (!JSON_NODE_HOLDS_ARRAY (turns))
+    return NULL;
+  arr = json_node_get_array (turns);
+  if (n > json_array_get_length (arr))
+    return NULL;
+  t = json_array_get_element (arr, n - 1);
+  return JSON_NODE_HOLDS_OBJECT (t) ? json_node_get_object (t) : NULL;
+}
+
+static gboolean
+parse_action (JsonNode * node, Fault * f, GError ** error)
+{
+  JsonObject *o;
+
+  if (JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_STRING) {
+    const char *s = json_node_get_string (node);
+    if (g_str_equal (s, "drop"))
+      f->action = ACT_DROP;
+    else if (g_str_equal (s, "malformed"))
+      f->action = ACT_MALFORMED;
+    else if (g_str_equal (s, "silent"))
+      f->action = ACT_SILENT;
+    else if (g_str_equal (s, "session_expired"))
+      f->action = ACT_SESSION_EXPIRED;
+    else if (g_str_equal (s, "pace_audio")) {
+      f->action = ACT_PACE_AUDIO;
+      f->pace = TRUE;
+    } else {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "unknown fault action '%s'", s);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "fault action must be a string or an object");
+    return FALSE;
+  }
+  o = json_node_get_object (node);
+  if (json_object_has_member (o, "close")) {
+    gint64 code = obj_get_uint (o, "close");
+    if (code < 1000 || code > 4999 || code == 1005 || code == 1006
+        || code == 1010 || code == 1015) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "fault close code must be a sendable code (1000-4999)");
+      return FALSE;
+    }
+    f->action = ACT_CLOSE;
+    f->close_code = code;
+  } else if (json_object_has_member (o, "error")) {
+    JsonNode *e = json_object_get_member (o, "error");
+    JsonObject *eo = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) :
+        NULL;
+    f->action = ACT_ERROR;
+    f->err_type = g_strdup (obj_get_string (eo, "type"));
+    f->err_code = g_strdup (obj_get_string (eo, "code"));
+    f->err_message = g_strdup (obj_get_string (eo, "message"));
+    if (!f->err_type)
+      f->err_type = g_strdup ("server_error");
+    if (!f->err_message)
+      f->err_message = g_strdup ("The server had an error while processing "
+          "your request. Sorry about that!");
+  } else if (json_object_has_member (o, "first_audio_delay_ms")) {
+    gint64 d = obj_get_uint (o, "first_audio_delay_ms");
+    if (d < 0 || d > 600000) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "first_audio_delay_ms must be 0..600000");
+      return FALSE;
+    }
+    f->action = ACT_FIRST_AUDIO_DELAY;
+    f->delay_ms = d;
+  } else if (json_object_has_member (o, "pace_audio")) {
+    JsonNode *p = json_object_get_member (o, "pace_audio");
+    f->action = ACT_PACE_AUDIO;
+    f->pace = JSON_NODE_HOLDS_VALUE (p)
+        && json_node_get_value_type (p) == G_TYPE_BOOLEAN
+        && json_node_get_boolean (p);
+  } else if (json_object_has_member (o, "session_expired")) {
+    f->action = ACT_SESSION_EXPIRED;
+  } else if (json_object_has_member (o, "drop")) {
+    f->action = ACT_DROP;
+  } else if (json_object_has_member (o, "malformed")) {
+    f->action = ACT_MALFORMED;
+  } else if (json_object_has_member (o, "silent")) {
+    f->action = ACT_SILENT;
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "fault has no known action");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+fault_free (Fault * f)
+{
+  g_free (f->event_type);
+  g_free (f->err_type);
+  g_free (f->err_code);
+  g_free (f->err_message);
+  g_free (f);
+}
+
+static gboolean
+parse_fault (JsonNode * node, GError ** error)
+{
+  JsonObject *o;
+  Fault *f;
+  gint64 v;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "each fault must be an object");
+    return FALSE;
+  }
+  o = json_node_get_object (node);
+  f = g_new0 (Fault, 1);
+  f->count = 1;
+  if (obj_get_string (o, "after_client_event")) {
+    f->trigger = TRIG_CLIENT_EVENT;
+    f->event_type = g_strdup (obj_get_string (o, "after_client_event"));
+  } else if (obj_get_string (o, "after_server_event")) {
+    f->trigger = TRIG_SERVER_EVENT;
+    f->event_type = g_strdup (obj_get_string (o, "after_server_event"));
+  } else if ((v = obj_get_uint (o, "after_ms")) >= 0) {
+    f->trigger = TRIG_AFTER_MS;
+    f->after_ms = v;
+  } else {
+    f->trigger = TRIG_NONE;
+  }
+  if ((v = obj_get_uint (o, "count")) >= 1)
+    f->count = v;
+  if ((v = obj_get_uint (o, "connection")) >= 1)
+    f->connection = v;
+
+  /* Both {"action": X} and the action keys inline in the fault object. */
+  if (!parse_action (json_object_has_member (o, "action") ?
+          json_object_get_member (o, "action") : node, f, error)) {
+    fault_free (f);
+    return FALSE;
+  }
+  g_ptr_array_add (faults, f);
+  return TRUE;
+}
+
+static gboolean
+parse_reject (JsonNode * node, GError ** error)
+{
+  JsonObject *o;
+  Reject *r;
+  gint64 v;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "reject_connect must be an object or an array of objects");
+    return FALSE;
+  }
+  o = json_node_get_object (node);
+  v = obj_get_uint (o, "status");
+  if (v < 400 || v > 599) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "reject_connect.status must be 400..599");
+    return FALSE;
+  }
+  r = g_new0 (Reject, 1);
+  r->status = v;
+  r->connection = MAX (obj_get_uint (o, "connection"), 0);
+  r->type = g_strdup (obj_get_string (o, "type"));
+  r->code = g_strdup (obj_get_string (o, "code"));
+  r->message = g_strdup (obj_get_string (o, "message"));
+  v = obj_get_uint (o, "retry_after");
+  r->retry_after = v >= 0 ? (gint) v : -1;
+  g_ptr_array_add (rejects, r);
+  return TRUE;
+}
+
+static void
+reject_free (Reject * r)
+{
+  g_free (r->type);
+  g_free (r->code);
+  g_free (r->message);
+  g_free (r);
+}
+
+static gboolean
+load_script (const char *path, GError ** error)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonNode *root, *n;
+  gboolean ok = FALSE;
+
+  if (!json_parser_load_from_file (parser, path, error))
+    goto out;
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "script root must be a JSON object");
+    goto out;
+  }
+  script = json_object_ref (json_node_get_object (root));
+
+  if (json_object_has_member (script, "turns")
+      && !JSON_NODE_HOLDS_ARRAY (json_object_get_member (script, "turns"))) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "script.turns must be an array");
+    goto out;
+  }
+  if (json_object_has_member (script, "reject_connect")) {
+    n = json_object_get_member (script, "reject_connect");
+    if (JSON_NODE_HOLDS_ARRAY (n)) {
+      JsonArray *a = json_node_get_array (n);
+      guint i;
+      for (i = 0; i < json_array_get_length (a); i++)
+        if (!parse_reject (json_array_get_element (a, i), error))
+          goto out;
+    } else if (!parse_reject (n, error)) {
+      goto out;
+    }
+  }
+  if (json_object_has_member (script, "faults")) {
+    JsonArray *a;
+    guint i;
+    n = json_object_get_member (script, "faults");
+    if (!JSON_NODE_HOLDS_ARRAY (n)) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "script.faults must be an array");
+      goto out;
+    }
+    a = json_node_get_array (n);
+    for (i = 0; i < json_array_get_length (a); i++)
+      if (!parse_fault (json_array_get_element (a, i), error))
+        goto out;
+  }
+  ok = TRUE;
+out:
+  g_object_unref (parser);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections */
+
+static EmuConn *
+emu_conn_ref (EmuConn * conn)
+{
+  g_atomic_int_inc (&conn->ref_count);
+  return conn;
+}
+
+static void
+emu_conn_unref (EmuConn * conn)
+{
+  if (!g_atomic_int_dec_and_test (&conn->ref_count))
+    return;
+  if (conn->dialect->conn_free)
+    conn->dialect->conn_free (conn);
+  g_clear_object (&conn->ws);
+  g_hash_table_unref (conn->client_counts);
+  g_hash_table_unref (conn->server_counts);
+  g_free (conn->fault_fired);
+  g_array_unref (conn->timers);
+  if (conn->raw_in)
+    fclose (conn->raw_in);
+  g_free (conn);
+}
+
+gboolean
+emu_conn_alive (EmuConn * conn)
+{
+  return !conn->closed && !conn->silent;
+}
+
+guint
+emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func,
+    gpointer data)
+{
+  guint id = g_timeout_add (ms, func, data);
+  g_array_append_val (conn->timers, id);
+  return id;
+}
+
+/* Dialects call this from the callback of a one-shot timer too (returning
+ * G_SOURCE_REMOVE afterwards), so only forget the id there. */
+void
+emu_conn_timeout_remove (EmuConn * conn, guint id)
+{
+  guint i;
+
+  for (i = 0; i < conn->timers->len; i++) {
+    if (g_array_index (conn->timers, guint, i) == id) {
+      g_array_remove_index_fast (conn->timers, i);
+      return;
+    }
+  }
+}
+
+static void
+remove_all_timers (EmuConn * conn)
+{
+  guint i;
+
+  for (i = 0; i < conn->timers->len; i++)
+    g_source_remove (g_array_index (conn->timers, guint, i));
+  g_array_set_size (conn->timers, 0);
+}
+
+void
+emu_conn_write_raw_input (EmuConn * conn, const gint16 * samples, gsize n)
+{
+  gsize i;
+
+  if (!conn->raw_in)
+    return;
+  /* S16LE on disk whatever the host order */
+  for (i = 0; i < n; i++) {
+    guint16 v = GUINT16_TO_LE ((guint16) samples[i]);
+    fwrite (&v, 2, 1, conn->raw_in);
+  }
+  fflush (conn->raw_in);
+}
+
+static void fire_faults (EmuConn * conn, FaultTrigger trigger,
+    const char *type, guint count);
+
+static guint
+bump_count (GHashTable * table, const char *type)
+{
+  guint c = GPOINTER_TO_UINT (g_hash_table_lookup (table, type)) + 1;
+  g_hash_table_insert (table, g_strdup (type), GUINT_TO_POINTER (c));
+  return c;
+}
+
+void
+emu_conn_send_raw_text (EmuConn * conn, const char *text)
+{
+  if (conn->closed || !conn->ws)
+    return;
+  if (soup_websocket_connection_get_state (conn->ws) !=
+      SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  soup_websocket_connection_send_text (conn->ws, text);
+}
+
+/* Takes ownership of @event. */
+void
+emu_conn_send_event (EmuConn * conn, JsonObject * event)
+{
+  JsonNode *root;
+  char *text;
+  const char *type;
+
+  if (!emu_conn_alive (conn)) {
+    json_object_unref (event);
+    return;
+  }
+  root = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (root, event);
+  text = emu_json_to_string (root);
+  emu_conn_ref (conn);
+  emu_conn_send_raw_text (conn, text);
+  emu_conn_log_event (conn, "server", root);
+  type = obj_get_string (event, "type");
+  if (type) {
+    char *t = g_strdup (type);
+    guint c = bump_count (conn->server_counts, t);
+    fire_faults (conn, TRIG_SERVER_EVENT, t, c);
+    g_free (t);
+  }
+  emu_conn_unref (conn);
+  g_free (text);
+  json_node_unref (root);
+}
+
+void
+emu_conn_client_event_done (EmuConn * conn, const char *type)
+{
+  guint c;
+
+  if (conn->closed)
+    return;
+  c = bump_count (conn->client_counts, type);
+  fire_faults (conn, TRIG_CLIENT_EVENT, type, c);
+}
+
+void
+emu_conn_close (EmuConn * conn, gushort code, const char *reason)
+{
+  if (conn->closed)
+    return;
+  conn->closed = TRUE;
+  remove_all_timers (conn);
+  if (soup_websocket_connection_get_state (conn->ws) ==
+      SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (conn->ws, code, reason);
+}
+
+/* An abrupt loss: no close frame, the peer just sees the TCP stream end
+ * (plus a TLS close_notify with TLS), as when a proxy or NAT drops us. */
+void
+emu_conn_drop (EmuConn * conn)
+{
+  GIOStream *io;
+  GSocket *sock;
+
+  if (conn->closed)
+    return;
+  conn->closed = TRUE;
+  remove_all_timers (conn);
+  log_conn_note (conn->index, "drop", NULL);
+  io = soup_websocket_connection_get_io_stream (conn->ws);
+  sock = g_object_get_data (G_OBJECT (io), "GSocket");
+  if (sock)
+    g_socket_shutdown (sock, TRUE, TRUE, NULL);
+  g_io_stream_close (io, NULL, NULL);
+}
+
+static void
+run_fault (EmuConn * conn, Fault * f)
+{
+  switch (f->action) {
+    case ACT_DROP:
+      emu_conn_drop (conn);
+      break;
+    case ACT_CLOSE:
+      log_conn_note (conn->index, "fault-close", NULL);
+      emu_conn_close (conn, f->close_code, NULL);
+      break;
+    case ACT_ERROR:
+      if (conn->dialect->fault_error)
+        conn->dialect->fault_error (conn, f->err_type, f->err_code,
+            f->err_message);
+      break;
+    case ACT_MALFORMED:
+      if (emu_conn_alive (conn)) {
+        log_conn_note (conn->index, "fault-malformed", NULL);
+        emu_conn_send_raw_text (conn, "this is not JSON");
+        emu_conn_send_raw_text (conn,
+            "{\"type\":\"response.output_audio.delta\",\"delta\":\"AAAA");
+      }
+      break;
+    case ACT_FIRST_AUDIO_DELAY:
+      conn->first_audio_delay_ms = f->delay_ms;
+      break;
+    case ACT_PACE_AUDIO:
+      conn->pace_audio = f->pace;
+      break;
+    case ACT_SESSION_EXPIRED:
+      if (conn->dialect->fault_session_expired)
+        conn->dialect->fault_session_expired (conn);
+      break;
+    case ACT_SILENT:
+      log_conn_note (conn->index, "fault-silent", NULL);
+      conn->silent = TRUE;
+      remove_all_timers (conn);
+      break;
+  }
+}
+
+static void
+fire_faults (EmuConn * conn, FaultTrigger trigger, const char *type,
+    guint count)
+{
+  guint i;
+
+  for (i = 0; i < faults->len && !conn->closed; i++) {
+    Fault *f = g_ptr_array_index (faults, i);
+
+    if (conn->fault_fired[i] || f->trigger != trigger)
+      continue;
+    if (f->connection && f->connection != conn->index)
+      continue;
+    if (trigger == TRIG_CLIENT_EVENT || trigger == TRIG_SERVER_EVENT) {
+      if (g_strcmp0 (f->event_type, type) != 0 || f->count != count)
+        continue;
+    }
+    conn->fault_fired[i] = TRUE;
+    run_fault (conn, f);
+  }
+}
+
+typedef struct
+{
+  EmuConn *conn;
+  guint fault;
+  guint id;
+} TimedFault;
+
+static gboolean
+timed_fault_cb (gpointer data)
+{
+  TimedFault *tf = data;
+  EmuConn *conn = tf->conn;
+
+  emu_conn_timeout_remove (conn, tf->id);
+  if (!conn->closed && !conn->fault_fired[tf->fault]) {
+    conn->fault_fired[tf->fault] = TRUE;
+    run_fault (conn, g_ptr_array_index (faults, tf->fault));
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_connection_faults (EmuConn * conn)
+{
+  guint i;
+
+  for (i = 0; i < faults->len; i++) {
+    Fault *f = g_ptr_array_index (faults, i);
+    TimedFault *tf;
+
+    if (f->connection && f->connection != conn->index)
+      continue;
+    if (f->trigger == TRIG_NONE) {
+      conn->fault_fired[i] = TRUE;
+      run_fault (conn, f);
+    } else if (f->trigger == TRIG_AFTER_MS) {
+      tf = g_new0 (TimedFault, 1);
+      tf->conn = conn;
+      tf->fault = i;
+      tf->id = g_timeout_add_full (G_PRIORITY_DEFAULT, f->after_ms,
+          timed_fault_cb, tf, g_free);
+      g_array_append_val (conn->timers, tf->id);
+    }
+  }
+}
+
+static gboolean
+finalize_conn_idle (gpointer data)
+{
+  emu_conn_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ws_closed_cb (SoupWebsocketConnection * ws, EmuConn * conn)
+{
+  JsonObject *line;
+
+  conn->closed = TRUE;
+  remove_all_timers (conn);
+  live_conns = g_list_remove (live_conns, conn);
+  if (log_file) {
+    line = log_line_new (conn->index, "conn");
+    json_object_set_string_member (line, "what", "close");
+    json_object_set_int_member (line, "close_code",
+        soup_websocket_connection_get_close_code (ws));
+    if (soup_websocket_connection_get_close_data (ws))
+      json_object_set_string_member (line, "close_reason",
+          soup_websocket_connection_get_close_data (ws));
+    if (conn->dialect->conn_summary) {
+      JsonNode *summary = conn->dialect->conn_summary (conn);
+      if (summary)
+        json_object_set_member (line, "summary", summary);
+    }
+    log_write (line);
+  }
+  /* The signal can fire inside a send deep in dialect code; free later. */
+  g_idle_add (finalize_conn_idle, conn);
+}
+
+static void
+ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    EmuConn * conn)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+  char *text;
+
+  if (conn->closed)
+    return;
+  emu_conn_ref (conn);
+  /* NUL-terminate: frames are not. */
+  text = g_strndup (data ? data : "", len);
+  conn->dialect->conn_message (conn, text, len);
+  g_free (text);
+  emu_conn_unref (conn);
+}
+
+static void
+ws_error_cb (SoupWebsocketConnection * ws, GError * error, EmuConn * conn)
+{
+  log_conn_note (conn->index, "ws-error", error->message);
+}
+
+static void
+server_ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
+    SoupWebsocketConnection * ws, gpointer user_data)
+{
+  const EmuDialect *dialect = user_data;
+  EmuConn *conn = g_new0 (EmuConn, 1);
+  GUri *uri = soup_server_message_get_uri (msg);
+  GHashTable *query = NULL;
+
+  conn->ref_count = 1;
+  conn->index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg),
+          "emu-conn-index"));
+  conn->dialect = dialect;
+  conn->ws = g_object_ref (ws);
+  conn->open_us = g_get_monotonic_time ();
+  conn->first_audio_delay_ms = opt_first_audio_delay_ms;
+  conn->pace_audio = opt_pace_audio;
+  conn->client_counts = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
+  conn->server_counts = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
+  conn->fault_fired = g_new0 (gboolean, faults->len + 1);
+  conn->timers = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (log_path) {
+    char *raw = g_strdup_printf ("%s.conn%u.in.raw", log_path, conn->index);
+    conn->raw_in = fopen (raw, "wb");
+    g_free (raw);
+  }
+
+  /* Large appends (up to 15 MiB of base64 per the docs) must get through. */
+  soup_websocket_connection_set_max_incoming_payload_size (ws, 16 << 20);
+  soup_websocket_connection_set_keepalive_interval (ws, 0);
+  g_signal_connect (ws, "message", G_CALLBACK (ws_message_cb), conn);
+  g_signal_connect (ws, "closed", G_CALLBACK (ws_closed_cb), conn);
+  g_signal_connect (ws, "error", G_CALLBACK (ws_error_cb), conn);
+  live_conns = g_list_prepend (live_conns, conn);
+
+  log_conn_note (conn->index, "open", path);
+  if (g_uri_get_query (uri))
+    query = soup_form_decode (g_uri_get_query (uri));
+  emu_conn_ref (conn);
+  dialect->conn_open (conn, msg, path, query);
+  arm_connection_faults (conn);
+  emu_conn_unref (conn);
+  if (query)
+    g_hash_table_unref (query);
+}
+
+static void
+set_json_response (SoupServerMessage * msg, guint status, char *body)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+      "Connection", "close");
+  soup_server_message_set_response (msg, "application/json",
+      SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
+static const EmuDialect *
+dialect_for_path (const char *path)
+{
+  guint i, j;
+
+  for (i = 0; dialects[i]; i++)
+    for (j = 0; dialects[i]->paths[j]; j++)
+      if (g_str_equal (path, dialects[i]->paths[j]))
+        return dialects[i];
+  return NULL;
+}
+
+/* Runs before the upgrade: setting a status here prevents it. */
+static void
+server_http_cb (SoupServer * server, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer user_data)
+{
+  const EmuDialect *dialect = dialect_for_path (path);
+  guint index, i, status;
+  char *body = NULL;
+
+  if (!dialect) {
+    body = g_strdup_printf ("{\"error\":{\"message\":\"Invalid URL (%s %s)\","
+        "\"type\":\"invalid_request_error\",\"code\":null,\"param\":null}}",
+        soup_server_message_get_method (msg), path);
+    log_handshake (0, msg, "not-found", 404);
+    set_json_response (msg, SOUP_STATUS_NOT_FOUND, body);
+    return;
+  }
+
+  index = ++conn_counter;
+  g_object_set_data (G_OBJECT (msg), "emu-conn-index",
+      GUINT_TO_POINTER (index));
+
+  for (i = 0; i < rejects->len; i++) {
+    Reject *r = g_ptr_array_index (rejects, i);
+    if (r->connection && r->connection != index)
+      continue;
+    body = dialect->http_error_body (r->status, r->type, r->code, r->message);
+    if (r->retry_after >= 0) {
+      char *ra = g_strdup_printf ("%d", r->retry_after);
+      soup_message_headers_append (soup_server_message_get_response_headers
+          (msg), "Retry-After", ra);
+      g_free (ra);
+    }
+    log_handshake (index, msg, "reject", r->status);
+    set_json_response (msg, r->status, body);
+    return;
+  }
+
+  status = dialect->check_handshake (msg, path, query, &body);
+  if (status) {
+    log_handshake (index, msg, "reject", status);
+    set_json_response (msg, status, body);
+    return;
+  }
+  log_handshake (index, msg, "handshake", 0);
+}
+
+static void
+default_http_cb (SoupServer * server, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer user_data)
+{
+  char *body = g_strdup ("{\"error\":{\"message\":\"Invalid URL\","
+      "\"type\":\"invalid_request_error\",\"code\":null,\"param\":null}}");
+
+  log_handshake (0, msg, "not-found", 404);
+  set_json_response (msg, SOUP_STATUS_NOT_FOUND, body);
+}
+
+/* The required key for every dialect (NULL = any non-empty key). */
+const char *
+emu_required_api_key (void)
+{
+  return opt_api_key;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Audio helpers */
+
+guint
+emu_format_rate (EmuAudioFormat fmt)
+{
+  return fmt == EMU_FMT_PCM16 ? 24000 : 8000;
+}
+
+/* G.711 as in ITU-T G.711 / the classic Sun reference implementation. */
+gint16
+emu_ulaw_decode (guint8 u)
+{
+  int t;
+
+  u = ~u;
+  t = ((u & 0x0f) << 3) + 0x84;
+  t <<= (u & 0x70) >> 4;
+  return (u & 0x80) ? (0x84 - t) : (t - 0x84);
+}
+
+guint8
+emu_ulaw_encode (gint16 pcm)
+{
+  static const int seg_uend[8] =
+      { 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF };
+  int mask, seg, v = pcm >> 2;
+
+  if (v < 0) {
+    v = -v;
+    mask = 0x7F;
+  } else {
+    mask = 0xFF;
+  }
+  if (v > 8159)
+    v = 8159;
+  v += 0x84 >> 2;
+  for (seg = 0; seg < 8 && v > seg_uend[seg]; seg++);
+  if (seg >= 8)
+    return 0x7F ^ mask;
+  return ((seg << 4) | ((v >> (seg + 1)) & 0xF)) ^ mask;
+}
+
+gint16
+emu_alaw_decode (guint8 a)
+{
+  int t, seg;
+
+  a ^= 0x55;
+  t = (a & 0x0f) << 4;
+  seg = (a & 0x70) >> 4;
+  switch (seg) {
+    case 0:
+      t += 8;
+      break;
+    case 1:
+      t += 0x108;
+      break;
+    default:
+      t += 0x108;
+      t <<= seg - 1;
+  }
+  return (a & 0x80) ? t : -t;
+}
+
+guint8
+emu_alaw_encode (gint16 pcm)
+{
+  static const int seg_aend[8] =
+      { 0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF };
+  int mask, seg, v = pcm >> 3;
+  guint8 aval;
+
+  if (v >= 0) {
+    mask = 0xD5;
+  } else {
+    mask = 0x55;
+    v = -v - 1;
+  }
+  for (seg = 0; seg < 8 && v > seg_aend[seg]; seg++);
+  if (seg >= 8)
+    return 0x7F ^ mask;
+  aval = seg << 4;
+  if (seg < 2)
+    aval |= (v >> 1) & 0xf;
+  else
+    aval |= (v >> seg) & 0xf;
+  return aval ^ mask;
+}
+
+/* Wire bytes -> linear samples at the format's own rate.  A trailing odd
+ * PCM byte is dropped (the caller carries it over). */
+void
+emu_audio_decode (EmuAudioFormat fmt, const guint8 * data, gsize len,
+    GArray * native)
+{
+  gsize i;
+
+  switch (fmt) {
+    case EMU_FMT_PCM16:
+      for (i = 0; i + 1 < len; i += 2) {
+        gint16 s = (gint16) (data[i] | (data[i + 1] << 8));
+        g_array_append_val (native, s);
+      }
+      break;
+    case EMU_FMT_PCMU:
+      for (i = 0; i < len; i++) {
+        gint16 s = emu_ulaw_decode (data[i]);
+        g_array_append_val (native, s);
+      }
+      break;
+    case EMU_FMT_PCMA:
+      for (i = 0; i < len; i++) {
+        gint16 s = emu_alaw_decode (data[i]);
+        g_array_append_val (native, s);
+      }
+      break;
+  }
+}
+
+/* 8 kHz -> 24 kHz by repeating each sample three times: crude, but exact to
+ * undo (emu_audio_encode keeps every third sample), so a G.711 echo gives
+ * back the caller's own code words. */
+void
+emu_audio_to_internal (EmuAudioFormat fmt, const gint16 * native, gsize n,
+    GArray * internal)
+{
+  gsize i;
+
+  if (fmt == EMU_FMT_PCM16) {
+    g_array_append_vals (internal, native, n);
+    return;
+  }
+  for (i = 0; i < n; i++) {
+    g_array_append_val (internal, native[i]);
+    g_array_append_val (internal, native[i]);
+    g_array_append_val (internal, native[i]);
+  }
+}
+
+guint8 *
+emu_audio_encode (EmuAudioFormat fmt, const gint16 * internal, gsize n,
+    gsize * out_len)
+{
+  guint8 *out;
+  gsize i;
+
+  if (fmt == EMU_FMT_PCM16) {
+    out = g_malloc (n * 2 + 1);
+    for (i = 0; i < n; i++) {
+      guint16 v = (guint16) internal[i];
+      out[2 * i] = v & 0xff;
+      out[2 * i + 1] = v >> 8;
+    }
+    *out_len = n * 2;
+    return out;
+  }
+  out = g_malloc (n / 3 + 1);
+  for (i = 0; i < n / 3; i++) {
+    gint16 s = internal[3 * i];
+    out[i] = fmt == EMU_FMT_PCMU ? emu_ulaw_encode (s) : emu_alaw_encode (s);
+  }
+  *out_len = n / 3;
+  return out;
+}
+
+double
+emu_frame_dbfs (const gint16 * s, gsize n)
+{
+  double acc = 0;
+  gsize i;
+
+  if (n == 0)
+    return -200.0;
+  for (i = 0; i < n; i++)
+    acc += (double) s[i] * s[i];
+  acc /= n;
+  if (acc <= 0)
+    return -200.0;
+  return 10.0 * log10 (acc / (32768.0 * 32768.0));
+}
+
+/* Energy VAD mapping (documented in README.md): a 10 ms frame is voiced
+ * when its RMS level in dBFS exceeds -50 + 30 * threshold, i.e. -50 dBFS at
+ * threshold 0, -35 dBFS at the default 0.5, -20 dBFS at 1.0. */
+double
+emu_vad_threshold_dbfs (double threshold)
+{
+  return -50.0 + 30.0 * CLAMP (threshold, 0.0, 1.0);
+}
+
+void
+emu_sine (GArray * internal, guint ms, double freq, double amplitude)
+{
+  guint n = ms * EMU_SAMPLES_PER_MS, i;
+
+  for (i = 0; i < n; i++) {
+    gint16 s = (gint16) lrint (amplitude * sin (2.0 * G_PI * freq * i /
+            EMU_RATE));
+    g_array_append_val (internal, s);
+  }
+}
+
+/* g_base64_decode accepts garbage silently; the real API rejects it. */
+guchar *
+emu_base64_decode_checked (const char *text, gsize * out_len)
+{
+  const char *p;
+  gsize len = 0, pad = 0;
+
+  for (p = text; *p; p++) {
+    if (g_ascii_isalnum (*p) || *p == '+' || *p == '/') {
+      if (pad)
+        return NULL;
+      len++;
+    } else if (*p == '=') {
+      pad++;
+      if (pad > 2)
+        return NULL;
+    } else if (!g_ascii_isspace (*p)) {
+      return NULL;
+    }
+  }
+  if ((len + pad) % 4 == 1 || (pad && (len + pad) % 4 != 0))
+    return NULL;
+  return g_base64_decode (text, out_len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* main */
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_main_loop_quit (main_loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+signal_cb (gpointer data)
+{
+  GList *l, *copy = g_list_copy (live_conns);
+
+  /* Going away like the real servers do on shutdown, then leave soon
+   * even if peers never answer the close. */
+  for (l = copy; l; l = l->next)
+    emu_conn_close (l->data, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_list_free (copy);
+  g_timeout_add (200, quit_cb, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint port = 0;
+  char *tls_cert = NULL, *tls_key = NULL, *script_path = NULL;
+  gint first_delay = 0;
+  GOptionEntry entries[] = {
+    {"port", 'p', 0, G_OPTION_ARG_INT, &port,
+        "TCP port on 127.0.0.1 (0 = pick a free one)", "N"},
+    {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+        "PEM certificate (chain) for wss://", "FILE"},
+    {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key,
+        "PEM private key for --tls-cert", "FILE"},
+    {"script", 's', 0, G_OPTION_ARG_FILENAME, &script_path,
+        "JSON scenario/fault script (see README.md)", "FILE"},
+    {"log", 'l', 0, G_OPTION_ARG_FILENAME, &log_path,
+        "JSON-lines event log", "FILE"},
+    {"api-key", 0, 0, G_OPTION_ARG_STRING, &opt_api_key,
+        "Only accept this API key (default: any non-empty key)", "KEY"},
+    {"first-audio-delay-ms", 0, 0, G_OPTION_ARG_INT, &first_delay,
+        "Delay the first audio delta of every response", "N"},
+    {"pace-audio", 0, 0, G_OPTION_ARG_NONE, &opt_pace_audio,
+        "Send audio deltas in real time (100 ms every 100 ms)", NULL},
+    {NULL}
+  };
+  GOptionContext *ctx;
+  GError *error = NULL;
+  SoupServer *server;
+  GSocketAddress *addr;
+  GSList *uris;
+  guint actual_port;
+  gboolean tls;
+  guint i, j;
+
+  start_us = g_get_monotonic_time ();
+  /* Writing to a dropped socket must not kill us. */
+  signal (SIGPIPE, SIG_IGN);
+
+  ctx = g_option_context_new ("- loopback speech-to-speech API emulator");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("s2s-emulator: %s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (port < 0 || port > 65535 || first_delay < 0) {
+    g_printerr ("s2s-emulator: invalid --port or --first-audio-delay-ms\n");
+    return 2;
+  }
+  if (!tls_cert != !tls_key) {
+    g_printerr ("s2s-emulator: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  opt_first_audio_delay_ms = first_delay;
+  tls = tls_cert != NULL;
+
+  faults = g_ptr_array_new_with_free_func ((GDestroyNotify) fault_free);
+  rejects = g_ptr_array_new_with_free_func ((GDestroyNotify) reject_free);
+  if (script_path && !load_script (script_path, &error)) {
+    g_printerr ("s2s-emulator: script %s: %s\n", script_path, error->message);
+    return 2;
+  }
+  if (log_path) {
+    log_file = fopen (log_path, "w");
+    if (!log_file) {
+      g_printerr ("s2s-emulator: cannot open log %s\n", log_path);
+      return 2;
+    }
+  }
+
+  server = soup_server_new ("server-header", "s2s-emulator", NULL);
+  if (tls) {
+    GTlsCertificate *cert =
+        g_tls_certificate_new_from_files (tls_cert, tls_key, &error);
+    if (!cert) {
+      g_printerr ("s2s-emulator: TLS: %s\n", error->message);
+      return 2;
+    }
+    soup_server_set_tls_certificate (server, cert);
+    g_object_unref (cert);
+  }
+
+  soup_server_add_handler (server, NULL, default_http_cb, NULL, NULL);
+  for (i = 0; dialects[i]; i++) {
+    for (j = 0; dialects[i]->paths[j]; j++) {
+      soup_server_add_handler (server, dialects[i]->paths[j],
+          server_http_cb, (gpointer) dialects[i], NULL);
+      /* No protocol list: soup would refuse clients that offer only
+       * credential subprotocols; check_handshake echoes "realtime". */
+      soup_server_add_websocket_handler (server, dialects[i]->paths[j],
+          NULL, NULL, server_ws_cb, (gpointer) dialects[i], NULL);
+    }
+  }
+
+  addr = g_inet_socket_address_new_from_string ("127.0.0.1", port);
+  if (!soup_server_listen (server, addr, tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
+          &error)) {
+    g_printerr ("s2s-emulator: listen: %s\n", error->message);
+    return 1;
+  }
+  g_object_unref (addr);
+  uris = soup_server_get_uris (server);
+  actual_port = uris ? g_uri_get_port (uris->data) : 0;
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  printf ("%s://127.0.0.1:%u\n", tls ? "wss" : "ws", actual_port);
+  fflush (stdout);
+  log_conn_note (0, "listening", NULL);
+
+  main_loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, signal_cb, NULL);
+  g_unix_signal_add (SIGTERM, signal_cb, NULL);
+  g_main_loop_run (main_loop);
+
+  log_conn_note (0, "exit", NULL);
+  soup_server_disconnect (server);
+  g_object_unref (server);
+  g_main_loop_unref (main_loop);
+  if (log_file)
+    fclose (log_file);
+  g_ptr_array_unref (faults);
+  g_ptr_array_unref (rejects);
+  if (script)
+    json_object_unref (script);
+  return 0;
+}
