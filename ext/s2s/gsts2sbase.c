@@ -881,6 +881,7 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   GQuark domain;
   gint gcode;
   gchar *debug;
+  const gchar *detail;
 
   details = gst_structure_new ("s2s-error",
       "code", G_TYPE_STRING, gst_s2s_error_code_to_string (r->code),
@@ -899,10 +900,14 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
     gst_structure_set (details, "provider-message", G_TYPE_STRING,
         r->provider_message, NULL);
 
-  debug = g_strdup_printf ("%s: %s%s%s%s", klass->provider,
+  /* "openai: network: connection closed ..." or "openai: server-error
+   * server_error: boom"; without a provider code nothing is printed for it
+   * (GST_STR_NULL gave "(NULL)"), and the detail is set off by ": " */
+  detail = r->debug ? r->debug : r->provider_message;
+  debug = g_strdup_printf ("%s: %s%s%s%s%s", klass->provider,
       gst_s2s_error_code_to_string (r->code),
-      r->provider_code ? " " : "", GST_STR_NULL (r->provider_code),
-      r->debug ? r->debug : (r->provider_message ? r->provider_message : ""));
+      r->provider_code ? " " : "", r->provider_code ? r->provider_code : "",
+      detail && *detail ? ": " : "", detail ? detail : "");
 
   GST_S2S_BASE_LOCK (self);
   g_free (self->priv->last_error);
@@ -1398,7 +1403,12 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
       priv->interrupted_response_id = g_strdup (priv->response_id);
       cancel = !klass->server_cancels_on_speech;
     }
-    if (priv->audio_item_id && priv->item_received_bytes > 0) {
+    /* Only an item with audio the user has not heard is cut: when the
+     * last item was heard to the end (the barge-in hit a new response
+     * that has no audio yet), truncating it would be a needless request
+     * and would mark a fully heard reply "interrupted" in the history. */
+    if (priv->audio_item_id && priv->item_received_bytes > 0 &&
+        played < received) {
       truncate = TRUE;
       audio_item = g_strdup (priv->audio_item_id);
       it = conv_find (self, priv->audio_item_id);

@@ -128,6 +128,12 @@ on_ws_closed (SoupWebsocketConnection * conn, gpointer user_data)
   gushort code = soup_websocket_connection_get_close_code (conn);
   const gchar *data = soup_websocket_connection_get_close_data (conn);
 
+  /* libsoup 3.2 leaves the code at 0 when the peer went away without a
+   * close frame; RFC 6455 calls that 1006 (abnormal closure), which is what
+   * the close-code of the error details and map_close_code expect */
+  if (code == 0)
+    code = SOUP_WEBSOCKET_CLOSE_ABNORMAL;
+
   GST_INFO_OBJECT (ws->parent, "WebSocket closed, code %u (%s)", code,
       GST_STR_NULL (data));
   ws->cb.closed (code, data, ws->user_data);

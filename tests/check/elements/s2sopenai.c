@@ -1,0 +1,1975 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Unit tests for s2sopenai and, through it, GstS2SBase: caps, the session
+ * configuration, input audio, the output timeline on a test clock, GAP
+ * events, LATENCY, barge-in, EOS drain, tool calls, history, configuration
+ * and provider errors, cancellation and secrets. The element is the one
+ * built in this tree (GST_PLUGIN_PATH_1_0); the server is the in-process
+ * mock in s2s-mock-server.c.
+ *
+ * Time: the harness gives the element a GstTestClock (running time ==
+ * clock time, base time 0). The src task polls the element clock at least
+ * every 40 ms of real time, so a test advances the test clock and then
+ * waits, bounded, for the output that became due.
+ */
+
+#include <string.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+
+#include "s2s-mock-server.h"
+
+#ifdef HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#define API_KEY "sk-unit-test-SECRET"
+#define S16_CAPS "audio/x-raw, format=(string)S16LE, " \
+    "layout=(string)interleaved, rate=(int)24000, channels=(int)1"
+#define MULAW_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
+#define ALAW_CAPS "audio/x-alaw, rate=(int)8000, channels=(int)1"
+/* 20 ms of 24 kHz S16LE: the element's output buffer size */
+#define CHUNK_BYTES 960
+#define MS(x) ((GstClockTime) (x) * GST_MSECOND)
+/* bound for things that take a few ms; only reached when a test fails */
+#define WAIT_MS 5000
+
+/* ------------------------------------------------------------------------ */
+/* Fixture: mock server + element + harness + a bus that keeps every message */
+
+typedef struct
+{
+  S2SMockServer *mock;
+  GstElement *el;
+  GstHarness *h;
+  GstBus *bus;
+  GMutex lock;
+  GCond cond;
+  GPtrArray *msgs;
+} Fx;
+
+static GstBusSyncReply
+fx_bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  Fx *fx = data;
+
+  /* GST_BUS_DROP: the handler owns the message; the list keeps it */
+  g_mutex_lock (&fx->lock);
+  g_ptr_array_add (fx->msgs, msg);
+  g_cond_broadcast (&fx->cond);
+  g_mutex_unlock (&fx->lock);
+  return GST_BUS_DROP;
+}
+
+static Fx *
+fx_new (const S2SMockOptions * opts)
+{
+  Fx *fx = g_new0 (Fx, 1);
+  gchar *url;
+
+  g_mutex_init (&fx->lock);
+  g_cond_init (&fx->cond);
+  fx->msgs = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_message_unref);
+  fx->mock = s2s_mock_server_new (opts);
+  fx->el = gst_element_factory_make ("s2sopenai", NULL);
+  fail_unless (fx->el != NULL, "s2sopenai not found: GST_PLUGIN_PATH_1_0?");
+  gst_object_ref_sink (fx->el);
+  url = s2s_mock_server_get_url (fx->mock);
+  g_object_set (fx->el, "url", url, "api-key", API_KEY, NULL);
+  g_free (url);
+  fx->bus = gst_bus_new ();
+  gst_bus_set_sync_handler (fx->bus, fx_bus_sync, fx, NULL);
+  gst_element_set_bus (fx->el, fx->bus);
+  return fx;
+}
+
+/* Links the harness and goes to PLAYING (the harness does that as soon as
+ * the element has a sink pad); @caps then go out with a TIME segment. */
+static void
+fx_start (Fx * fx, const gchar * caps)
+{
+  fx->h = gst_harness_new_with_element (fx->el, "sink", "src");
+  fail_unless (fx->h != NULL);
+  if (caps)
+    gst_harness_set_src_caps_str (fx->h, caps);
+}
+
+static void
+fx_free (Fx * fx)
+{
+  if (fx->h)
+    gst_harness_teardown (fx->h);
+  else
+    gst_element_set_state (fx->el, GST_STATE_NULL);
+  gst_element_set_bus (fx->el, NULL);
+  gst_object_unref (fx->el);
+  gst_bus_set_sync_handler (fx->bus, NULL, NULL, NULL);
+  gst_object_unref (fx->bus);
+  s2s_mock_server_free (fx->mock);
+  g_ptr_array_unref (fx->msgs);
+  g_mutex_clear (&fx->lock);
+  g_cond_clear (&fx->cond);
+  g_free (fx);
+}
+
+static gboolean
+msg_matches (GstMessage * m, GstMessageType type, const gchar * name,
+    const gchar * field, const gchar * value)
+{
+  const GstStructure *s;
+
+  if (!(GST_MESSAGE_TYPE (m) & type))
+    return FALSE;
+  if (name == NULL)
+    return TRUE;
+  s = gst_message_get_structure (m);
+  if (s == NULL || !gst_structure_has_name (s, name))
+    return FALSE;
+  return field == NULL ||
+      g_strcmp0 (gst_structure_get_string (s, field), value) == 0;
+}
+
+/* The first message at or after *cursor (0 when NULL) that matches; moves
+ * the cursor past it. Returns a ref, or NULL after @timeout_ms. */
+static GstMessage *
+fx_wait_msg (Fx * fx, guint * cursor, GstMessageType type, const gchar * name,
+    const gchar * field, const gchar * value, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  GstMessage *found = NULL;
+  guint i = cursor ? *cursor : 0;
+
+  g_mutex_lock (&fx->lock);
+  for (;;) {
+    for (; i < fx->msgs->len; i++) {
+      GstMessage *m = g_ptr_array_index (fx->msgs, i);
+      if (msg_matches (m, type, name, field, value)) {
+        found = gst_message_ref (m);
+        if (cursor)
+          *cursor = i + 1;
+        break;
+      }
+    }
+    if (found || !g_cond_wait_until (&fx->cond, &fx->lock, end))
+      break;
+  }
+  g_mutex_unlock (&fx->lock);
+  return found;
+}
+
+static guint
+fx_count_msgs (Fx * fx, GstMessageType type, const gchar * name,
+    const gchar * field, const gchar * value)
+{
+  guint i, n = 0;
+
+  g_mutex_lock (&fx->lock);
+  for (i = 0; i < fx->msgs->len; i++)
+    if (msg_matches (g_ptr_array_index (fx->msgs, i), type, name, field,
+            value))
+      n++;
+  g_mutex_unlock (&fx->lock);
+  return n;
+}
+
+/* Waits for s2s-response @event of @response_id: once "done" (or, for a
+ * reply still streaming, "first-audio") is seen the element has taken the
+ * audio sent before it, so its timestamps are fixed and the test clock may
+ * move on. */
+static void
+fx_wait_response (Fx * fx, const gchar * event, const gchar * response_id)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  guint cursor = 0;
+
+  for (;;) {
+    gint64 left = (end - g_get_monotonic_time ()) / 1000;
+    GstMessage *m = fx_wait_msg (fx, &cursor, GST_MESSAGE_ELEMENT,
+        "s2s-response", "event", event, left > 0 ? left : 0);
+    gboolean match;
+
+    fail_unless (m != NULL, "no s2s-response %s for %s", event, response_id);
+    match = g_strcmp0 (gst_structure_get_string (gst_message_get_structure
+            (m), "response-id"), response_id) == 0;
+    gst_message_unref (m);
+    if (match)
+      return;
+  }
+}
+
+static void
+fx_wait_ready (Fx * fx)
+{
+  GstMessage *m = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-session",
+      "state", "ready", WAIT_MS);
+
+  fail_unless (m != NULL, "the session never became ready");
+  gst_message_unref (m);
+}
+
+static GstBuffer *
+pull_buffer (GstHarness * h, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+  do {
+    GstBuffer *buf = gst_harness_try_pull (h);
+    if (buf)
+      return buf;
+    g_usleep (1000);
+  } while (g_get_monotonic_time () < end);
+  return NULL;
+}
+
+static GstEvent *
+pull_event (GstHarness * h, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+  do {
+    GstEvent *ev = gst_harness_try_pull_event (h);
+    if (ev)
+      return ev;
+    g_usleep (1000);
+  } while (g_get_monotonic_time () < end);
+  return NULL;
+}
+
+/* Skips events of other types */
+static GstEvent *
+pull_event_of_type (GstHarness * h, GstEventType type, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+  for (;;) {
+    gint64 left = (end - g_get_monotonic_time ()) / 1000;
+    GstEvent *ev = pull_event (h, left > 0 ? left : 0);
+
+    if (ev == NULL)
+      return NULL;
+    if (GST_EVENT_TYPE (ev) == type)
+      return ev;
+    gst_event_unref (ev);
+  }
+}
+
+/* Pulls buffers until @bytes have come; returns them in order */
+static GPtrArray *
+pull_bytes (GstHarness * h, gsize bytes, guint timeout_ms)
+{
+  GPtrArray *bufs = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_buffer_unref);
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gsize got = 0;
+
+  while (got < bytes && g_get_monotonic_time () < end) {
+    GstBuffer *buf = pull_buffer (h, 10);
+    if (buf) {
+      got += gst_buffer_get_size (buf);
+      g_ptr_array_add (bufs, buf);
+    }
+  }
+  return bufs;
+}
+
+static GstBuffer *
+make_buffer (const guint8 * data, gsize size)
+{
+  return gst_buffer_new_memdup (data, size);
+}
+
+/* A 20 ms input buffer without timestamps (no pacing) */
+static GstBuffer *
+input_chunk (guint index)
+{
+  guint8 *pcm = s2s_mock_pattern ((guint64) index * (CHUNK_BYTES / 2) + 5000,
+      CHUNK_BYTES / 2);
+  GstBuffer *buf = make_buffer (pcm, CHUNK_BYTES);
+
+  g_free (pcm);
+  return buf;
+}
+
+static void
+push_input (Fx * fx, guint start, guint n)
+{
+  guint i;
+
+  for (i = start; i < start + n; i++)
+    fail_unless_equals_int (gst_harness_push (fx->h, input_chunk (i)),
+        GST_FLOW_OK);
+}
+
+static void
+assert_buffers_equal_pattern (GPtrArray * bufs, guint64 first_sample,
+    gsize bytes)
+{
+  guint8 *want = s2s_mock_pattern (first_sample, bytes / 2);
+  gsize off = 0;
+  guint i;
+
+  for (i = 0; i < bufs->len; i++) {
+    GstBuffer *buf = g_ptr_array_index (bufs, i);
+    gsize size = gst_buffer_get_size (buf);
+
+    fail_unless (off + size <= bytes, "more output than the response had");
+    fail_unless (gst_buffer_memcmp (buf, 0, want + off, size) == 0,
+        "buffer %u does not hold the response's samples", i);
+    off += size;
+  }
+  fail_unless_equals_uint64 (off, bytes);
+  g_free (want);
+}
+
+/* JSON helpers */
+
+static JsonObject *
+jobj (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static const gchar *
+jstr (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_STRING)
+    return json_node_get_string (n);
+  return NULL;
+}
+
+static gint64
+jint (JsonObject * o, const gchar * name, gint64 def)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_INT64)
+    return json_node_get_int (n);
+  return def;
+}
+
+static JsonArray *
+parse_array (const gchar * json)
+{
+  JsonParser *p = json_parser_new ();
+  JsonArray *arr = NULL;
+
+  if (json && json_parser_load_from_data (p, json, -1, NULL) &&
+      JSON_NODE_HOLDS_ARRAY (json_parser_get_root (p)))
+    arr = json_array_ref (json_node_get_array (json_parser_get_root (p)));
+  g_object_unref (p);
+  return arr;
+}
+
+static guint
+count_s2s_io_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *name;
+  guint n = 0;
+
+  fail_unless (dir != NULL);
+  while ((name = g_dir_read_name (dir))) {
+    gchar *path = g_build_filename ("/proc/self/task", name, "comm", NULL);
+    gchar *comm = NULL;
+
+    if (g_file_get_contents (path, &comm, NULL, NULL)) {
+      g_strchomp (comm);
+      if (g_str_equal (comm, "s2s-io"))
+        n++;
+    }
+    g_free (comm);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. Caps and the session configuration */
+
+static gboolean
+sink_accepts (GstPad * pad, const gchar * caps_str)
+{
+  GstCaps *caps = gst_caps_from_string (caps_str);
+  gboolean ret = gst_pad_query_accept_caps (pad, caps);
+
+  gst_caps_unref (caps);
+  return ret;
+}
+
+GST_START_TEST (test_caps)
+{
+  GstElement *el = gst_element_factory_make ("s2sopenai", NULL);
+  GstPad *sink;
+  GstCaps *caps, *c16k;
+
+  fail_unless (el != NULL);
+  sink = gst_element_get_static_pad (el, "sink");
+
+  fail_unless (sink_accepts (sink, S16_CAPS));
+  fail_unless (sink_accepts (sink, MULAW_CAPS));
+  fail_unless (sink_accepts (sink, ALAW_CAPS));
+  fail_if (sink_accepts (sink, "audio/x-raw, format=(string)S16LE, "
+          "layout=(string)interleaved, rate=(int)16000, channels=(int)1"));
+  fail_if (sink_accepts (sink, "audio/x-raw, format=(string)S16LE, "
+          "layout=(string)interleaved, rate=(int)24000, channels=(int)2"));
+  fail_if (sink_accepts (sink, "audio/x-mulaw, rate=(int)16000, "
+          "channels=(int)1"));
+
+  caps = gst_pad_query_caps (sink, NULL);
+  c16k = gst_caps_from_string ("audio/x-raw, format=(string)S16LE, "
+      "layout=(string)interleaved, rate=(int)16000, channels=(int)1");
+  fail_if (gst_caps_can_intersect (caps, c16k));
+  gst_caps_unref (c16k);
+  c16k = gst_caps_from_string (MULAW_CAPS);
+  fail_unless (gst_caps_can_intersect (caps, c16k));
+  gst_caps_unref (c16k);
+  gst_caps_unref (caps);
+
+  gst_object_unref (sink);
+  gst_object_unref (el);
+}
+
+GST_END_TEST;
+
+/* Waits for a session.update whose input format is @fmt_type; checks the GA
+ * shape of every update on the way */
+static JsonObject *
+wait_session_update_with_format (S2SMockServer * mock, const gchar * fmt_type)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end) {
+    JsonObject *ev = s2s_mock_server_wait_for_event (mock, "session.update",
+        200);
+    JsonObject *session, *fmt;
+
+    if (ev == NULL)
+      continue;
+    session = jobj (ev, "session");
+    fail_unless (session != NULL);
+    fail_unless_equals_string (jstr (session, "type"), "realtime");
+    /* GA nesting: no beta fields at the top of the session */
+    fail_if (json_object_has_member (session, "voice"));
+    fail_if (json_object_has_member (session, "modalities"));
+    fail_if (json_object_has_member (session, "input_audio_format"));
+    fail_if (json_object_has_member (session, "turn_detection"));
+    fail_if (json_object_has_member (session, "temperature"));
+    fmt = jobj (jobj (jobj (session, "audio"), "input"), "format");
+    fail_unless (fmt != NULL, "no session.audio.input.format");
+    if (g_strcmp0 (jstr (fmt, "type"), fmt_type) == 0)
+      return ev;
+    json_object_unref (ev);
+  }
+  return NULL;
+}
+
+/* The last session.update in the log has input format @fmt_type */
+static void
+assert_last_update_format (S2SMockServer * mock, const gchar * fmt_type)
+{
+  GPtrArray *log = s2s_mock_server_get_log (mock);
+  JsonObject *last = NULL;
+  guint i;
+
+  for (i = 0; i < log->len; i++)
+    if (g_strcmp0 (jstr (g_ptr_array_index (log, i), "type"),
+            "session.update") == 0)
+      last = g_ptr_array_index (log, i);
+  fail_unless (last != NULL);
+  fail_unless_equals_string (jstr (jobj (jobj (jobj (jobj (last, "session"),
+                      "audio"), "input"), "format"), "type"), fmt_type);
+  g_ptr_array_unref (log);
+}
+
+GST_START_TEST (test_session_update_mulaw)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev, *session, *out;
+
+  fx_start (fx, MULAW_CAPS);
+  ev = wait_session_update_with_format (fx->mock, "audio/pcmu");
+  fail_unless (ev != NULL, "no session.update with audio/pcmu");
+  session = jobj (ev, "session");
+  fail_if (json_object_has_member (jobj (jobj (jobj (session, "audio"),
+                  "input"), "format"), "rate"));
+  json_object_unref (ev);
+  fx_wait_ready (fx);
+  assert_last_update_format (fx->mock, "audio/pcmu");
+
+  /* the first update carries the whole GA session */
+  ev = NULL;
+  {
+    GPtrArray *log = s2s_mock_server_get_log (fx->mock);
+    guint i;
+
+    for (i = 0; i < log->len && ev == NULL; i++)
+      if (g_strcmp0 (jstr (g_ptr_array_index (log, i), "type"),
+              "session.update") == 0)
+        ev = json_object_ref (g_ptr_array_index (log, i));
+    g_ptr_array_unref (log);
+  }
+  fail_unless (ev != NULL);
+  session = jobj (ev, "session");
+  out = jobj (jobj (session, "audio"), "output");
+  fail_unless (out != NULL);
+  fail_unless_equals_string (jstr (out, "voice"), "marin");
+  fail_unless (json_object_has_member (session, "output_modalities"));
+  json_object_unref (ev);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_session_update_pcm)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev, *fmt;
+  gchar *auth;
+
+  fx_start (fx, S16_CAPS);
+  ev = wait_session_update_with_format (fx->mock, "audio/pcm");
+  fail_unless (ev != NULL, "no session.update with audio/pcm");
+  fmt = jobj (jobj (jobj (jobj (ev, "session"), "audio"), "input"), "format");
+  fail_unless_equals_int64 (jint (fmt, "rate", -1), 24000);
+  json_object_unref (ev);
+  fx_wait_ready (fx);
+  assert_last_update_format (fx->mock, "audio/pcm");
+
+  auth = s2s_mock_server_get_last_authorization (fx->mock);
+  fail_unless_equals_string (auth, "Bearer " API_KEY);
+  g_free (auth);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 2. Audio in */
+
+GST_START_TEST (test_audio_in)
+{
+  S2SMockOptions opts = { NULL, FALSE, 300 };
+  Fx *fx = fx_new (&opts);
+  GByteArray *sent = g_byte_array_new ();
+  GByteArray *pushed = g_byte_array_new ();
+  gint64 end;
+  guint i;
+
+  fx_start (fx, S16_CAPS);
+  /* before the server has accepted the session: held, not lost */
+  push_input (fx, 0, 5);
+  fail_unless_equals_int (s2s_mock_server_get_session_updated_time
+      (fx->mock), 0);
+  fx_wait_ready (fx);
+  push_input (fx, 5, 5);
+  for (i = 0; i < 10; i++) {
+    guint8 *pcm = s2s_mock_pattern ((guint64) i * (CHUNK_BYTES / 2) + 5000,
+        CHUNK_BYTES / 2);
+    g_byte_array_append (pushed, pcm, CHUNK_BYTES);
+    g_free (pcm);
+  }
+
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  while (sent->len < pushed->len && g_get_monotonic_time () < end) {
+    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+        "input_audio_buffer.append", 100);
+    guchar *data;
+    gsize len;
+
+    if (ev == NULL)
+      continue;
+    fail_unless (json_object_get_boolean_member (ev, "_mock_after_ready"),
+        "audio was sent before session.updated");
+    fail_unless (jstr (ev, "audio") != NULL);
+    data = g_base64_decode (jstr (ev, "audio"), &len);
+    g_byte_array_append (sent, data, len);
+    g_free (data);
+    json_object_unref (ev);
+  }
+  fail_unless_equals_int (sent->len, pushed->len);
+  fail_unless (memcmp (sent->data, pushed->data, sent->len) == 0,
+      "appended audio differs from the pushed audio");
+
+  g_byte_array_unref (sent);
+  g_byte_array_unref (pushed);
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 3. Output timeline */
+
+static void
+check_contiguous (GPtrArray * bufs)
+{
+  guint i;
+
+  for (i = 0; i < bufs->len; i++) {
+    GstBuffer *b = g_ptr_array_index (bufs, i);
+
+    fail_unless (GST_BUFFER_PTS_IS_VALID (b));
+    fail_unless (GST_BUFFER_DURATION_IS_VALID (b));
+    fail_unless_equals_int (gst_buffer_get_size (b), CHUNK_BYTES);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (b), MS (20));
+    if (i == 0) {
+      fail_unless (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT),
+          "first buffer of a response without DISCONT");
+    } else {
+      GstBuffer *p = g_ptr_array_index (bufs, i - 1);
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (b),
+          GST_BUFFER_PTS (p) + GST_BUFFER_DURATION (p));
+      fail_if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT),
+          "DISCONT inside a response (buffer %u)", i);
+    }
+  }
+}
+
+GST_START_TEST (test_timeline)
+{
+  Fx *fx = fx_new (NULL);
+  GPtrArray *bufs;
+  GstBuffer *b0;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  gst_harness_set_time (fx->h, MS (1000));
+  s2s_mock_server_send_response (fx->mock, "resp_1", "item_1", 3, 100);
+  /* only the first buffer is due yet */
+  b0 = pull_buffer (fx->h, WAIT_MS);
+  fail_unless (b0 != NULL);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (b0), MS (1000));
+  fail_unless (gst_harness_try_pull (fx->h) == NULL);
+
+  gst_harness_set_time (fx->h, MS (1300));
+  bufs = pull_bytes (fx->h, 3 * 4800 - CHUNK_BYTES, WAIT_MS);
+  g_ptr_array_insert (bufs, 0, b0);
+  fail_unless_equals_int (bufs->len, 15);
+  check_contiguous (bufs);
+  assert_buffers_equal_pattern (bufs, 0, 3 * 4800);
+  g_ptr_array_unref (bufs);
+
+  /* long after the end of the first reply: a new DISCONT segment that
+   * starts no earlier than the running time at its arrival */
+  gst_harness_set_time (fx->h, MS (3000));
+  s2s_mock_server_send_response (fx->mock, "resp_2", "item_2", 2, 100);
+  b0 = pull_buffer (fx->h, WAIT_MS);
+  fail_unless (b0 != NULL);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (b0, GST_BUFFER_FLAG_DISCONT));
+  fail_unless (GST_BUFFER_PTS (b0) >= MS (3000));
+  fail_unless (GST_BUFFER_PTS (b0) < MS (3000) + MS (20));
+  gst_harness_set_time (fx->h, MS (3200));
+  bufs = pull_bytes (fx->h, 2 * 4800 - CHUNK_BYTES, WAIT_MS);
+  g_ptr_array_insert (bufs, 0, b0);
+  fail_unless_equals_int (bufs->len, 10);
+  check_contiguous (bufs);
+  assert_buffers_equal_pattern (bufs, 0, 2 * 4800);
+  g_ptr_array_unref (bufs);
+  fail_unless (gst_harness_try_pull (fx->h) == NULL);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 4. GAP while silent, or silence buffers */
+
+GST_START_TEST (test_gap_while_silent)
+{
+  Fx *fx = fx_new (NULL);
+  GstEvent *ev;
+  const GstSegment *seg;
+  GstClockTime covered = 0;
+  guint step;
+
+  fx_start (fx, S16_CAPS);
+
+  ev = pull_event (fx->h, WAIT_MS);
+  fail_unless (ev && GST_EVENT_TYPE (ev) == GST_EVENT_STREAM_START);
+  gst_event_unref (ev);
+  ev = pull_event (fx->h, WAIT_MS);
+  fail_unless (ev && GST_EVENT_TYPE (ev) == GST_EVENT_CAPS);
+  gst_event_unref (ev);
+  ev = pull_event (fx->h, WAIT_MS);
+  fail_unless (ev && GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT);
+  gst_event_parse_segment (ev, &seg);
+  fail_unless_equals_int (seg->format, GST_FORMAT_TIME);
+  gst_event_unref (ev);
+
+  for (step = 1; step <= 5; step++) {
+    GstClockTime target = MS (100) * step;
+
+    gst_harness_set_time (fx->h, target);
+    while (covered < target) {
+      GstClockTime ts, dur;
+
+      ev = pull_event (fx->h, WAIT_MS);
+      fail_unless (ev != NULL, "no GAP up to %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (target));
+      fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_GAP);
+      gst_event_parse_gap (ev, &ts, &dur);
+      fail_unless_equals_uint64 (ts, covered);
+      fail_unless (GST_CLOCK_TIME_IS_VALID (dur) && dur > 0);
+      covered = ts + dur;
+      fail_unless (covered <= target, "GAP beyond the running time");
+      gst_event_unref (ev);
+    }
+  }
+  fail_unless_equals_uint64 (covered, MS (500));
+  fail_unless (gst_harness_try_pull (fx->h) == NULL);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_silence_fill)
+{
+  Fx *fx = fx_new (NULL);
+  GstClockTime covered = 0;
+  guint step;
+
+  g_object_set (fx->el, "silence-fill", TRUE, NULL);
+  fx_start (fx, S16_CAPS);
+
+  for (step = 1; step <= 5; step++) {
+    GstClockTime target = MS (100) * step;
+
+    gst_harness_set_time (fx->h, target);
+    while (covered < target) {
+      GstBuffer *buf = pull_buffer (fx->h, WAIT_MS);
+      GstMapInfo map;
+      gsize i;
+
+      fail_unless (buf != NULL, "no silence up to %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (target));
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), covered);
+      fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf),
+          gst_util_uint64_scale_int (gst_buffer_get_size (buf) / 2,
+              GST_SECOND, 24000));
+      gst_buffer_map (buf, &map, GST_MAP_READ);
+      for (i = 0; i < map.size; i++)
+        fail_unless (map.data[i] == 0, "silence is not silent");
+      gst_buffer_unmap (buf, &map);
+      covered = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+      gst_buffer_unref (buf);
+    }
+  }
+  fail_unless_equals_uint64 (covered, MS (500));
+  /* no GAP events in that mode */
+  {
+    GstEvent *ev;
+    while ((ev = gst_harness_try_pull_event (fx->h))) {
+      fail_if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP);
+      gst_event_unref (ev);
+    }
+  }
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 5. LATENCY */
+
+GST_START_TEST (test_latency)
+{
+  Fx *fx = fx_new (NULL);
+  guint latency;
+
+  g_object_get (fx->el, "latency", &latency, NULL);
+  fail_unless_equals_int (latency, 100);
+  fx_start (fx, S16_CAPS);
+
+  gst_harness_set_upstream_latency (fx->h, MS (30));
+  fail_unless_equals_uint64 (gst_harness_query_latency (fx->h), MS (130));
+
+  g_object_set (fx->el, "latency", 250, NULL);
+  fail_unless_equals_uint64 (gst_harness_query_latency (fx->h), MS (280));
+  /* a latency change is announced */
+  fail_unless (fx_count_msgs (fx, GST_MESSAGE_LATENCY, NULL, NULL, NULL) >= 1);
+
+  gst_harness_set_upstream_latency (fx->h, 0);
+  fail_unless_equals_uint64 (gst_harness_query_latency (fx->h), MS (250));
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 6. Barge-in */
+
+GST_START_TEST (test_barge_in)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *s;
+  JsonObject *ev;
+  GstClockTime pulled = 0, played = 0, last_end = 0;
+  guint i, extra = 0;
+  GstEvent *gap;
+  gint64 end;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  gst_harness_set_time (fx->h, MS (1000));
+  /* a 1 s reply, all queued; 100 ms of it due */
+  s2s_mock_server_send_response_created (fx->mock, "resp_b1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_b1", "item_b1");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_b1", "item_b1", 10, 100,
+      0);
+  fx_wait_response (fx, "first-audio", "resp_b1");
+  gst_harness_set_time (fx->h, MS (1100));
+  for (i = 0; i < 6; i++) {
+    GstBuffer *buf = pull_buffer (fx->h, WAIT_MS);
+    fail_unless (buf != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), MS (1000) + MS (20) * i);
+    pulled += GST_BUFFER_DURATION (buf);
+    last_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+    gst_buffer_unref (buf);
+  }
+  fail_unless_equals_uint64 (pulled, MS (120));
+
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"audio_start_ms\":1000,"
+      "\"item_id\":\"item_u2\"}");
+
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL, "no s2s-response event=interrupted");
+  s = gst_message_get_structure (msg);
+  fail_unless_equals_string (gst_structure_get_string (s, "response-id"),
+      "resp_b1");
+  fail_unless (gst_structure_get_uint64 (s, "played-duration", &played));
+  fail_unless (played <= pulled && pulled - played <= MS (20),
+      "played-duration %" GST_TIME_FORMAT " vs pulled %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (played), GST_TIME_ARGS (pulled));
+  gst_message_unref (msg);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-speech", "event",
+      "started", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  ev = s2s_mock_server_wait_for_event (fx->mock,
+      "conversation.item.truncate", WAIT_MS);
+  fail_unless (ev != NULL, "no conversation.item.truncate");
+  fail_unless_equals_string (jstr (ev, "item_id"), "item_b1");
+  fail_unless_equals_int64 (jint (ev, "content_index", -1), 0);
+  fail_unless (jint (ev, "audio_end_ms", -1) >= 0);
+  fail_unless ((GstClockTime) jint (ev, "audio_end_ms", -1) * GST_MSECOND <=
+      pulled);
+  fail_unless (pulled - (GstClockTime) jint (ev, "audio_end_ms", -1) *
+      GST_MSECOND <= MS (20), "audio_end_ms %" G_GINT64_FORMAT
+      " more than a buffer short of what was pushed", jint (ev,
+          "audio_end_ms", -1));
+  json_object_unref (ev);
+  /* OpenAI cancels by itself (interrupt_response): no response.cancel */
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "response.cancel"), 0);
+
+  /* the rest of the reply is gone: at most one buffer was in flight */
+  gst_harness_set_time (fx->h, MS (2500));
+  end = g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND;
+  while (g_get_monotonic_time () < end) {
+    GstBuffer *buf = gst_harness_try_pull (fx->h);
+    if (buf) {
+      extra++;
+      gst_buffer_unref (buf);
+    }
+    g_usleep (2000);
+  }
+  fail_unless (extra <= 1, "%u buffers of the interrupted reply pushed",
+      extra);
+  /* and the timeline goes on with GAP from the end of what was pushed */
+  do {
+    GstClockTime ts, dur;
+
+    gap = pull_event_of_type (fx->h, GST_EVENT_GAP, WAIT_MS);
+    fail_unless (gap != NULL, "no GAP after the barge-in");
+    gst_event_parse_gap (gap, &ts, &dur);
+    gst_event_unref (gap);
+    if (ts + dur <= MS (1000))
+      continue;                 /* from before the reply */
+    fail_unless_equals_uint64 (ts, last_end + extra * MS (20));
+    break;
+  } while (TRUE);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_barge_in_no_audio_no_truncate)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  JsonObject *ev;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  s2s_mock_server_send_response_created (fx->mock, "resp_c1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_c1", "item_c1");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u1\"}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  /* anything the element sent on barge-in precedes this append */
+  push_input (fx, 0, 1);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "input_audio_buffer.append",
+      WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "conversation.item.truncate"), 0);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* A reply heard to the end is not "interrupted" by speech during the next
+ * reply that has no audio yet: no truncate of the old item, and the
+ * history keeps it whole. */
+GST_START_TEST (test_barge_in_no_stale_truncate)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  GPtrArray *bufs;
+  JsonObject *ev;
+  JsonArray *hist;
+  gchar *json;
+  guint i;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  s2s_mock_server_send_response (fx->mock, "resp_d1", "item_d1", 2, 100);
+  s2s_mock_server_send_printf (fx->mock, "{\"type\":"
+      "\"response.output_audio_transcript.done\",\"response_id\":\"resp_d1\","
+      "\"item_id\":\"item_d1\",\"transcript\":\"All of it.\"}");
+  fx_wait_response (fx, "done", "resp_d1");
+  gst_harness_set_time (fx->h, MS (1000));
+  bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
+  fail_unless_equals_int (bufs->len, 10);
+  g_ptr_array_unref (bufs);
+
+  s2s_mock_server_send_response_created (fx->mock, "resp_d2");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_d2", "item_d2");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u2\"}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  push_input (fx, 0, 1);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "input_audio_buffer.append",
+      WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "conversation.item.truncate"), 0);
+
+  g_object_get (fx->el, "history", &json, NULL);
+  hist = parse_array (json);
+  fail_unless (hist != NULL, "history is not a JSON array: %s", json);
+  for (i = 0; i < json_array_get_length (hist); i++) {
+    JsonObject *it = json_array_get_object_element (hist, i);
+    if (g_strcmp0 (jstr (it, "text"), "All of it.") == 0)
+      break;
+  }
+  fail_unless (i < json_array_get_length (hist), "reply missing: %s", json);
+  fail_if (json_object_has_member (json_array_get_object_element (hist, i),
+          "interrupted"), "a reply heard in full is marked interrupted: %s",
+      json);
+  json_array_unref (hist);
+  g_free (json);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 7. EOS drain */
+
+GST_START_TEST (test_eos_drain)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev;
+  GPtrArray *bufs, *log;
+  GstEvent *eos;
+  gint commit_at = -1, create_at = -1, last_append = -1;
+  guint i;
+
+  gst_util_set_object_arg (G_OBJECT (fx->el), "turn-detection", "none");
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  push_input (fx, 0, 10);
+  fail_unless (gst_harness_push_event (fx->h, gst_event_new_eos ()));
+
+  ev = s2s_mock_server_wait_for_event (fx->mock, "input_audio_buffer.commit",
+      WAIT_MS);
+  fail_unless (ev != NULL, "no commit on EOS");
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "no response.create on EOS");
+  json_object_unref (ev);
+  log = s2s_mock_server_get_log (fx->mock);
+  for (i = 0; i < log->len; i++) {
+    const gchar *t = jstr (g_ptr_array_index (log, i), "type");
+    if (g_str_equal (t, "input_audio_buffer.append"))
+      last_append = i;
+    else if (g_str_equal (t, "input_audio_buffer.commit") && commit_at < 0)
+      commit_at = i;
+    else if (g_str_equal (t, "response.create") && create_at < 0)
+      create_at = i;
+  }
+  g_ptr_array_unref (log);
+  fail_unless (last_append >= 0 && last_append < commit_at &&
+      commit_at < create_at);
+
+  /* no EOS while the reply is due */
+  {
+    GstEvent *e;
+    while ((e = gst_harness_try_pull_event (fx->h))) {
+      fail_if (GST_EVENT_TYPE (e) == GST_EVENT_EOS, "EOS before the reply");
+      gst_event_unref (e);
+    }
+  }
+  s2s_mock_server_send_response (fx->mock, "resp_e1", "item_e1", 3, 100);
+  fx_wait_response (fx, "done", "resp_e1");
+  gst_harness_set_time (fx->h, MS (10000));
+  bufs = pull_bytes (fx->h, 3 * 4800, WAIT_MS);
+  assert_buffers_equal_pattern (bufs, 0, 3 * 4800);
+  g_ptr_array_unref (bufs);
+  eos = pull_event_of_type (fx->h, GST_EVENT_EOS, WAIT_MS);
+  fail_unless (eos != NULL, "no EOS after the reply");
+  gst_event_unref (eos);
+  fail_unless (gst_harness_try_pull (fx->h) == NULL);
+  fail_unless_equals_int (fx_count_msgs (fx, GST_MESSAGE_WARNING, NULL, NULL,
+          NULL), 0);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+static void
+check_eos_timeout (const S2SMockOptions * opts)
+{
+  Fx *fx = fx_new (opts);
+  GstEvent *eos;
+  GstMessage *msg;
+  gint64 t0, waited;
+
+  gst_util_set_object_arg (G_OBJECT (fx->el), "turn-detection", "none");
+  g_object_set (fx->el, "eos-timeout", 500, NULL);
+  fx_start (fx, S16_CAPS);
+  fail_unless (s2s_mock_server_wait_connections (fx->mock, 1, WAIT_MS));
+  push_input (fx, 0, 10);
+  t0 = g_get_monotonic_time ();
+  fail_unless (gst_harness_push_event (fx->h, gst_event_new_eos ()));
+
+  eos = pull_event_of_type (fx->h, GST_EVENT_EOS, WAIT_MS);
+  waited = (g_get_monotonic_time () - t0) / 1000;
+  fail_unless (eos != NULL, "no EOS after eos-timeout");
+  gst_event_unref (eos);
+  fail_unless (waited >= 450 && waited < 2000, "EOS after %" G_GINT64_FORMAT
+      " ms, eos-timeout 500", waited);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_WARNING, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no WARNING on eos-timeout");
+  gst_message_unref (msg);
+  fail_unless_equals_int (fx_count_msgs (fx, GST_MESSAGE_ERROR, NULL, NULL,
+          NULL), 0);
+
+  fx_free (fx);
+}
+
+GST_START_TEST (test_eos_timeout_no_reply)
+{
+  /* the session is up, the server never answers the commit */
+  check_eos_timeout (NULL);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_eos_timeout_silent_server)
+{
+  /* the session never becomes ready */
+  S2SMockOptions opts = { NULL, TRUE, 0 };
+  check_eos_timeout (&opts);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 8. Tool call round trip */
+
+GST_START_TEST (test_tool_call)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *s;
+  JsonObject *ev, *item;
+  gboolean ret = FALSE;
+  GPtrArray *log;
+  gint item_at = -1, create_at = -1;
+  guint i;
+
+  g_object_set (fx->el, "tools", "[{\"name\":\"get_weather\",\"description\":"
+      "\"Weather\",\"parameters\":{\"type\":\"object\",\"properties\":"
+      "{\"city\":{\"type\":\"string\"}}}}]", NULL);
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "session.update", WAIT_MS);
+  fail_unless (ev != NULL);
+  {
+    JsonArray *tools = json_object_get_array_member (jobj (ev, "session"),
+        "tools");
+    JsonObject *t;
+    fail_unless (tools != NULL && json_array_get_length (tools) == 1);
+    t = json_array_get_object_element (tools, 0);
+    fail_unless_equals_string (jstr (t, "type"), "function");
+    fail_unless_equals_string (jstr (t, "name"), "get_weather");
+  }
+  json_object_unref (ev);
+
+  s2s_mock_server_send_response_created (fx->mock, "resp_t1");
+  s2s_mock_server_send (fx->mock, "{\"type\":\"response.output_item.added\","
+      "\"response_id\":\"resp_t1\",\"output_index\":0,\"item\":{\"id\":"
+      "\"fc_item_1\",\"type\":\"function_call\",\"status\":\"in_progress\","
+      "\"name\":\"get_weather\",\"call_id\":\"call_42\",\"arguments\":\"\"}}");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"response.function_call_arguments.done\",\"response_id\":\"resp_t1\","
+      "\"item_id\":\"fc_item_1\",\"output_index\":0,\"call_id\":\"call_42\","
+      "\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}");
+  s2s_mock_server_send_response_done (fx->mock, "resp_t1", "completed");
+
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-tool-call", NULL,
+      NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no s2s-tool-call");
+  s = gst_message_get_structure (msg);
+  fail_unless_equals_string (gst_structure_get_string (s, "call-id"),
+      "call_42");
+  fail_unless_equals_string (gst_structure_get_string (s, "name"),
+      "get_weather");
+  fail_unless_equals_string (gst_structure_get_string (s, "arguments"),
+      "{\"city\":\"Paris\"}");
+  gst_message_unref (msg);
+
+  g_signal_emit_by_name (fx->el, "tool-result", "call_nope", "{}", &ret);
+  fail_if (ret, "tool-result accepted an unknown call-id");
+  g_signal_emit_by_name (fx->el, "tool-result", "call_42",
+      "{\"temp_c\":21}", &ret);
+  fail_unless (ret);
+  /* the same call is answered once */
+  g_signal_emit_by_name (fx->el, "tool-result", "call_42", "{}", &ret);
+  fail_if (ret);
+
+  ev = s2s_mock_server_wait_for_event (fx->mock, "conversation.item.create",
+      WAIT_MS);
+  fail_unless (ev != NULL, "no function_call_output item");
+  item = jobj (ev, "item");
+  fail_unless_equals_string (jstr (item, "type"), "function_call_output");
+  fail_unless_equals_string (jstr (item, "call_id"), "call_42");
+  fail_unless_equals_string (jstr (item, "output"), "{\"temp_c\":21}");
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "no response.create after the tool result");
+  json_object_unref (ev);
+
+  log = s2s_mock_server_get_log (fx->mock);
+  for (i = 0; i < log->len; i++) {
+    const gchar *t = jstr (g_ptr_array_index (log, i), "type");
+    if (g_str_equal (t, "conversation.item.create") && item_at < 0)
+      item_at = i;
+    else if (g_str_equal (t, "response.create") && create_at < 0)
+      create_at = i;
+  }
+  g_ptr_array_unref (log);
+  fail_unless (item_at >= 0 && item_at < create_at);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "response.create"), 1);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 9. History */
+
+#define SEED_HISTORY "[" \
+    "{\"type\":\"message\",\"role\":\"system\",\"text\":\"Be terse.\"}," \
+    "{\"type\":\"message\",\"role\":\"user\",\"text\":\"Hi there\"}," \
+    "{\"type\":\"message\",\"role\":\"assistant\",\"text\":\"Hello.\"}," \
+    "{\"type\":\"function_call\",\"call_id\":\"call_h1\",\"name\":" \
+    "\"lookup\",\"arguments\":\"{\\\"q\\\":1}\"}," \
+    "{\"type\":\"function_call_output\",\"call_id\":\"call_h1\"," \
+    "\"output\":\"{\\\"r\\\":2}\"}]"
+
+static void
+check_message_item (JsonObject * item, const gchar * role,
+    const gchar * part_type, const gchar * text)
+{
+  JsonArray *content;
+  JsonObject *part;
+
+  fail_unless_equals_string (jstr (item, "type"), "message");
+  fail_unless_equals_string (jstr (item, "role"), role);
+  content = json_object_get_array_member (item, "content");
+  fail_unless (content != NULL && json_array_get_length (content) == 1);
+  part = json_array_get_object_element (content, 0);
+  fail_unless_equals_string (jstr (part, "type"), part_type);
+  fail_unless_equals_string (jstr (part, "text"), text);
+}
+
+GST_START_TEST (test_history)
+{
+  Fx *fx = fx_new (NULL);
+  GPtrArray *log, *bufs;
+  JsonObject *items[5], *it;
+  JsonArray *hist;
+  GstMessage *msg;
+  gint first_append = -1;
+  guint i, n_items = 0;
+  gchar *json;
+  const gchar *full = "one two three four five six seven eight nine ten";
+
+  g_object_set (fx->el, "history", SEED_HISTORY, NULL);
+  fx_start (fx, S16_CAPS);
+  /* audio pushed right away still goes after the history */
+  push_input (fx, 0, 3);
+  fx_wait_ready (fx);
+  {
+    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+        "input_audio_buffer.append", WAIT_MS);
+    fail_unless (ev != NULL);
+    json_object_unref (ev);
+  }
+
+  log = s2s_mock_server_get_log (fx->mock);
+  for (i = 0; i < log->len; i++) {
+    JsonObject *ev = g_ptr_array_index (log, i);
+    if (g_str_equal (jstr (ev, "type"), "conversation.item.create")) {
+      fail_unless (first_append < 0, "history item after audio");
+      fail_unless (n_items < 5);
+      items[n_items++] = jobj (ev, "item");
+    } else if (g_str_equal (jstr (ev, "type"), "input_audio_buffer.append")
+        && first_append < 0) {
+      first_append = i;
+    }
+  }
+  fail_unless_equals_int (n_items, 5);
+  check_message_item (items[0], "system", "input_text", "Be terse.");
+  check_message_item (items[1], "user", "input_text", "Hi there");
+  check_message_item (items[2], "assistant", "output_text", "Hello.");
+  fail_unless_equals_string (jstr (items[3], "type"), "function_call");
+  fail_unless_equals_string (jstr (items[3], "call_id"), "call_h1");
+  fail_unless_equals_string (jstr (items[3], "name"), "lookup");
+  fail_unless_equals_string (jstr (items[3], "arguments"), "{\"q\":1}");
+  fail_unless_equals_string (jstr (items[4], "type"), "function_call_output");
+  fail_unless_equals_string (jstr (items[4], "call_id"), "call_h1");
+  fail_unless_equals_string (jstr (items[4], "output"), "{\"r\":2}");
+  g_ptr_array_unref (log);
+
+  /* a turn: user transcript and an assistant reply with its transcript */
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u1\"}");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_stopped\",\"item_id\":\"item_u1\"}");
+  s2s_mock_server_send (fx->mock, "{\"type\":\"input_audio_buffer.committed\","
+      "\"item_id\":\"item_u1\",\"previous_item_id\":null}");
+  s2s_mock_server_send_response_created (fx->mock, "resp_h1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_h1", "item_a1");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_h1", "item_a1", 1, 100,
+      0);
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"response.output_audio_transcript.done\",\"response_id\":\"resp_h1\","
+      "\"item_id\":\"item_a1\",\"output_index\":0,\"content_index\":0,"
+      "\"transcript\":\"It is sunny today in Paris.\"}");
+  /* the user transcript lands late, as it does with OpenAI */
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"conversation.item.input_audio_transcription.completed\","
+      "\"item_id\":\"item_u1\",\"content_index\":0,\"transcript\":"
+      "\"What is the weather?\"}");
+  s2s_mock_server_send_response_done (fx->mock, "resp_h1", "completed");
+  fx_wait_response (fx, "done", "resp_h1");
+
+  g_object_get (fx->el, "history", &json, NULL);
+  hist = parse_array (json);
+  fail_unless (hist != NULL, "history: %s", json);
+  fail_unless_equals_int (json_array_get_length (hist), 7);
+  it = json_array_get_object_element (hist, 0);
+  fail_unless_equals_string (jstr (it, "role"), "system");
+  fail_unless_equals_string (jstr (it, "text"), "Be terse.");
+  it = json_array_get_object_element (hist, 3);
+  fail_unless_equals_string (jstr (it, "type"), "function_call");
+  fail_unless_equals_string (jstr (it, "name"), "lookup");
+  it = json_array_get_object_element (hist, 4);
+  fail_unless_equals_string (jstr (it, "type"), "function_call_output");
+  fail_unless_equals_string (jstr (it, "output"), "{\"r\":2}");
+  it = json_array_get_object_element (hist, 5);
+  fail_unless_equals_string (jstr (it, "type"), "message");
+  fail_unless_equals_string (jstr (it, "role"), "user");
+  fail_unless_equals_string (jstr (it, "text"), "What is the weather?");
+  it = json_array_get_object_element (hist, 6);
+  fail_unless_equals_string (jstr (it, "role"), "assistant");
+  fail_unless_equals_string (jstr (it, "text"), "It is sunny today in Paris.");
+  fail_if (json_object_has_member (it, "interrupted"));
+  json_array_unref (hist);
+  g_free (json);
+
+  /* play the first reply out, then a second one interrupted at 300 ms */
+  gst_harness_set_time (fx->h, MS (1000));
+  bufs = pull_bytes (fx->h, 4800, WAIT_MS);
+  fail_unless_equals_int (bufs->len, 5);
+  g_ptr_array_unref (bufs);
+  s2s_mock_server_send_response_created (fx->mock, "resp_h2");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_h2", "item_a2");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_h2", "item_a2", 10, 100,
+      0);
+  s2s_mock_server_send_printf (fx->mock, "{\"type\":"
+      "\"response.output_audio_transcript.done\",\"response_id\":\"resp_h2\","
+      "\"item_id\":\"item_a2\",\"transcript\":\"%s\"}", full);
+  fx_wait_response (fx, "first-audio", "resp_h2");
+  gst_harness_set_time (fx->h, MS (1300));
+  for (;;) {
+    GstBuffer *buf = pull_buffer (fx->h, WAIT_MS);
+    gboolean last;
+    fail_unless (buf != NULL);
+    last = GST_BUFFER_PTS (buf) >= MS (1300);
+    gst_buffer_unref (buf);
+    if (last)
+      break;
+  }
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u3\"}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  g_object_get (fx->el, "history", &json, NULL);
+  hist = parse_array (json);
+  fail_unless (hist != NULL, "history: %s", json);
+  fail_unless_equals_int (json_array_get_length (hist), 8);
+  it = json_array_get_object_element (hist, 6);
+  fail_unless_equals_string (jstr (it, "text"), "It is sunny today in Paris.");
+  fail_if (json_object_has_member (it, "interrupted"));
+  it = json_array_get_object_element (hist, 7);
+  fail_unless_equals_string (jstr (it, "role"), "assistant");
+  fail_unless (json_object_has_member (it, "interrupted") &&
+      json_object_get_boolean_member (it, "interrupted"), "history: %s", json);
+  fail_unless (jstr (it, "text") != NULL);
+  fail_unless (strlen (jstr (it, "text")) > 0 &&
+      strlen (jstr (it, "text")) < strlen (full) &&
+      g_str_has_prefix (full, jstr (it, "text")),
+      "heard text \"%s\" is not a shorter prefix", jstr (it, "text"));
+  json_array_unref (hist);
+  g_free (json);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 10. Configuration errors */
+
+static void
+check_config_error (const gchar * property, const gchar * prop_name,
+    const gchar * value)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *debug = NULL;
+  const GstStructure *details = NULL;
+
+  if (g_str_equal (property, "api-key")) {
+    g_unsetenv ("OPENAI_API_KEY");
+    g_object_set (fx->el, "api-key", NULL, NULL);
+  } else {
+    gst_util_set_object_arg (G_OBJECT (fx->el), property, value);
+  }
+
+  fail_unless_equals_int (gst_element_set_state (fx->el, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ERROR, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no ERROR for %s", property);
+  gst_message_parse_error (msg, &err, &debug);
+  gst_message_parse_error_details (msg, &details);
+  fail_unless (err->domain == GST_RESOURCE_ERROR);
+  fail_unless (details != NULL);
+  fail_unless (gst_structure_has_name (details, "s2s-error"));
+  fail_unless_equals_string (gst_structure_get_string (details, "code"),
+      "invalid-config");
+  fail_unless (strstr (err->message, prop_name) != NULL,
+      "\"%s\" does not name %s", err->message, prop_name);
+  fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
+              API_KEY)));
+  g_clear_error (&err);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  /* refused before any connection */
+  g_usleep (50 * 1000);
+  fail_unless_equals_int (s2s_mock_server_get_n_requests (fx->mock), 0);
+  fx_free (fx);
+}
+
+GST_START_TEST (test_config_no_api_key)
+{
+  check_config_error ("api-key", "api-key", NULL);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_config_bad_tools)
+{
+  check_config_error ("tools", "tools", "[{\"name\": 42");
+  check_config_error ("tools", "tools", "[{\"description\":\"no name\"}]");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_config_bad_history)
+{
+  check_config_error ("history", "history", "{not json");
+  check_config_error ("history", "history",
+      "[{\"type\":\"message\",\"role\":\"narrator\",\"text\":\"x\"}]");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_config_max_output_tokens)
+{
+  check_config_error ("max-output-tokens", "max-output-tokens", "5000");
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 11. Provider errors */
+
+static const GstStructure *
+parse_details (GstMessage * msg, GError ** err)
+{
+  const GstStructure *details = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    gst_message_parse_error (msg, err, NULL);
+    gst_message_parse_error_details (msg, &details);
+  } else {
+    gst_message_parse_warning (msg, err, NULL);
+    gst_message_parse_warning_details (msg, &details);
+  }
+  fail_unless (details != NULL && gst_structure_has_name (details,
+          "s2s-error"));
+  return details;
+}
+
+static void
+check_retryable (const GstStructure * d, gboolean want)
+{
+  gboolean retryable;
+
+  fail_unless (gst_structure_get_boolean (d, "retryable", &retryable));
+  fail_unless_equals_int (retryable, want);
+}
+
+GST_START_TEST (test_error_unauthorized)
+{
+  S2SMockOptions opts = { "sk-the-right-one", FALSE, 0 };
+  Fx *fx = fx_new (&opts);
+  GstMessage *msg;
+  const GstStructure *d;
+  GError *err = NULL;
+  gchar *debug = NULL;
+  guint status = 0;
+
+  fx_start (fx, S16_CAPS);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ERROR, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no ERROR on HTTP 401");
+  d = parse_details (msg, &err);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NOT_AUTHORIZED));
+  fail_unless_equals_string (gst_structure_get_string (d, "code"),
+      "authentication");
+  check_retryable (d, FALSE);
+  fail_unless (gst_structure_get_uint (d, "http-status", &status));
+  fail_unless_equals_int (status, 401);
+  fail_unless_equals_string (gst_structure_get_string (d, "provider"),
+      "openai");
+  fail_unless (strstr (err->message, "api-key") != NULL, "%s", err->message);
+  gst_message_parse_error (msg, NULL, &debug);
+  fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
+              API_KEY)), "the key leaked into the error");
+  g_free (debug);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  fail_unless_equals_int (s2s_mock_server_get_n_connections (fx->mock), 0);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_events)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *d;
+  GError *err = NULL;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  s2s_mock_server_send (fx->mock, "{\"type\":\"error\",\"event_id\":\"ev_e1\","
+      "\"error\":{\"type\":\"invalid_request_error\",\"code\":"
+      "\"conversation_already_has_active_response\",\"message\":"
+      "\"Conversation already has an active response\",\"param\":null,"
+      "\"event_id\":\"s2s_x\"}}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_WARNING, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no WARNING for an invalid_request_error");
+  d = parse_details (msg, &err);
+  fail_unless_equals_string (gst_structure_get_string (d, "code"),
+      "invalid-request");
+  fail_unless_equals_string (gst_structure_get_string (d, "provider-code"),
+      "conversation_already_has_active_response");
+  check_retryable (d, FALSE);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  fail_unless_equals_int (fx_count_msgs (fx, GST_MESSAGE_ERROR, NULL, NULL,
+          NULL), 0);
+
+  /* the session goes on; a server_error ends it */
+  s2s_mock_server_send (fx->mock, "{\"type\":\"error\",\"event_id\":\"ev_e2\","
+      "\"error\":{\"type\":\"server_error\",\"code\":null,\"message\":"
+      "\"The server had an error\"}}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ERROR, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no ERROR for server_error");
+  d = parse_details (msg, &err);
+  fail_unless_equals_string (gst_structure_get_string (d, "code"),
+      "server-error");
+  check_retryable (d, TRUE);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+static void
+check_connection_loss (gint close_code, const gchar * want_code,
+    gboolean want_retryable)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *d;
+  GError *err = NULL;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  if (close_code < 0)
+    s2s_mock_server_drop_connection (fx->mock);
+  else
+    s2s_mock_server_close_connection (fx->mock, close_code, "bye");
+
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ERROR, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no ERROR when the connection went");
+  d = parse_details (msg, &err);
+  fail_unless_equals_string (gst_structure_get_string (d, "code"), want_code);
+  check_retryable (d, want_retryable);
+  if (close_code > 0) {
+    guint cc = 0;
+    fail_unless (gst_structure_get_uint (d, "close-code", &cc));
+    fail_unless_equals_int (cc, close_code);
+  }
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-session", "state",
+      "closed", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  fx_free (fx);
+}
+
+GST_START_TEST (test_error_connection_dropped)
+{
+  check_connection_loss (-1, "network", TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_going_away)
+{
+  check_connection_loss (1001, "session-expired", TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_malformed_frame)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *d;
+  GError *err = NULL;
+  GPtrArray *bufs;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  s2s_mock_server_send (fx->mock, "this is {not JSON");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_WARNING, NULL, NULL, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no WARNING for a malformed frame");
+  d = parse_details (msg, &err);
+  fail_unless_equals_string (gst_structure_get_string (d, "code"), "protocol");
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  /* the session continues: a following reply plays */
+  s2s_mock_server_send_response (fx->mock, "resp_m1", "item_m1", 2, 100);
+  fx_wait_response (fx, "done", "resp_m1");
+  gst_harness_set_time (fx->h, MS (1000));
+  bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
+  assert_buffers_equal_pattern (bufs, 0, 2 * 4800);
+  g_ptr_array_unref (bufs);
+  fail_unless_equals_int (fx_count_msgs (fx, GST_MESSAGE_ERROR, NULL, NULL,
+          NULL), 0);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 12. Cancellation */
+
+/* The contract is 100 ms; valgrind slows everything ~20x, so there the
+ * check only catches a hang (the connect-timeout is 10 s) */
+#define STOP_BUDGET_US ((RUNNING_ON_VALGRIND ? 10 : 1) * \
+    100 * G_TIME_SPAN_MILLISECOND)
+
+static gint64
+time_set_null (GstElement * el)
+{
+  gint64 t0 = g_get_monotonic_time ();
+
+  fail_unless_equals_int (gst_element_set_state (el, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  return g_get_monotonic_time () - t0;
+}
+
+typedef struct
+{
+  GSocketListener *listener;
+  GCancellable *cancel;
+  GSocketConnection *conn;
+  GMutex lock;
+  GCond cond;
+  gboolean accepted;
+} Holder;
+
+static gpointer
+holder_thread (gpointer data)
+{
+  Holder *hd = data;
+  GSocketConnection *c = g_socket_listener_accept (hd->listener, NULL,
+      hd->cancel, NULL);
+
+  g_mutex_lock (&hd->lock);
+  hd->conn = c;
+  hd->accepted = c != NULL;
+  g_cond_broadcast (&hd->cond);
+  g_mutex_unlock (&hd->lock);
+  return NULL;
+}
+
+GST_START_TEST (test_cancel_while_connecting)
+{
+  Fx *fx = fx_new (NULL);
+  Holder hd = { 0, };
+  GSocketAddress *addr, *bound = NULL;
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GThread *thread;
+  gchar *url;
+  gint64 took, end;
+
+  /* a port that accepts TCP and never answers the upgrade */
+  hd.listener = g_socket_listener_new ();
+  hd.cancel = g_cancellable_new ();
+  g_mutex_init (&hd.lock);
+  g_cond_init (&hd.cond);
+  addr = g_inet_socket_address_new (lo, 0);
+  fail_unless (g_socket_listener_add_address (hd.listener, addr,
+          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound, NULL));
+  url = g_strdup_printf ("ws://127.0.0.1:%u",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_object_set (fx->el, "url", url, NULL);
+  g_free (url);
+  thread = g_thread_new ("holder", holder_thread, &hd);
+
+  fx_start (fx, S16_CAPS);
+  push_input (fx, 0, 2);
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  g_mutex_lock (&hd.lock);
+  while (!hd.accepted && g_cond_wait_until (&hd.cond, &hd.lock, end));
+  g_mutex_unlock (&hd.lock);
+  fail_unless (hd.accepted, "the element never connected");
+  g_usleep (20 * 1000);         /* the request is out, waiting for the answer */
+  fail_unless_equals_int (count_s2s_io_threads (), 1);
+
+  took = time_set_null (fx->el);
+  fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
+      " us while connecting", took);
+  fail_unless_equals_int (count_s2s_io_threads (), 0);
+
+  fx_free (fx);
+  g_cancellable_cancel (hd.cancel);
+  g_thread_join (thread);
+  g_clear_object (&hd.conn);
+  g_socket_listener_close (hd.listener);
+  g_object_unref (hd.listener);
+  g_object_unref (hd.cancel);
+  g_object_unref (addr);
+  g_object_unref (bound);
+  g_object_unref (lo);
+  g_mutex_clear (&hd.lock);
+  g_cond_clear (&hd.cond);
+}
+
+GST_END_TEST;
+
+static gpointer
+send_deltas_thread (gpointer data)
+{
+  S2SMockServer *mock = data;
+
+  s2s_mock_server_send_audio_deltas (mock, "resp_x1", "item_x1", 40, 100, 0);
+  return NULL;
+}
+
+GST_START_TEST (test_cancel_mid_reply)
+{
+  Fx *fx = fx_new (NULL);
+  GThread *sender;
+  GstBuffer *buf;
+  gint64 took;
+  guint i;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  push_input (fx, 0, 5);
+  s2s_mock_server_send_response_created (fx->mock, "resp_x1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_x1", "item_x1");
+  sender = g_thread_new ("sender", send_deltas_thread, fx->mock);
+  /* the reply starts at running time 0; 200 ms of it become due */
+  fx_wait_response (fx, "first-audio", "resp_x1");
+  gst_harness_set_time (fx->h, MS (200));
+  for (i = 0; i < 3; i++) {
+    buf = pull_buffer (fx->h, WAIT_MS);
+    fail_unless (buf != NULL);
+    gst_buffer_unref (buf);
+  }
+
+  took = time_set_null (fx->el);
+  fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
+      " us mid-reply", took);
+  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  g_thread_join (sender);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_cancel_silent_server)
+{
+  S2SMockOptions opts = { NULL, TRUE, 0 };
+  Fx *fx = fx_new (&opts);
+  JsonObject *ev;
+  gint64 took;
+
+  fx_start (fx, S16_CAPS);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "session.update", WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  push_input (fx, 0, 5);
+  fail_unless_equals_int (count_s2s_io_threads (), 1);
+
+  took = time_set_null (fx->el);
+  fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
+      " us with a silent server", took);
+  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  /* nothing was sent before the session was accepted */
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "input_audio_buffer.append"), 0);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 13. Secrets and stats */
+
+GST_START_TEST (test_secrets_and_stats)
+{
+  Fx *fx = fx_new (NULL);
+  GstStructure *stats = NULL;
+  GstMessage *msg;
+  GPtrArray *bufs;
+  gchar *key = NULL, *str;
+  guint turns = 99, interruptions = 99, reconnects = 99, rotations = 99;
+  guint64 bytes_in = 0, bytes_out = 0, ms_in = 0, ms_out = 0;
+  gint64 tok_in = 0, tok_out = 0, audio_in = 0, audio_out = 0, cached = 0;
+
+  g_object_get (fx->el, "api-key", &key, NULL);
+  fail_unless (key != NULL, "a set key reads back as NULL");
+  fail_if (strstr (key, "SECRET") != NULL || strstr (key, "sk-") != NULL,
+      "api-key reads back in clear: %s", key);
+  g_free (key);
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  push_input (fx, 0, 10);
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u1\"}");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_stopped\",\"item_id\":\"item_u1\"}");
+  s2s_mock_server_send (fx->mock, "{\"type\":\"input_audio_buffer.committed\","
+      "\"item_id\":\"item_u1\"}");
+  s2s_mock_server_send_response (fx->mock, "resp_s1", "item_s1", 2, 100);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-usage", NULL, NULL,
+      WAIT_MS);
+  fail_unless (msg != NULL, "no s2s-usage");
+  gst_message_unref (msg);
+  gst_harness_set_time (fx->h, MS (1000));
+  bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
+  fail_unless_equals_int (bufs->len, 10);
+  g_ptr_array_unref (bufs);
+
+  g_object_get (fx->el, "stats", &stats, NULL);
+  fail_unless (stats != NULL);
+  str = gst_structure_to_string (stats);
+  fail_if (strstr (str, API_KEY) != NULL);
+  fail_unless (gst_structure_get_uint (stats, "turns", &turns), "%s", str);
+  fail_unless (gst_structure_get_uint (stats, "interruptions",
+          &interruptions));
+  fail_unless (gst_structure_get_uint (stats, "reconnects", &reconnects));
+  fail_unless (gst_structure_get_uint (stats, "rotations", &rotations));
+  fail_unless (gst_structure_get_uint64 (stats, "bytes-in", &bytes_in));
+  fail_unless (gst_structure_get_uint64 (stats, "bytes-out", &bytes_out));
+  fail_unless (gst_structure_get_uint64 (stats, "ms-in", &ms_in));
+  fail_unless (gst_structure_get_uint64 (stats, "ms-out", &ms_out));
+  fail_unless (gst_structure_get_int64 (stats, "input-tokens", &tok_in));
+  fail_unless (gst_structure_get_int64 (stats, "output-tokens", &tok_out));
+  fail_unless (gst_structure_get_int64 (stats, "input-audio-tokens",
+          &audio_in));
+  fail_unless (gst_structure_get_int64 (stats, "output-audio-tokens",
+          &audio_out));
+  fail_unless (gst_structure_get_int64 (stats, "cached-tokens", &cached));
+  fail_unless (gst_structure_has_field (stats, "last-error"));
+
+  fail_unless_equals_int (turns, 1);
+  fail_unless_equals_int (interruptions, 0);
+  fail_unless_equals_int (reconnects, 0);
+  fail_unless_equals_int (rotations, 0);
+  fail_unless_equals_uint64 (bytes_in, 10 * CHUNK_BYTES);
+  fail_unless_equals_uint64 (ms_in, 200);
+  fail_unless_equals_uint64 (bytes_out, 2 * 4800);
+  fail_unless_equals_uint64 (ms_out, 200);
+  fail_unless_equals_int64 (tok_in, 10);
+  fail_unless_equals_int64 (tok_out, 20);
+  fail_unless_equals_int64 (audio_in, 7);
+  fail_unless_equals_int64 (audio_out, 15);
+  fail_unless_equals_int64 (cached, 3);
+  g_free (str);
+  gst_structure_free (stats);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+static Suite *
+s2sopenai_suite (void)
+{
+  Suite *s = suite_create ("s2sopenai");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_caps);
+  tcase_add_test (tc, test_session_update_mulaw);
+  tcase_add_test (tc, test_session_update_pcm);
+  tcase_add_test (tc, test_audio_in);
+  tcase_add_test (tc, test_timeline);
+  tcase_add_test (tc, test_gap_while_silent);
+  tcase_add_test (tc, test_silence_fill);
+  tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_barge_in);
+  tcase_add_test (tc, test_barge_in_no_audio_no_truncate);
+  tcase_add_test (tc, test_barge_in_no_stale_truncate);
+  tcase_add_test (tc, test_eos_drain);
+  tcase_add_test (tc, test_eos_timeout_no_reply);
+  tcase_add_test (tc, test_eos_timeout_silent_server);
+  tcase_add_test (tc, test_tool_call);
+  tcase_add_test (tc, test_history);
+  tcase_add_test (tc, test_config_no_api_key);
+  tcase_add_test (tc, test_config_bad_tools);
+  tcase_add_test (tc, test_config_bad_history);
+  tcase_add_test (tc, test_config_max_output_tokens);
+  tcase_add_test (tc, test_error_unauthorized);
+  tcase_add_test (tc, test_error_events);
+  tcase_add_test (tc, test_error_connection_dropped);
+  tcase_add_test (tc, test_error_going_away);
+  tcase_add_test (tc, test_error_malformed_frame);
+  tcase_add_test (tc, test_cancel_while_connecting);
+  tcase_add_test (tc, test_cancel_mid_reply);
+  tcase_add_test (tc, test_cancel_silent_server);
+  tcase_add_test (tc, test_secrets_and_stats);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  /* Loopback only: no system proxy settings, and no libproxy (its C++
+   * exceptions make valgrind runs noisy) */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  g_unsetenv ("http_proxy");
+  g_unsetenv ("https_proxy");
+  g_unsetenv ("all_proxy");
+
+  gst_check_init (&argc, &argv);
+  return gst_check_run_suite (s2sopenai_suite (), "s2sopenai", __FILE__);
+}
