@@ -1060,10 +1060,13 @@ request_response_on_io (GstS2SBase * self)
   GST_S2S_BASE_LOCK (self);
   now = !self->priv->response_active &&
       g_hash_table_size (self->priv->pending_calls) == 0;
-  if (now)
+  if (now) {
     self->priv->awaiting_response = TRUE;
-  else
+    /* this response covers every result so far: none is owed after it */
+    self->priv->create_after_done = FALSE;
+  } else {
     self->priv->create_after_done = TRUE;
+  }
   GST_S2S_BASE_UNLOCK (self);
 
   if (now && klass->create_response)
@@ -1096,8 +1099,7 @@ handle_input_eos_on_io (GstS2SBase * self)
     /* The provider's VAD ends the turn on silence; give it that silence
      * instead of cutting the turn short with a commit. */
     gint silence = c->silence_duration >= 0 ? c->silence_duration : 500;
-    pad_bytes = time_to_bytes (&c->in_format,
-        (silence + 300) * GST_MSECOND);
+    pad_bytes = time_to_bytes (&c->in_format, (silence + 300) * GST_MSECOND);
   }
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
@@ -1632,8 +1634,7 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
   GST_S2S_BASE_LOCK (self);
   priv->response_active = FALSE;
   audio = priv->response_audio;
-  if (priv->create_after_done &&
-      g_hash_table_size (priv->pending_calls) == 0) {
+  if (priv->create_after_done && g_hash_table_size (priv->pending_calls) == 0) {
     priv->create_after_done = FALSE;
     priv->awaiting_response = TRUE;
     create = TRUE;
@@ -1720,8 +1721,7 @@ io_call_free (IoCall * c)
 }
 
 static IoCall *
-io_call_new (GstS2SBase * self, const gchar * a, const gchar * b,
-    gboolean flag)
+io_call_new (GstS2SBase * self, const gchar * a, const gchar * b, gboolean flag)
 {
   IoCall *c = g_new0 (IoCall, 1);
 
@@ -1770,6 +1770,12 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
     GST_WARNING_OBJECT (self, "tool-result for unknown call %s", call_id);
     return FALSE;
   }
+  /* With the last call answered a reply is due from now on. Without this
+   * the src task could find no pending call and no awaited response in the
+   * window before tool_result_on_io runs, and push EOS (after input EOS)
+   * before the spoken follow-up; response_started clears it. */
+  if (g_hash_table_size (priv->pending_calls) == 0)
+    priv->awaiting_response = TRUE;
   it = conv_item_new ("function_call_output", NULL, NULL);
   it->call_id = g_strdup (call_id);
   it->output = g_strdup (output);
@@ -1796,8 +1802,7 @@ send_text_on_io (gpointer data)
 }
 
 static gboolean
-gst_s2s_base_send_text (GstS2SBase * self, const gchar * text,
-    gboolean respond)
+gst_s2s_base_send_text (GstS2SBase * self, const gchar * text, gboolean respond)
 {
   ConvItem *it;
 
@@ -2527,8 +2532,9 @@ gst_s2s_base_src_loop (GstPad * pad)
       break;
     }
     if (eos_ready_locked (self)) {
-      timed_out = !g_queue_is_empty (&priv->out_queue) || priv->awaiting_response
-          || priv->response_active || !priv->eos_handled;
+      timed_out = !g_queue_is_empty (&priv->out_queue)
+          || priv->awaiting_response || priv->response_active
+          || !priv->eos_handled;
       g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
       priv->eos_pushed = TRUE;
       eos = TRUE;
@@ -2713,8 +2719,7 @@ gst_s2s_base_change_state (GstElement * element, GstStateChange transition)
       break;
   }
 
-  ret = gst_s2s_base_parent_class->change_state (element,
-      transition);
+  ret = gst_s2s_base_parent_class->change_state (element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 

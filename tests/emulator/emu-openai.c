@@ -1836,8 +1836,9 @@ run_vad (EmuConn * conn)
         oa->silence_run = 0;
         oa->speech_item_id = new_item_id (oa);
         ev = ev_new ("input_audio_buffer.speech_started");
+        /* OpenAI: audio_start_ms "includes the prefix_padding_ms" */
         json_object_set_int_member (ev, "audio_start_ms",
-            oa->speech_start / EMU_SAMPLES_PER_MS);
+            MAX (oa->speech_start - prefix_samples, 0) / EMU_SAMPLES_PER_MS);
         json_object_set_string_member (ev, "item_id", oa->speech_item_id);
         emu_conn_send_event (conn, ev);
         if (oa->interrupt_response && oa->resp)

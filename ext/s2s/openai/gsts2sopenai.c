@@ -408,9 +408,10 @@ gst_s2s_openai_build_request (GstS2SBase * base, const GstS2SConfig * c,
     g_free (auth);
   }
   {
+    /* the query is left out: Azure accepts the key as ?api-key= */
     gchar *s = g_uri_to_string_partial (full, G_URI_HIDE_USERINFO |
-        G_URI_HIDE_AUTH_PARAMS);
-    GST_INFO_OBJECT (base, "connecting to %s", s);
+        G_URI_HIDE_AUTH_PARAMS | G_URI_HIDE_QUERY);
+    GST_INFO_OBJECT (base, "connecting to %s, model %s", s, c->model);
     g_free (s);
   }
 

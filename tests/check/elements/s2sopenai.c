@@ -1221,6 +1221,76 @@ GST_START_TEST (test_tool_call)
 
 GST_END_TEST;
 
+/* Two calls in one response, both answered after it is done: exactly one
+ * response.create, sent once the second result is in, and none after the
+ * follow-up response ends. */
+GST_START_TEST (test_parallel_tool_calls)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  JsonObject *ev;
+  gboolean ret = FALSE;
+  const gchar *ids[] = { "call_a", "call_b" };
+  guint i, cur = 0;
+
+  g_object_set (fx->el, "tools", "[{\"name\":\"lookup\"}]", NULL);
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  s2s_mock_server_send_response_created (fx->mock, "resp_p1");
+  for (i = 0; i < G_N_ELEMENTS (ids); i++) {
+    s2s_mock_server_send_printf (fx->mock, "{\"type\":"
+        "\"response.output_item.added\",\"response_id\":\"resp_p1\","
+        "\"output_index\":%u,\"item\":{\"id\":\"fc_%u\",\"type\":"
+        "\"function_call\",\"name\":\"lookup\",\"call_id\":\"%s\","
+        "\"arguments\":\"\"}}", i, i, ids[i]);
+    s2s_mock_server_send_printf (fx->mock, "{\"type\":"
+        "\"response.function_call_arguments.done\",\"response_id\":"
+        "\"resp_p1\",\"item_id\":\"fc_%u\",\"call_id\":\"%s\","
+        "\"arguments\":\"{}\"}", i, ids[i]);
+  }
+  s2s_mock_server_send_response_done (fx->mock, "resp_p1", "completed");
+  for (i = 0; i < G_N_ELEMENTS (ids); i++) {
+    msg = fx_wait_msg (fx, &cur, GST_MESSAGE_ELEMENT, "s2s-tool-call", NULL,
+        NULL, WAIT_MS);
+    fail_unless (msg != NULL, "missing s2s-tool-call %u", i);
+    gst_message_unref (msg);
+  }
+
+  g_signal_emit_by_name (fx->el, "tool-result", "call_a", "\"A\"", &ret);
+  fail_unless (ret);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "conversation.item.create",
+      WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  /* call_b is still open: no reply may be asked for yet */
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "response.create"), 0);
+
+  g_signal_emit_by_name (fx->el, "tool-result", "call_b", "\"B\"", &ret);
+  fail_unless (ret);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "no response.create after both results");
+  json_object_unref (ev);
+
+  /* the follow-up response ends: nothing more is owed */
+  s2s_mock_server_send_response_created (fx->mock, "resp_p2");
+  s2s_mock_server_send_response_done (fx->mock, "resp_p2", "completed");
+  msg = fx_wait_msg (fx, &cur, GST_MESSAGE_ELEMENT, "s2s-response",
+      "response-id", "resp_p2", WAIT_MS);
+  gst_clear_message (&msg);
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "response.create"), 1);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "conversation.item.create"), 2);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* 9. History */
 
@@ -1943,6 +2013,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_eos_timeout_no_reply);
   tcase_add_test (tc, test_eos_timeout_silent_server);
   tcase_add_test (tc, test_tool_call);
+  tcase_add_test (tc, test_parallel_tool_calls);
   tcase_add_test (tc, test_history);
   tcase_add_test (tc, test_config_no_api_key);
   tcase_add_test (tc, test_config_bad_tools);

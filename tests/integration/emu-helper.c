@@ -1,0 +1,575 @@
+/* gst-s2s integration tests: helpers shared by the test programs
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+
+#include "emu-helper.h"
+
+/* ------------------------------------------------------------------------ */
+/* Environment */
+
+const gchar *
+it_env (const gchar * name)
+{
+  const gchar *v = g_getenv (name);
+
+  fail_unless (v != NULL && *v != '\0', "%s is not set: run the tests with "
+      "`meson test` (tests/meson.build test_env)", name);
+  return v;
+}
+
+gchar *
+it_audio_path (const gchar * name)
+{
+  gchar *p = g_build_filename (it_env ("S2S_SHARED_AUDIO"), name, NULL);
+
+  fail_unless (g_file_test (p, G_FILE_TEST_IS_REGULAR), "missing %s", p);
+  return p;
+}
+
+gchar *
+it_cert_path (const gchar * name)
+{
+  gchar *p = g_build_filename (it_env ("S2S_CERTS_DIR"), name, NULL);
+
+  fail_unless (g_file_test (p, G_FILE_TEST_IS_REGULAR), "missing %s", p);
+  return p;
+}
+
+gchar *
+it_tmpdir_new (void)
+{
+  GError *err = NULL;
+  gchar *dir = g_dir_make_tmp ("s2s-it-XXXXXX", &err);
+
+  fail_unless (dir != NULL, "temporary dir: %s", err ? err->message : "?");
+  return dir;
+}
+
+void
+it_tmpdir_remove (const gchar * dir)
+{
+  GDir *d;
+  const gchar *name;
+
+  if (dir == NULL)
+    return;
+  /* S2S_IT_KEEP=1 keeps the logs for a post-mortem */
+  if (g_getenv ("S2S_IT_KEEP")) {
+    g_printerr ("keeping %s\n", dir);
+    return;
+  }
+  d = g_dir_open (dir, 0, NULL);
+  if (d) {
+    while ((name = g_dir_read_name (d))) {
+      gchar *p = g_build_filename (dir, name, NULL);
+      g_unlink (p);
+      g_free (p);
+    }
+    g_dir_close (d);
+  }
+  g_rmdir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Emulator */
+
+/* The emulator dies with the test process even when a failed assertion
+ * skips the teardown */
+static void
+child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+ItEmu *
+it_emu_start_full (const gchar * script_json, gboolean tls,
+    const gchar * const *extra_args)
+{
+  ItEmu *emu = g_new0 (ItEmu, 1);
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  GSubprocessLauncher *launcher;
+  GDataInputStream *in;
+  GError *err = NULL;
+  gchar *line, *colon;
+  guint i;
+
+  emu->dir = it_tmpdir_new ();
+  emu->log_path = g_build_filename (emu->dir, "emu.log", NULL);
+
+  g_ptr_array_add (argv, g_strdup (it_env ("S2S_EMULATOR")));
+  g_ptr_array_add (argv, g_strdup ("--port"));
+  g_ptr_array_add (argv, g_strdup ("0"));
+  g_ptr_array_add (argv, g_strdup ("--log"));
+  g_ptr_array_add (argv, g_strdup (emu->log_path));
+  if (script_json) {
+    gchar *script = g_build_filename (emu->dir, "script.json", NULL);
+    fail_unless (g_file_set_contents (script, script_json, -1, NULL));
+    g_ptr_array_add (argv, g_strdup ("--script"));
+    g_ptr_array_add (argv, script);
+  }
+  if (tls) {
+    g_ptr_array_add (argv, g_strdup ("--tls-cert"));
+    g_ptr_array_add (argv, it_cert_path ("server.pem"));
+    g_ptr_array_add (argv, g_strdup ("--tls-key"));
+    g_ptr_array_add (argv, it_cert_path ("server-key.pem"));
+  }
+  for (i = 0; extra_args && extra_args[i]; i++)
+    g_ptr_array_add (argv, g_strdup (extra_args[i]));
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  emu->proc = g_subprocess_launcher_spawnv (launcher,
+      (const gchar * const *) argv->pdata, &err);
+  g_object_unref (launcher);
+  g_ptr_array_unref (argv);
+  fail_unless (emu->proc != NULL, "spawning s2s-emulator: %s",
+      err ? err->message : "?");
+
+  /* the first stdout line is its URL */
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (emu->proc));
+  line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &err);
+  g_object_unref (in);
+  fail_unless (line != NULL, "s2s-emulator printed no URL (%s)",
+      err ? err->message : "exited?");
+  g_strstrip (line);
+  fail_unless (g_str_has_prefix (line, tls ? "wss://127.0.0.1:" :
+          "ws://127.0.0.1:"), "unexpected emulator URL '%s'", line);
+  colon = strrchr (line, ':');
+  emu->port = (guint) g_ascii_strtoull (colon + 1, NULL, 10);
+  fail_unless (emu->port > 0);
+  emu->url = line;
+  GST_INFO ("emulator at %s, log %s", emu->url, emu->log_path);
+  return emu;
+}
+
+void
+it_emu_stop (ItEmu * emu)
+{
+  if (emu == NULL)
+    return;
+  if (emu->proc) {
+    g_subprocess_send_signal (emu->proc, SIGTERM);
+    g_subprocess_wait (emu->proc, NULL, NULL);
+    g_object_unref (emu->proc);
+  }
+  it_tmpdir_remove (emu->dir);
+  g_free (emu->dir);
+  g_free (emu->log_path);
+  g_free (emu->url);
+  g_free (emu);
+}
+
+GPtrArray *
+it_emu_log (ItEmu * emu)
+{
+  GPtrArray *lines =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  gchar *text = it_file_contents (emu->log_path);
+  gchar **parts;
+  guint i;
+
+  fail_unless (text != NULL, "no emulator log at %s", emu->log_path);
+  parts = g_strsplit (text, "\n", -1);
+  for (i = 0; parts[i]; i++) {
+    JsonParser *p;
+    JsonNode *root;
+
+    if (*parts[i] == '\0')
+      continue;
+    p = json_parser_new ();
+    /* the last line may still be being written: skip what does not parse */
+    if (json_parser_load_from_data (p, parts[i], -1, NULL) &&
+        (root = json_parser_get_root (p)) && JSON_NODE_HOLDS_OBJECT (root))
+      g_ptr_array_add (lines, json_object_ref (json_node_get_object (root)));
+    g_object_unref (p);
+  }
+  g_strfreev (parts);
+  g_free (text);
+  return lines;
+}
+
+const gchar *
+it_log_dir (JsonObject * line)
+{
+  return json_object_get_string_member_with_default (line, "dir", "");
+}
+
+JsonObject *
+it_log_event (JsonObject * line)
+{
+  JsonNode *n;
+
+  if (!json_object_has_member (line, "event"))
+    return NULL;
+  n = json_object_get_member (line, "event");
+  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+const gchar *
+it_log_event_type (JsonObject * line)
+{
+  JsonObject *ev = it_log_event (line);
+
+  if (ev == NULL)
+    return json_object_get_string_member_with_default (line, "what", NULL);
+  return json_object_get_string_member_with_default (ev, "type", NULL);
+}
+
+gint
+it_log_find (GPtrArray * lines, gint from, const gchar * dir,
+    const gchar * type)
+{
+  guint i;
+
+  for (i = MAX (from, 0); i < lines->len; i++) {
+    JsonObject *l = g_ptr_array_index (lines, i);
+    if (g_strcmp0 (it_log_dir (l), dir) == 0 &&
+        (type == NULL || g_strcmp0 (it_log_event_type (l), type) == 0))
+      return i;
+  }
+  return -1;
+}
+
+guint
+it_log_count (GPtrArray * lines, const gchar * dir, const gchar * type)
+{
+  guint n = 0;
+  gint i = -1;
+
+  while ((i = it_log_find (lines, i + 1, dir, type)) >= 0)
+    n++;
+  return n;
+}
+
+gboolean
+it_log_has_connection (GPtrArray * lines)
+{
+  return it_log_find (lines, 0, "conn", "handshake") >= 0 ||
+      it_log_find (lines, 0, "conn", "reject") >= 0 ||
+      it_log_find (lines, 0, "conn", "open") >= 0 ||
+      it_log_find (lines, 0, "client", NULL) >= 0;
+}
+
+gboolean
+it_emu_wait_log (ItEmu * emu, const gchar * dir, const gchar * type,
+    guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+
+  do {
+    GPtrArray *lines = it_emu_log (emu);
+    gboolean found = it_log_find (lines, 0, dir, type) >= 0;
+    g_ptr_array_unref (lines);
+    if (found)
+      return TRUE;
+    g_usleep (20 * 1000);
+  } while (g_get_monotonic_time () < end);
+  return FALSE;
+}
+
+GBytes *
+it_emu_in_raw (ItEmu * emu, guint conn)
+{
+  gchar *path = g_strdup_printf ("%s.conn%u.in.raw", emu->log_path, conn);
+  gchar *data = NULL;
+  gsize len = 0;
+
+  fail_unless (g_file_get_contents (path, &data, &len, NULL),
+      "missing %s", path);
+  g_free (path);
+  return g_bytes_new_take (data, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* WAV */
+
+GBytes *
+it_wav_read_pcm (const gchar * path, gint rate)
+{
+  gchar *data = NULL;
+  gsize len = 0, off = 12;
+  gboolean fmt_ok = FALSE;
+  GBytes *pcm = NULL;
+
+  fail_unless (g_file_get_contents (path, &data, &len, NULL), "read %s",
+      path);
+  fail_unless (len > 12 && memcmp (data, "RIFF", 4) == 0 &&
+      memcmp (data + 8, "WAVE", 4) == 0, "%s is not a WAV file", path);
+  while (off + 8 <= len) {
+    const guint8 *c = (const guint8 *) data + off;
+    guint32 size = GST_READ_UINT32_LE (c + 4);
+
+    if (memcmp (c, "fmt ", 4) == 0 && size >= 16) {
+      fmt_ok = GST_READ_UINT16_LE (c + 8) == 1 &&       /* PCM */
+          GST_READ_UINT16_LE (c + 10) == 1 &&   /* mono */
+          GST_READ_UINT32_LE (c + 12) == (guint32) rate &&
+          GST_READ_UINT16_LE (c + 22) == 16;
+    } else if (memcmp (c, "data", 4) == 0) {
+      size = MIN (size, len - off - 8);
+      pcm = g_bytes_new (c + 8, size & ~1u);
+      break;
+    }
+    off += 8 + size + (size & 1);
+  }
+  fail_unless (fmt_ok, "%s is not S16LE mono %d Hz", path, rate);
+  fail_unless (pcm != NULL, "%s has no data chunk", path);
+  g_free (data);
+  return pcm;
+}
+
+gchar *
+it_wav_write (const gchar * dir, const gchar * name, const guint8 * pcm,
+    gsize len, gint rate)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  guint8 *buf = g_malloc (44 + len);
+
+  memcpy (buf, "RIFF", 4);
+  GST_WRITE_UINT32_LE (buf + 4, 36 + len);
+  memcpy (buf + 8, "WAVEfmt ", 8);
+  GST_WRITE_UINT32_LE (buf + 16, 16);
+  GST_WRITE_UINT16_LE (buf + 20, 1);
+  GST_WRITE_UINT16_LE (buf + 22, 1);
+  GST_WRITE_UINT32_LE (buf + 24, rate);
+  GST_WRITE_UINT32_LE (buf + 28, rate * 2);
+  GST_WRITE_UINT16_LE (buf + 32, 2);
+  GST_WRITE_UINT16_LE (buf + 34, 16);
+  memcpy (buf + 36, "data", 4);
+  GST_WRITE_UINT32_LE (buf + 40, len);
+  memcpy (buf + 44, pcm, len);
+  fail_unless (g_file_set_contents (path, (const gchar *) buf, 44 + len,
+          NULL), "writing %s", path);
+  g_free (buf);
+  return path;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sink */
+
+static void
+on_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, ItSink * s)
+{
+  GstClock *clock = gst_element_get_clock (sink);
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  ItBuf b = { 0, };
+  GstMapInfo map;
+
+  if (clock) {
+    rt = gst_clock_get_time (clock) - gst_element_get_base_time (sink);
+    gst_object_unref (clock);
+  }
+  b.pts = GST_BUFFER_PTS (buf);
+  b.duration = GST_BUFFER_DURATION (buf);
+  b.discont = GST_BUFFER_IS_DISCONT (buf);
+  b.render_rt = rt;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  g_mutex_lock (&s->lock);
+  b.offset = s->data->len;
+  b.size = map.size;
+  g_byte_array_append (s->data, map.data, map.size);
+  g_array_append_val (s->bufs, b);
+  g_mutex_unlock (&s->lock);
+  gst_buffer_unmap (buf, &map);
+}
+
+ItSink *
+it_sink_attach (GstElement * pipeline, const gchar * name)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  ItSink *s = g_new0 (ItSink, 1);
+
+  fail_unless (sink != NULL, "no element %s", name);
+  g_mutex_init (&s->lock);
+  s->bufs = g_array_new (FALSE, TRUE, sizeof (ItBuf));
+  s->data = g_byte_array_new ();
+  g_object_set (sink, "signal-handoffs", TRUE, NULL);
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), s);
+  gst_object_unref (sink);
+  return s;
+}
+
+void
+it_sink_free (ItSink * s)
+{
+  if (s == NULL)
+    return;
+  g_array_unref (s->bufs);
+  g_byte_array_unref (s->data);
+  g_mutex_clear (&s->lock);
+  g_free (s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running pipelines */
+
+GPtrArray *
+it_msgs_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) gst_message_unref);
+}
+
+GstMessage *
+it_run (GstElement * pipeline, guint timeout_ms, GPtrArray * msgs,
+    ItMsgFunc func, gpointer user_data)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 end = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  GstMessage *result = NULL;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    gint64 now = g_get_monotonic_time ();
+    GstMessage *msg;
+    gboolean go_on = TRUE;
+
+    if (now >= end)
+      break;
+    msg = gst_bus_timed_pop (bus, (end - now) * GST_USECOND);
+    if (msg == NULL)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT ||
+        GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR ||
+        GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING ||
+        GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      const GstStructure *s = gst_message_get_structure (msg);
+      if (s && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT)
+        GST_DEBUG ("message %" GST_PTR_FORMAT, s);
+      if (msgs)
+        g_ptr_array_add (msgs, gst_message_ref (msg));
+    }
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY)
+      gst_bin_recalculate_latency (GST_BIN (pipeline));
+    if (func)
+      go_on = func (pipeline, msg, user_data);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS ||
+        GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      result = msg;
+      break;
+    }
+    gst_message_unref (msg);
+    if (!go_on)
+      break;
+  }
+  gst_object_unref (bus);
+  return result;
+}
+
+gint
+it_msgs_find (GPtrArray * msgs, gint from, const gchar * name,
+    const gchar * field, const gchar * value)
+{
+  guint i;
+
+  for (i = MAX (from, 0); i < msgs->len; i++) {
+    GstMessage *m = g_ptr_array_index (msgs, i);
+    const GstStructure *s;
+
+    if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_ELEMENT)
+      continue;
+    s = gst_message_get_structure (m);
+    if (s == NULL || !gst_structure_has_name (s, name))
+      continue;
+    if (field && g_strcmp0 (gst_structure_get_string (s, field), value) != 0)
+      continue;
+    return i;
+  }
+  return -1;
+}
+
+guint
+it_msgs_count (GPtrArray * msgs, const gchar * name, const gchar * field,
+    const gchar * value)
+{
+  guint n = 0;
+  gint i = -1;
+
+  while ((i = it_msgs_find (msgs, i + 1, name, field, value)) >= 0)
+    n++;
+  return n;
+}
+
+const GstStructure *
+it_msgs_get (GPtrArray * msgs, gint index)
+{
+  fail_unless (index >= 0 && (guint) index < msgs->len);
+  return gst_message_get_structure (g_ptr_array_index (msgs, index));
+}
+
+GstMessage *
+it_msgs_find_type (GPtrArray * msgs, GstMessageType type, gint * index)
+{
+  guint i;
+
+  for (i = index ? MAX (*index, 0) : 0; i < msgs->len; i++) {
+    GstMessage *m = g_ptr_array_index (msgs, i);
+    if (GST_MESSAGE_TYPE (m) == type) {
+      if (index)
+        *index = i;
+      return m;
+    }
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Misc */
+
+guint
+it_count_threads (const gchar * comm)
+{
+  GDir *d = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *tid;
+  guint n = 0;
+
+  fail_unless (d != NULL, "no /proc/self/task");
+  while ((tid = g_dir_read_name (d))) {
+    gchar *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+    gchar *name = NULL;
+
+    if (g_file_get_contents (path, &name, NULL, NULL)) {
+      g_strstrip (name);
+      if (g_str_equal (name, comm))
+        n++;
+    }
+    g_free (name);
+    g_free (path);
+  }
+  g_dir_close (d);
+  return n;
+}
+
+JsonNode *
+it_json_parse (const gchar * json)
+{
+  JsonParser *p = json_parser_new ();
+  GError *err = NULL;
+  JsonNode *root;
+
+  fail_unless (json_parser_load_from_data (p, json, -1, &err),
+      "bad JSON (%s): %s", err ? err->message : "?", json);
+  root = json_node_copy (json_parser_get_root (p));
+  g_object_unref (p);
+  return root;
+}
+
+gchar *
+it_file_contents (const gchar * path)
+{
+  gchar *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return text;
+}

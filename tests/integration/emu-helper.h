@@ -1,0 +1,141 @@
+/* gst-s2s integration tests: helpers shared by the test programs
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * - spawn s2s-emulator (GSubprocess), read its URL, stop it at teardown;
+ * - read its JSON-lines log and the raw input audio it recorded;
+ * - read/write the test WAV files;
+ * - run a pipeline and collect its bus messages and the audio its sink got.
+ */
+
+#ifndef __S2S_IT_EMU_HELPER_H__
+#define __S2S_IT_EMU_HELPER_H__
+
+#include <gst/gst.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* --- Environment (tests/meson.build test_env) ---------------------------- */
+
+/* Value of a required variable of the test environment; fails the test when
+ * it is missing (never a silent skip). */
+const gchar *it_env (const gchar * name);
+/* $S2S_SHARED_AUDIO/@name */
+gchar *it_audio_path (const gchar * name);
+/* $S2S_CERTS_DIR/@name */
+gchar *it_cert_path (const gchar * name);
+/* A fresh temporary directory, removed with its files by it_tmpdir_remove */
+gchar *it_tmpdir_new (void);
+void it_tmpdir_remove (const gchar * dir);
+
+/* --- The emulator ---------------------------------------------------------- */
+
+typedef struct
+{
+  GSubprocess *proc;
+  gchar *dir;                   /* temporary dir: log, raw audio, script */
+  gchar *log_path;
+  gchar *url;                   /* ws://127.0.0.1:PORT (wss:// with TLS) */
+  guint port;
+} ItEmu;
+
+/* Starts `s2s-emulator --port 0 --log <tmp>/emu.log [--script F]
+ * [--tls-cert --tls-key] [extra args]` and waits for the URL it prints.
+ * @script_json: the script document, or NULL. */
+ItEmu *it_emu_start_full (const gchar * script_json, gboolean tls,
+    const gchar * const *extra_args);
+#define it_emu_start(script) it_emu_start_full ((script), FALSE, NULL)
+/* SIGTERM, wait, remove the temporary files */
+void it_emu_stop (ItEmu * emu);
+
+/* The log as JsonObject lines (the array owns them) */
+GPtrArray *it_emu_log (ItEmu * emu);
+/* "event" of a client/server line, or NULL */
+JsonObject *it_log_event (JsonObject * line);
+const gchar *it_log_event_type (JsonObject * line);
+const gchar *it_log_dir (JsonObject * line);
+/* Index of the first line from @from on with dir @dir ("client", "server",
+ * "conn") and event type (or, for "conn" lines, "what") @type; -1 if none */
+gint it_log_find (GPtrArray * lines, gint from, const gchar * dir,
+    const gchar * type);
+guint it_log_count (GPtrArray * lines, const gchar * dir, const gchar * type);
+/* Whether any connection reached the server (handshake, reject or open) */
+gboolean it_log_has_connection (GPtrArray * lines);
+/* Polls the log until a line like it_log_find's appears */
+gboolean it_emu_wait_log (ItEmu * emu, const gchar * dir, const gchar * type,
+    guint timeout_ms);
+/* <log>.conn<N>.in.raw: the input audio the emulator received, S16LE */
+GBytes *it_emu_in_raw (ItEmu * emu, guint conn);
+
+/* --- Audio files ----------------------------------------------------------- */
+
+/* PCM of a WAV file, which must be S16LE mono at @rate */
+GBytes *it_wav_read_pcm (const gchar * path, gint rate);
+/* Writes S16LE mono PCM as a WAV file; returns its path */
+gchar *it_wav_write (const gchar * dir, const gchar * name,
+    const guint8 * pcm, gsize len, gint rate);
+
+/* --- Pipelines --------------------------------------------------------------- */
+
+/* One buffer as the sink rendered it */
+typedef struct
+{
+  GstClockTime pts;
+  GstClockTime duration;
+  gboolean discont;
+  gsize offset;                 /* in ItSink.data */
+  gsize size;
+  GstClockTime render_rt;       /* running time when the handoff ran */
+} ItBuf;
+
+typedef struct
+{
+  GMutex lock;
+  GArray *bufs;                 /* ItBuf */
+  GByteArray *data;             /* every byte rendered, in order */
+} ItSink;
+
+/* Connects to "handoff" of the fakesink @name (signal-handoffs=true) */
+ItSink *it_sink_attach (GstElement * pipeline, const gchar * name);
+void it_sink_free (ItSink * sink);
+
+/* Called for every message the loop pops; return FALSE to stop the loop */
+typedef gboolean (*ItMsgFunc) (GstElement * pipeline, GstMessage * msg,
+    gpointer user_data);
+
+/* Sets @pipeline to PLAYING and pops bus messages until EOS or ERROR (the
+ * message is returned, reffed), @func returns FALSE or @timeout_ms passes
+ * (NULL is returned). Every message is appended (reffed) to @msgs when
+ * not NULL. The pipeline is left in its state. */
+GstMessage *it_run (GstElement * pipeline, guint timeout_ms, GPtrArray * msgs,
+    ItMsgFunc func, gpointer user_data);
+
+/* A new array for it_run's @msgs */
+GPtrArray *it_msgs_new (void);
+
+/* Element messages named @name whose string field @field equals @value
+ * (@field NULL: any) */
+guint it_msgs_count (GPtrArray * msgs, const gchar * name,
+    const gchar * field, const gchar * value);
+/* Index of the first such message at or after @from, or -1 */
+gint it_msgs_find (GPtrArray * msgs, gint from, const gchar * name,
+    const gchar * field, const gchar * value);
+const GstStructure *it_msgs_get (GPtrArray * msgs, gint index);
+/* First message of type @type (ERROR, WARNING...), or NULL */
+GstMessage *it_msgs_find_type (GPtrArray * msgs, GstMessageType type,
+    gint * index);
+
+/* Threads of this process whose name is @comm */
+guint it_count_threads (const gchar * comm);
+
+/* Parses @json, returns a new node (fails the test on bad JSON) */
+JsonNode *it_json_parse (const gchar * json);
+
+/* Reads a whole file as a string, NULL when missing */
+gchar *it_file_contents (const gchar * path);
+
+G_END_DECLS
+
+#endif /* __S2S_IT_EMU_HELPER_H__ */

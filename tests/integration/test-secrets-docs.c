@@ -1,0 +1,484 @@
+/* gst-s2s integration tests: the api-key never shows up in logs or in
+ * gst-inspect, every property is documented, and the documented launch line
+ * works against the emulator
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The secret tests run pipelines in child processes with GST_DEBUG=*:9
+ * written to a file: this program itself (S2S_IT_CHILD=prop sets the key with
+ * g_object_set, S2S_IT_CHILD=env leaves it to OPENAI_API_KEY) and
+ * gst-launch-1.0 with api-key=... on its command line.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gst/check/gstcheck.h>
+
+#include "emu-helper.h"
+
+#define RATE 24000
+
+/* ------------------------------------------------------------------------ */
+/* Child mode: one short turn, api-key from the property or the environment */
+
+static int
+child_main (int argc, char **argv)
+{
+  const gchar *mode = g_getenv ("S2S_IT_CHILD");
+  GstElement *p, *src, *parse, *s2s, *sink;
+  GstBus *bus;
+  GstMessage *m;
+  gchar *readback = NULL;
+  int ret = 1;
+
+  gst_init (&argc, &argv);
+  p = gst_pipeline_new (NULL);
+  src = gst_element_factory_make ("filesrc", NULL);
+  parse = gst_element_factory_make ("wavparse", NULL);
+  s2s = gst_element_factory_make ("s2sopenai", NULL);
+  sink = gst_element_factory_make ("fakesink", NULL);
+  if (!p || !src || !parse || !s2s || !sink)
+    return 2;
+  gst_bin_add_many (GST_BIN (p), src, parse, s2s, sink, NULL);
+  gst_element_link_many (src, parse, s2s, sink, NULL);
+  g_object_set (src, "location", g_getenv ("S2S_IT_WAV"), NULL);
+  g_object_set (s2s, "url", g_getenv ("S2S_IT_URL"), NULL);
+  if (g_strcmp0 (mode, "prop") == 0)
+    g_object_set (s2s, "api-key", g_getenv ("S2S_IT_KEY"), NULL);
+
+  /* what an application reading the property back gets */
+  g_object_get (s2s, "api-key", &readback, NULL);
+  g_print ("api-key reads back as: %s\n", GST_STR_NULL (readback));
+  g_free (readback);
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  bus = gst_element_get_bus (p);
+  m = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS)
+    ret = 0;
+  else if (m) {
+    GError *e = NULL;
+    gst_message_parse_error (m, &e, NULL);
+    g_printerr ("child: %s\n", e->message);
+    g_error_free (e);
+  }
+  if (m)
+    gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers */
+
+static gchar *
+make_secret (void)
+{
+  return g_strdup_printf ("sk-SECRET-%08x%08x", g_random_int (),
+      g_random_int ());
+}
+
+/* Runs @argv with @env (NULL-terminated name, value pairs) added; returns
+ * its stdout+stderr; fails unless it exits with 0 */
+static gchar *
+spawn (const gchar * const *argv, const gchar * const *env)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new
+      (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  GSubprocess *proc;
+  GError *err = NULL;
+  gchar *out = NULL;
+  guint i;
+
+  for (i = 0; env && env[i]; i += 2)
+    g_subprocess_launcher_setenv (l, env[i], env[i + 1], TRUE);
+  proc = g_subprocess_launcher_spawnv (l, argv, &err);
+  fail_unless (proc != NULL, "spawn %s: %s", argv[0], err ? err->message :
+      "?");
+  fail_unless (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL,
+          &err), "%s: %s", argv[0], err ? err->message : "?");
+  fail_unless (g_subprocess_get_if_exited (proc) &&
+      g_subprocess_get_exit_status (proc) == 0, "%s failed:\n%s", argv[0],
+      out);
+  g_object_unref (proc);
+  g_object_unref (l);
+  return out;
+}
+
+/* The first second of q1, then EOS: a short turn */
+static gchar *
+short_wav (const gchar * dir)
+{
+  gchar *q1 = it_audio_path ("q1-weather-24k.wav");
+  GBytes *pcm = it_wav_read_pcm (q1, RATE);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (pcm, &len);
+  gchar *path = it_wav_write (dir, "short.wav", data, MIN (len, RATE * 2),
+      RATE);
+
+  g_bytes_unref (pcm);
+  g_free (q1);
+  return path;
+}
+
+/* Lines of a GST_DEBUG log (no colour) that contain @needle, with the
+ * category of each */
+static guint
+lines_with (const gchar * log, const gchar * needle, gboolean s2s_only,
+    GString * report)
+{
+  gchar **lines = g_strsplit (log, "\n", -1);
+  guint i, n = 0;
+
+  for (i = 0; lines[i]; i++) {
+    gchar **tok;
+    const gchar *cat = "?";
+    guint t, k = 0;
+
+    if (!strstr (lines[i], needle))
+      continue;
+    /* time pid thread level category file:line:func:<obj> message */
+    tok = g_strsplit_set (lines[i], " ", -1);
+    for (t = 0; tok[t]; t++) {
+      if (*tok[t] == '\0')
+        continue;
+      if (k++ == 4) {
+        cat = tok[t];
+        break;
+      }
+    }
+    if (!s2s_only || g_str_has_prefix (cat, "s2s")) {
+      n++;
+      if (report)
+        g_string_append_printf (report, "  [%s] %.200s\n", cat, lines[i]);
+    }
+    g_strfreev (tok);
+  }
+  g_strfreev (lines);
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 11. Secrets */
+
+static void
+check_child_run (const gchar * mode)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  gchar *tmp = it_tmpdir_new ();
+  gchar *wav = short_wav (tmp);
+  gchar *key = make_secret ();
+  gchar *dbg_path = g_build_filename (tmp, "debug.log", NULL);
+  gchar *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  const gchar *argv[] = { self_exe, NULL };
+  const gchar *env[] = {
+    "S2S_IT_CHILD", mode,
+    "S2S_IT_WAV", wav,
+    "S2S_IT_URL", emu->url,
+    "S2S_IT_KEY", g_str_equal (mode, "prop") ? key : "",
+    "OPENAI_API_KEY", g_str_equal (mode, "env") ? key : "",
+    "GST_DEBUG", "*:9",
+    "GST_DEBUG_NO_COLOR", "1",
+    "GST_DEBUG_FILE", dbg_path,
+    NULL
+  };
+  gchar *out, *dbg, *emu_log;
+  GPtrArray *log;
+  GString *report = g_string_new (NULL);
+
+  out = spawn (argv, env);
+  dbg = it_file_contents (dbg_path);
+  fail_unless (dbg != NULL, "no debug log");
+  g_printerr ("%s: child debug log %" G_GSIZE_FORMAT " bytes\n", mode,
+      strlen (dbg));
+  /* the log is real: the element logged its connection */
+  fail_unless (strstr (dbg, "connecting to ws://127.0.0.1") != NULL);
+  fail_unless (lines_with (dbg, key, FALSE, report) == 0,
+      "the api-key is in the GST_DEBUG=*:9 log (%s):\n%s", mode, report->str);
+  fail_unless (strstr (out, key) == NULL, "the key is in the output");
+  /* set: it reads back masked; from the environment: the property is unset */
+  fail_unless (strstr (out, g_str_equal (mode, "prop") ?
+          "api-key reads back as: *****\n" :
+          "api-key reads back as: (NULL)\n") != NULL,
+      "api-key must read back masked: %s", out);
+  /* it did authenticate with it, and the emulator's log has it redacted */
+  log = it_emu_log (emu);
+  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  g_ptr_array_unref (log);
+  emu_log = it_file_contents (emu->log_path);
+  fail_unless (strstr (emu_log, key) == NULL, "the emulator logged the key");
+
+  g_string_free (report, TRUE);
+  g_free (self_exe);
+  g_free (emu_log);
+  g_free (out);
+  g_free (dbg);
+  g_free (dbg_path);
+  g_free (key);
+  g_free (wav);
+  it_tmpdir_remove (tmp);
+  g_free (tmp);
+  it_emu_stop (emu);
+}
+
+GST_START_TEST (test_secret_property)
+{
+  check_child_run ("prop");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_secret_env)
+{
+  check_child_run ("env");
+}
+
+GST_END_TEST;
+
+/* gst-launch-1.0 with the key on its command line. GStreamer core may log
+ * the property assignment itself (gst_parse_launch): that is reported, not
+ * hidden; no line of our own categories may carry the key. */
+GST_START_TEST (test_secret_gst_launch)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  gchar *tmp = it_tmpdir_new ();
+  gchar *wav = short_wav (tmp);
+  gchar *key = make_secret ();
+  gchar *dbg_path = g_build_filename (tmp, "debug.log", NULL);
+  gchar *loc = g_strdup_printf ("location=%s", wav);
+  gchar *url = g_strdup_printf ("url=%s", emu->url);
+  gchar *api = g_strdup_printf ("api-key=%s", key);
+  const gchar *argv[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
+    "!", "s2sopenai", url, api, "!", "fakesink", NULL
+  };
+  const gchar *env[] = {
+    "GST_DEBUG", "*:9",
+    "GST_DEBUG_NO_COLOR", "1",
+    "GST_DEBUG_FILE", dbg_path,
+    NULL
+  };
+  gchar *out, *dbg;
+  GString *ours = g_string_new (NULL), *core = g_string_new (NULL);
+  guint n_ours, n_all;
+
+  out = spawn (argv, env);
+  dbg = it_file_contents (dbg_path);
+  fail_unless (dbg != NULL && strstr (dbg, "connecting to ws://127.0.0.1"));
+  n_ours = lines_with (dbg, key, TRUE, ours);
+  n_all = lines_with (dbg, key, FALSE, core);
+  if (n_all > 0)
+    g_printerr ("NOTE (GStreamer core behaviour): gst-launch-1.0 at "
+        "GST_DEBUG=*:9 logs the api-key given on its command line in %u "
+        "line(s), none from the s2s categories:\n%s", n_all, core->str);
+  fail_unless (n_ours == 0, "s2s categories logged the key:\n%s", ours->str);
+  /* gst-launch prints nothing of it on stdout/stderr */
+  fail_unless (strstr (out, key) == NULL, "gst-launch output has the key");
+
+  g_string_free (ours, TRUE);
+  g_string_free (core, TRUE);
+  g_free (out);
+  g_free (dbg);
+  g_free (loc);
+  g_free (url);
+  g_free (api);
+  g_free (dbg_path);
+  g_free (key);
+  g_free (wav);
+  it_tmpdir_remove (tmp);
+  g_free (tmp);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_secret_gst_inspect)
+{
+  gchar *key = make_secret ();
+  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
+  const gchar *env[] = { "OPENAI_API_KEY", key, NULL };
+  gchar *out = spawn (argv, env);
+
+  fail_unless (strstr (out, "api-key") != NULL);
+  fail_unless (strstr (out, key) == NULL, "gst-inspect shows the key");
+  g_free (out);
+  g_free (key);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* 12. Documentation */
+
+GST_START_TEST (test_properties_documented)
+{
+  GstElement *el = gst_element_factory_make ("s2sopenai", NULL);
+  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
+  GParamSpec **specs;
+  guint n, i, ours = 0;
+  gchar *out;
+
+  fail_unless (el != NULL, "no s2sopenai");
+  out = spawn (argv, NULL);
+  specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (el), &n);
+  for (i = 0; i < n; i++) {
+    const gchar *blurb = g_param_spec_get_blurb (specs[i]);
+    /* GstObject's own name/parent are documented by core */
+    if (specs[i]->owner_type == GST_TYPE_OBJECT)
+      continue;
+    ours++;
+    fail_unless (blurb != NULL && *blurb != '\0' &&
+        g_strcmp0 (blurb, g_param_spec_get_nick (specs[i])) != 0,
+        "property %s has no description", specs[i]->name);
+    /* gst-inspect lists it with that description */
+    fail_unless (strstr (out, specs[i]->name) != NULL,
+        "gst-inspect does not list %s", specs[i]->name);
+    fail_unless (strstr (out, blurb) != NULL,
+        "gst-inspect does not show the description of %s", specs[i]->name);
+  }
+  fail_unless (ours >= 20, "only %u properties", ours);
+  /* the element documents the contract's action signals too */
+  fail_unless (strstr (out, "tool-result") && strstr (out, "send-text") &&
+      strstr (out, "interrupt") && strstr (out, "commit"));
+  g_free (specs);
+  g_free (out);
+  gst_object_unref (el);
+}
+
+GST_END_TEST;
+
+/* Replaces the one argument starting with @prefix by @replacement */
+static void
+substitute (GPtrArray * args, const gchar * prefix, const gchar * replacement)
+{
+  guint i, found = 0;
+
+  for (i = 0; i < args->len; i++) {
+    gchar *a = g_ptr_array_index (args, i);
+    if (a && g_str_has_prefix (a, prefix)) {
+      g_free (a);
+      g_ptr_array_index (args, i) = g_strdup (replacement);
+      found++;
+    }
+  }
+  fail_unless_equals_int (found, 1);
+}
+
+GST_START_TEST (test_doc_launch_line)
+{
+  gchar *src_path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "ext",
+      "s2s", "openai", "gsts2sopenai.c", NULL);
+  gchar *src = it_file_contents (src_path);
+  const gchar *start, *end;
+  gchar *block, **lines, *cmd, **argv = NULL;
+  GString *joined = g_string_new (NULL);
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+  ItEmu *emu;
+  gchar *tmp, *q1, *reply, *s, *out;
+  GBytes *pcm;
+  GPtrArray *log;
+  guint i;
+  gsize len;
+
+  fail_unless (src != NULL, "cannot read %s", src_path);
+  start = strstr (src, "## Example launch line");
+  fail_unless (start != NULL, "no example launch line in the doc block");
+  start = strstr (start, "|[");
+  fail_unless (start != NULL);
+  start += 2;
+  end = strstr (start, "]|");
+  fail_unless (end != NULL);
+  block = g_strndup (start, end - start);
+
+  /* " * text \" continuation lines -> one command line */
+  lines = g_strsplit (block, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    gchar *l = g_strstrip (lines[i]);
+    if (*l == '*')
+      l = g_strstrip (l + 1);
+    if (g_str_has_suffix (l, "\\"))
+      l[strlen (l) - 1] = '\0';
+    g_string_append_printf (joined, "%s ", l);
+  }
+  cmd = g_strstrip (joined->str);
+  GST_INFO ("documented: %s", cmd);
+  fail_unless (g_shell_parse_argv (cmd, NULL, &argv, NULL));
+  fail_unless_equals_string (argv[0], "gst-launch-1.0");
+  for (i = 0; argv[i]; i++)
+    g_ptr_array_add (args, g_strdup (argv[i]));
+
+  emu = it_emu_start (NULL);
+  tmp = it_tmpdir_new ();
+  q1 = it_audio_path ("q1-weather-24k.wav");
+  reply = g_build_filename (tmp, "reply.wav", NULL);
+  s = g_strdup_printf ("location=%s", q1);
+  substitute (args, "location=question-24k.wav", s);
+  g_free (s);
+  s = g_strdup_printf ("location=%s", reply);
+  substitute (args, "location=reply.wav", s);
+  g_free (s);
+  s = g_strdup_printf ("url=%s", emu->url);
+  substitute (args, "url=ws://127.0.0.1:", s);
+  g_free (s);
+  g_ptr_array_add (args, NULL);
+
+  out = spawn ((const gchar * const *) args->pdata, NULL);
+  fail_unless (strstr (out, "s2s-transcript") != NULL,
+      "no transcripts printed:\n%s", out);
+  pcm = it_wav_read_pcm (reply, RATE);
+  g_bytes_get_data (pcm, &len);
+  fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes",
+      len);
+  log = it_emu_log (emu);
+  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  g_ptr_array_unref (log);
+
+  g_bytes_unref (pcm);
+  g_free (out);
+  g_free (reply);
+  g_free (q1);
+  it_tmpdir_remove (tmp);
+  g_free (tmp);
+  it_emu_stop (emu);
+  g_ptr_array_unref (args);
+  g_strfreev (argv);
+  g_strfreev (lines);
+  g_free (block);
+  g_string_free (joined, TRUE);
+  g_free (src);
+  g_free (src_path);
+}
+
+GST_END_TEST;
+
+static Suite *
+s2s_secrets_docs_suite (void)
+{
+  Suite *s = suite_create ("s2s-integration-secrets-docs");
+  TCase *tc = tcase_create ("secrets-docs");
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_secret_property);
+  tcase_add_test (tc, test_secret_env);
+  tcase_add_test (tc, test_secret_gst_launch);
+  tcase_add_test (tc, test_secret_gst_inspect);
+  tcase_add_test (tc, test_properties_documented);
+  tcase_add_test (tc, test_doc_launch_line);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (g_getenv ("S2S_IT_CHILD"))
+    return child_main (argc, argv);
+  gst_check_init (&argc, &argv);
+  return gst_check_run_suite (s2s_secrets_docs_suite (), "s2s_secrets_docs",
+      __FILE__);
+}
