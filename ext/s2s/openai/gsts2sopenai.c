@@ -337,9 +337,12 @@ gst_s2s_openai_check_config (GstS2SBase * base, const GstS2SConfig * c,
     GError ** error)
 {
   if (c->max_output_tokens > MAX_OUTPUT_TOKENS_LIMIT) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "max-output-tokens: OpenAI Realtime allows at most %d",
+    gchar *problem = g_strdup_printf (_("OpenAI Realtime allows at most %d"),
         MAX_OUTPUT_TOKENS_LIMIT);
+    /* "property: problem", as the base class expects */
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "max-output-tokens: %s", problem);
+    g_free (problem);
     return FALSE;
   }
   if (c->temperature >= 0)
