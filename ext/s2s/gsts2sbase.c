@@ -185,6 +185,7 @@ struct _GstS2SBasePrivate
   GstClockTime last_buf_end;    /* end of the last buffer pushed */
   gboolean need_discont;
   gboolean src_started;         /* stream-start, caps and segment sent */
+  gboolean need_segment;        /* a flush cleared the segment downstream */
   gboolean caps_changed;
   gboolean eos_pushed;
   gint64 eos_deadline;          /* monotonic us, 0 none */
@@ -1363,8 +1364,12 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
   flush_input_on_io (self);
 }
 
-void
-gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
+/* Stops the model: drops queued output and the rest of the response in
+ * progress, cancels it unless the server does so itself, and tells the
+ * provider how much of the audio item the user heard. Nothing happens when
+ * the model was not speaking. */
+static void
+barge_in_on_io (GstS2SBase * self, gboolean server_cancels)
 {
   GstS2SBasePrivate *priv = self->priv;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
@@ -1374,7 +1379,6 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
   gchar *resp_id = NULL, *audio_item = NULL;
 
   GST_S2S_BASE_LOCK (self);
-  priv->user_speaking = TRUE;
   pushed = gst_s2s_audio_format_bytes_to_time (&priv->out_format,
       priv->item_pushed_bytes);
   if (priv->audio_item_id && GST_CLOCK_TIME_IS_VALID (priv->item_first_pts)) {
@@ -1403,7 +1407,7 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
     if (priv->response_active) {
       g_free (priv->interrupted_response_id);
       priv->interrupted_response_id = g_strdup (priv->response_id);
-      cancel = !klass->server_cancels_on_speech;
+      cancel = !server_cancels;
     }
     /* Only an item with audio the user has not heard is cut: when the
      * last item was heard to the end (the barge-in hit a new response
@@ -1425,10 +1429,6 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
 
-  post_element_message (self, gst_structure_new ("s2s-speech",
-          "event", G_TYPE_STRING, "started", "item-id", G_TYPE_STRING, item_id,
-          NULL));
-
   if (barge_in) {
     GST_INFO_OBJECT (self, "barge-in: played %" GST_TIME_FORMAT " of %"
         GST_TIME_FORMAT, GST_TIME_ARGS (played), GST_TIME_ARGS (received));
@@ -1444,6 +1444,20 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
   }
   g_free (resp_id);
   g_free (audio_item);
+}
+
+void
+gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
+{
+  GST_S2S_BASE_LOCK (self);
+  self->priv->user_speaking = TRUE;
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-speech",
+          "event", G_TYPE_STRING, "started", "item-id", G_TYPE_STRING, item_id,
+          NULL));
+  barge_in_on_io (self,
+      GST_S2S_BASE_GET_CLASS (self)->server_cancels_on_speech);
 }
 
 void
@@ -1823,28 +1837,11 @@ gst_s2s_base_send_text (GstS2SBase * self, const gchar * text, gboolean respond)
   return TRUE;
 }
 
+/* interrupt, or a flush: the app stopped the model, the server did not */
 static gboolean
 interrupt_on_io (gpointer data)
 {
-  IoCall *c = data;
-  GstS2SBase *self = c->self;
-  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
-  gboolean active;
-  gchar *resp;
-
-  GST_S2S_BASE_LOCK (self);
-  active = self->priv->response_active;
-  resp = g_strdup (self->priv->response_id);
-  GST_S2S_BASE_UNLOCK (self);
-
-  /* an interrupt is a barge-in the app decided: same accounting */
-  if (active && klass->cancel_response && klass->server_cancels_on_speech)
-    klass->cancel_response (self, resp);
-  gst_s2s_base_speech_started (self, NULL);
-  GST_S2S_BASE_LOCK (self);
-  self->priv->user_speaking = FALSE;
-  GST_S2S_BASE_UNLOCK (self);
-  g_free (resp);
+  barge_in_on_io (((IoCall *) data)->self, FALSE);
   return G_SOURCE_REMOVE;
 }
 
@@ -2124,6 +2121,7 @@ reset_state (GstS2SBase * self)
   priv->last_buf_end = GST_CLOCK_TIME_NONE;
   priv->need_discont = TRUE;
   priv->src_started = FALSE;
+  priv->need_segment = FALSE;
   priv->caps_changed = FALSE;
   priv->eos_pushed = FALSE;
   priv->eos_deadline = 0;
@@ -2415,13 +2413,19 @@ gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       priv->flushing = TRUE;
       if (priv->in_clock_id)
         gst_clock_id_unschedule (priv->in_clock_id);
+      /* what the model was saying is flushed too: stop it */
+      if (session_usable_locked (self))
+        io_invoke (self, interrupt_on_io, io_call_new (self, NULL, NULL,
+                FALSE), (GDestroyNotify) io_call_free);
       GST_S2S_BASE_SIGNAL (self);
       GST_S2S_BASE_UNLOCK (self);
       gst_pad_push_event (self->srcpad, event);
       gst_pad_pause_task (self->srcpad);
       return TRUE;
     case GST_EVENT_FLUSH_STOP:{
-      gboolean ret;
+      gboolean ret, reset_time;
+
+      gst_event_parse_flush_stop (event, &reset_time);
       GST_PAD_STREAM_LOCK (self->srcpad);
       GST_S2S_BASE_LOCK (self);
       priv->flushing = FALSE;
@@ -2431,8 +2435,15 @@ gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       priv->eos_handled = FALSE;
       g_byte_array_set_size (priv->in_pending, 0);
       g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
+      if (reset_time) {
+        /* running time starts again from 0 */
+        priv->pushed_end = 0;
+        priv->last_buf_end = GST_CLOCK_TIME_NONE;
+        priv->item_first_pts = GST_CLOCK_TIME_NONE;
+      }
       priv->out_end = priv->pushed_end;
       priv->need_discont = TRUE;
+      priv->need_segment = TRUE;
       GST_S2S_BASE_UNLOCK (self);
       ret = gst_pad_push_event (self->srcpad, event);
       GST_PAD_STREAM_UNLOCK (self->srcpad);
@@ -2496,7 +2507,7 @@ gst_s2s_base_src_loop (GstPad * pad)
   GstBuffer *buf = NULL;
   GstEvent *gap = NULL;
   GstCaps *caps = NULL;
-  gboolean start = FALSE, eos = FALSE, timed_out = FALSE;
+  gboolean start = FALSE, segment_only = FALSE, eos = FALSE, timed_out = FALSE;
   GstFlowReturn ret = GST_FLOW_OK;
 
   GST_S2S_BASE_LOCK (self);
@@ -2513,7 +2524,13 @@ gst_s2s_base_src_loop (GstPad * pad)
     if (!priv->src_started) {
       start = TRUE;
       priv->src_started = TRUE;
+      priv->need_segment = FALSE;
       caps = gst_s2s_audio_format_to_caps (&priv->out_format);
+      break;
+    }
+    if (priv->need_segment) {
+      priv->need_segment = FALSE;
+      segment_only = TRUE;
       break;
     }
 
@@ -2571,15 +2588,17 @@ gst_s2s_base_src_loop (GstPad * pad)
   }
   GST_S2S_BASE_UNLOCK (self);
 
-  if (start) {
-    gchar *stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self),
-        "s2s");
+  if (start || segment_only) {
     GstSegment seg;
 
-    gst_pad_push_event (pad, gst_event_new_stream_start (stream_id));
-    g_free (stream_id);
-    gst_pad_push_event (pad, gst_event_new_caps (caps));
-    gst_caps_unref (caps);
+    if (start) {
+      gchar *stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self),
+          "s2s");
+      gst_pad_push_event (pad, gst_event_new_stream_start (stream_id));
+      g_free (stream_id);
+      gst_pad_push_event (pad, gst_event_new_caps (caps));
+      gst_caps_unref (caps);
+    }
     /* output timestamps are running time */
     gst_segment_init (&seg, GST_FORMAT_TIME);
     gst_pad_push_event (pad, gst_event_new_segment (&seg));

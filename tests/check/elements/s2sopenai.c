@@ -918,6 +918,101 @@ GST_START_TEST (test_barge_in)
 
 GST_END_TEST;
 
+/* A flush mid-reply returns at once, drops the queued reply, and the
+ * stream goes on: a fresh segment, then a new reply marked DISCONT. */
+GST_START_TEST (test_flush_mid_reply)
+{
+  Fx *fx = fx_new (NULL);
+  GstBuffer *buf;
+  GstEvent *ev;
+  gint64 t0, took;
+  guint i, left = 0;
+  gboolean seen_flush_start = FALSE, seen_flush_stop = FALSE;
+  gboolean seen_segment = FALSE;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  gst_harness_set_time (fx->h, MS (1000));
+  s2s_mock_server_send_response_created (fx->mock, "resp_f1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_f1", "item_f1");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_f1", "item_f1", 10, 100,
+      0);
+  fx_wait_response (fx, "first-audio", "resp_f1");
+  gst_harness_set_time (fx->h, MS (1100));
+  /* the six buffers due at 1100 ms */
+  for (i = 0; i < 6; i++) {
+    buf = pull_buffer (fx->h, WAIT_MS);
+    fail_unless (buf != NULL);
+    gst_buffer_unref (buf);
+  }
+
+  t0 = g_get_monotonic_time ();
+  fail_unless (gst_harness_push_event (fx->h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (fx->h,
+          gst_event_new_flush_stop (FALSE)));
+  took = g_get_monotonic_time () - t0;
+  fail_unless (took < 100 * G_TIME_SPAN_MILLISECOND,
+      "flush took %" G_GINT64_FORMAT " us", took);
+
+  /* downstream saw the flush, then a new segment */
+  while ((ev = gst_harness_try_pull_event (fx->h))) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_FLUSH_START)
+      seen_flush_start = TRUE;
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_FLUSH_STOP)
+      seen_flush_stop = TRUE;
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT && seen_flush_stop)
+      seen_segment = TRUE;
+    gst_event_unref (ev);
+  }
+  fail_unless (seen_flush_start && seen_flush_stop);
+  if (!seen_segment) {
+    ev = pull_event_of_type (fx->h, GST_EVENT_SEGMENT, WAIT_MS);
+    fail_unless (ev != NULL, "no segment after the flush");
+    gst_event_unref (ev);
+  }
+
+  /* the provider is told: the reply is cancelled and cut to what was
+   * heard */
+  {
+    JsonObject *jev = s2s_mock_server_wait_for_event (fx->mock,
+        "response.cancel", WAIT_MS);
+    fail_unless (jev != NULL, "no response.cancel after the flush");
+    json_object_unref (jev);
+    jev = s2s_mock_server_wait_for_event (fx->mock,
+        "conversation.item.truncate", WAIT_MS);
+    fail_unless (jev != NULL, "no truncate after the flush");
+    fail_unless_equals_string (jstr (jev, "item_id"), "item_f1");
+    /* due at 1100 ms: 6 buffers of 20 ms were pushed */
+    fail_unless (jint (jev, "audio_end_ms", -1) >= 60 &&
+        jint (jev, "audio_end_ms", -1) <= 120);
+    json_object_unref (jev);
+  }
+
+  /* the queued rest of the first reply is gone */
+  gst_harness_set_time (fx->h, MS (2500));
+  g_usleep (150 * G_TIME_SPAN_MILLISECOND);
+  while ((buf = gst_harness_try_pull (fx->h))) {
+    left++;
+    gst_buffer_unref (buf);
+  }
+  fail_unless (left <= 1, "%u buffers of the flushed reply pushed", left);
+
+  /* a new reply plays, starting with DISCONT */
+  s2s_mock_server_send_response_created (fx->mock, "resp_f2");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_f2", "item_f2");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_f2", "item_f2", 1, 100,
+      0);
+  buf = pull_buffer (fx->h, WAIT_MS);
+  fail_unless (buf != NULL, "no audio after the flush");
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
+  fail_unless (GST_BUFFER_PTS (buf) >= MS (2500));
+  gst_buffer_unref (buf);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_barge_in_no_audio_no_truncate)
 {
   Fx *fx = fx_new (NULL);
@@ -2007,6 +2102,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_silence_fill);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_barge_in);
+  tcase_add_test (tc, test_flush_mid_reply);
   tcase_add_test (tc, test_barge_in_no_audio_no_truncate);
   tcase_add_test (tc, test_barge_in_no_stale_truncate);
   tcase_add_test (tc, test_eos_drain);
