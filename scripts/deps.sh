@@ -12,7 +12,7 @@ pkgs=(gcc pkg-config meson ninja-build gettext
 # tests: the fidelity check drives the emulator with the official openai npm
 # package; the fuzz targets need clang's libFuzzer
 if [ "${S2S_DEPS_TESTS:-0}" = 1 ]; then
-  pkgs+=(clang libclang-rt-dev)
+  pkgs+=(clang libclang-rt-dev valgrind)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

@@ -2456,24 +2456,31 @@ gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
   }
 }
 
+/* Both pads offer their template: the provider's formats, whatever the
+ * other pad negotiated (input and output formats are independent) */
+static void
+answer_caps_query (GstPad * pad, GstQuery * query)
+{
+  GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
+
+  gst_query_parse_caps (query, &filter);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+}
+
 static gboolean
 gst_s2s_base_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+    case GST_QUERY_CAPS:
+      answer_caps_query (pad, query);
       return TRUE;
-    }
     default:
       return gst_pad_query_default (pad, parent, query);
   }
@@ -2695,20 +2702,9 @@ gst_s2s_base_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
           GST_TIME_FORMAT, live, GST_TIME_ARGS (min));
       return TRUE;
     }
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+    case GST_QUERY_CAPS:
+      answer_caps_query (pad, query);
       return TRUE;
-    }
     default:
       return gst_pad_query_default (pad, parent, query);
   }
