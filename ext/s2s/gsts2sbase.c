@@ -172,10 +172,8 @@ struct _GstS2SBasePrivate
   GByteArray *in_pending;
   gboolean in_flush_scheduled;
   gboolean in_eos;
-  guint64 in_bytes_total;
   guint64 uncommitted_bytes;
   GstClockID in_clock_id;
-  GstClockTime in_position;     /* running time of the end of the input */
 
   /* output */
   GstS2SAudioFormat out_format;
@@ -186,7 +184,6 @@ struct _GstS2SBasePrivate
   gboolean need_discont;
   gboolean src_started;         /* stream-start, caps and segment sent */
   gboolean need_segment;        /* a flush cleared the segment downstream */
-  gboolean caps_changed;
   gboolean eos_pushed;
   gint64 eos_deadline;          /* monotonic us, 0 none */
   GstClockTime pipeline_latency;
@@ -2113,16 +2110,13 @@ reset_state (GstS2SBase * self)
   g_byte_array_set_size (priv->in_pending, 0);
   priv->in_flush_scheduled = FALSE;
   priv->in_eos = FALSE;
-  priv->in_bytes_total = 0;
   priv->uncommitted_bytes = 0;
-  priv->in_position = GST_CLOCK_TIME_NONE;
   priv->out_end = 0;
   priv->pushed_end = 0;
   priv->last_buf_end = GST_CLOCK_TIME_NONE;
   priv->need_discont = TRUE;
   priv->src_started = FALSE;
   priv->need_segment = FALSE;
-  priv->caps_changed = FALSE;
   priv->eos_pushed = FALSE;
   priv->eos_deadline = 0;
   priv->user_speaking = FALSE;
@@ -2329,8 +2323,6 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
   g_byte_array_append (priv->in_pending, map.data, map.size);
   priv->bytes_in += map.size;
-  priv->in_bytes_total += map.size;
-  priv->in_position = end_rt;
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
   gst_buffer_unmap (buf, &map);
@@ -3158,7 +3150,7 @@ gst_s2s_base_class_init (GstS2SBaseClass * klass)
       g_param_spec_uint ("latency", "Latency",
           "Latency this element adds to the upstream latency in the LATENCY "
           "query, in ms: the headroom output has downstream", 0, 10000,
-          DEFAULT_LATENCY_MS, MUTABLE_READY));
+          DEFAULT_LATENCY_MS, MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_LATENCY_TARGET,
       g_param_spec_uint ("latency-target", "Latency target",
           "Post a WARNING when a reply's first audio comes later than this "

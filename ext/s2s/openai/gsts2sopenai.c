@@ -262,6 +262,17 @@ gst_s2s_openai_build_session (GstS2SOpenAI * self, const GstS2SConfig * c,
   return node;
 }
 
+/* Sends a client event; takes @ev */
+static void
+send_event (GstS2SBase * base, JsonObject * ev)
+{
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (root, ev);
+  gst_s2s_base_send_json (base, root);
+  json_node_unref (root);
+}
+
 static gchar *
 next_event_id (GstS2SOpenAI * self, const gchar * what)
 {
@@ -275,16 +286,13 @@ send_session_update (GstS2SOpenAI * self, const GstS2SConfig * c,
 {
   GstS2SOpenAIClass *klass = GST_S2S_OPENAI_GET_CLASS (self);
   JsonObject *ev = json_object_new ();
-  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
   gchar *id = next_event_id (self, "update");
 
   json_object_set_string_member (ev, "type", "session.update");
   json_object_set_string_member (ev, "event_id", id);
   json_object_set_member (ev, "session", klass->build_session (self, c,
           initial));
-  json_node_take_object (root, ev);
-  gst_s2s_base_send_json (GST_S2S_BASE (self), root);
-  json_node_unref (root);
+  send_event (GST_S2S_BASE (self), ev);
   return id;
 }
 
@@ -302,13 +310,10 @@ static void
 send_item (GstS2SOpenAI * self, JsonObject * item)
 {
   JsonObject *ev = json_object_new ();
-  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
 
   json_object_set_string_member (ev, "type", "conversation.item.create");
   json_object_set_object_member (ev, "item", item);
-  json_node_take_object (root, ev);
-  gst_s2s_base_send_json (GST_S2S_BASE (self), root);
-  json_node_unref (root);
+  send_event (GST_S2S_BASE (self), ev);
 }
 
 static JsonObject *
@@ -518,14 +523,11 @@ static void
 gst_s2s_openai_cancel_response (GstS2SBase * base, const gchar * response_id)
 {
   JsonObject *ev = json_object_new ();
-  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
 
   json_object_set_string_member (ev, "type", "response.cancel");
   if (response_id)
     json_object_set_string_member (ev, "response_id", response_id);
-  json_node_take_object (root, ev);
-  gst_s2s_base_send_json (base, root);
-  json_node_unref (root);
+  send_event (base, ev);
 }
 
 static void
@@ -533,15 +535,12 @@ gst_s2s_openai_truncate (GstS2SBase * base, const gchar * item_id,
     guint audio_end_ms)
 {
   JsonObject *ev = json_object_new ();
-  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
 
   json_object_set_string_member (ev, "type", "conversation.item.truncate");
   json_object_set_string_member (ev, "item_id", item_id);
   json_object_set_int_member (ev, "content_index", 0);
   json_object_set_int_member (ev, "audio_end_ms", audio_end_ms);
-  json_node_take_object (root, ev);
-  gst_s2s_base_send_json (base, root);
-  json_node_unref (root);
+  send_event (base, ev);
 }
 
 static void
@@ -564,16 +563,13 @@ gst_s2s_openai_send_text (GstS2SBase * base, const gchar * role,
     /* external reasoning: the model voices the app's words */
     JsonObject *ev = json_object_new ();
     JsonObject *resp = json_object_new ();
-    JsonNode *root = json_node_new (JSON_NODE_OBJECT);
     gchar *instr = g_strdup_printf ("Say exactly the following text, word "
         "for word, and nothing else:\n%s", text);
 
     json_object_set_string_member (resp, "instructions", instr);
     json_object_set_string_member (ev, "type", "response.create");
     json_object_set_object_member (ev, "response", resp);
-    json_node_take_object (root, ev);
-    gst_s2s_base_send_json (base, root);
-    json_node_unref (root);
+    send_event (base, ev);
     g_free (instr);
     return;
   }
