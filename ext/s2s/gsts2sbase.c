@@ -1622,11 +1622,17 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
         GST_CLOCK_TIME_IS_VALID (turn_end) && now > turn_end &&
         now - turn_end > latency_target * GST_MSECOND) {
       GstClockTime delay = now - turn_end;
-      GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, FAILED,
-          (_("The reply started later than latency-target.")),
-          ("first audio %" GST_TIME_FORMAT " after the end of the turn, "
-              "target %u ms", GST_TIME_ARGS (delay), latency_target),
-          ("measured-delay", G_TYPE_UINT64, delay,
+      gchar *debug = g_strdup_printf ("first audio %" GST_TIME_FORMAT
+          " after the end of the turn, target %u ms", GST_TIME_ARGS (delay),
+          latency_target);
+
+      GST_WARNING_OBJECT (self, "%s", debug);
+      gst_element_message_full_with_details (GST_ELEMENT (self),
+          GST_MESSAGE_WARNING, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+          g_strdup (_("The reply started later than latency-target.")), debug,
+          __FILE__, GST_FUNCTION, __LINE__,
+          gst_structure_new ("s2s-latency",
+              "measured-delay", G_TYPE_UINT64, delay,
               "target", G_TYPE_UINT64, latency_target * GST_MSECOND,
               "response-id", G_TYPE_STRING, response_id, NULL));
     }

@@ -307,6 +307,66 @@ GST_START_TEST (test_session_expired)
 
 GST_END_TEST;
 
+/* latency-target: a reply whose first audio comes later than the target
+ * after the end of the turn posts a WARNING with the measured delay; one
+ * within the target posts none. The emulator's injected delay is the
+ * independent measure. */
+static GstMessage *
+run_latency_target (const gchar * script, guint target_ms, GPtrArray * msgs)
+{
+  ItEmu *emu = it_emu_start (script);
+  gchar *props = g_strdup_printf ("api-key=sk-test latency-target=%u",
+      target_ms);
+  GstElement *p = make_pipeline (emu->url, props);
+  GstMessage *m;
+
+  m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
+  fail_unless (m != NULL && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS,
+      "a late reply is not an error");
+  gst_message_unref (m);
+  stop_pipeline (p);
+  it_emu_stop (emu);
+  g_free (props);
+  return it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL);
+}
+
+GST_START_TEST (test_latency_target)
+{
+  GPtrArray *msgs = it_msgs_new ();
+  GstMessage *w;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  const GstStructure *d = NULL;
+  guint64 delay = 0, target = 0;
+
+  w = run_latency_target ("{\"faults\":[{\"action\":"
+      "{\"first_audio_delay_ms\":800}}]}", 300, msgs);
+  fail_unless (w != NULL, "no WARNING for a reply 800 ms late");
+  gst_message_parse_warning (w, &err, &dbg);
+  gst_message_parse_warning_details (w, &d);
+  fail_unless (d != NULL && gst_structure_has_name (d, "s2s-latency"));
+  fail_unless (gst_structure_get_uint64 (d, "measured-delay", &delay));
+  fail_unless (gst_structure_get_uint64 (d, "target", &target));
+  fail_unless_equals_uint64 (target, 300 * GST_MSECOND);
+  /* the injected 800 ms plus the loopback round trip */
+  fail_unless (delay >= 800 * GST_MSECOND && delay < 1000 * GST_MSECOND,
+      "measured %" GST_TIME_FORMAT " for an injected 800 ms",
+      GST_TIME_ARGS (delay));
+  fail_unless (strstr (err->message, "latency-target") != NULL);
+  GST_INFO ("latency-target: measured %" GST_TIME_FORMAT " (injected 800 ms)",
+      GST_TIME_ARGS (delay));
+  g_error_free (err);
+  g_free (dbg);
+  g_ptr_array_unref (msgs);
+
+  msgs = it_msgs_new ();
+  w = run_latency_target (NULL, 500, msgs);
+  fail_unless (w == NULL, "WARNING for a reply within its target");
+  g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_malformed_frame)
 {
   ItEmu *emu = it_emu_start ("{\"faults\":[{\"after_client_event\":"
@@ -433,6 +493,7 @@ s2s_errors_suite (void)
   tcase_add_test (tc, test_dropped_mid_reply);
   tcase_add_test (tc, test_session_expired);
   tcase_add_test (tc, test_malformed_frame);
+  tcase_add_test (tc, test_latency_target);
   tcase_add_test (tc, test_bad_config);
   return s;
 }
