@@ -170,6 +170,7 @@ struct _GstS2SBasePrivate
   GstS2SAudioFormat in_format;
   gboolean in_format_known;
   GByteArray *in_pending;
+  GByteArray *in_spare;         /* swapped with in_pending: no alloc a flush */
   gboolean in_flush_scheduled;
   gboolean in_eos;
   guint64 uncommitted_bytes;
@@ -1130,14 +1131,18 @@ flush_input_on_io (GstS2SBase * self)
     return;
   }
   pending = priv->in_pending;
-  priv->in_pending = g_byte_array_new ();
+  priv->in_pending = priv->in_spare;
+  priv->in_spare = NULL;
   priv->uncommitted_bytes += pending->len;
   eos = priv->in_eos;
   GST_S2S_BASE_UNLOCK (self);
 
   if (pending->len > 0)
     klass->send_audio (self, pending->data, pending->len);
-  g_byte_array_unref (pending);
+  g_byte_array_set_size (pending, 0);
+  GST_S2S_BASE_LOCK (self);
+  priv->in_spare = pending;
+  GST_S2S_BASE_UNLOCK (self);
 
   if (eos && !priv->eos_handled)
     handle_input_eos_on_io (self);
@@ -3059,6 +3064,7 @@ gst_s2s_base_finalize (GObject * object)
   g_free (priv->last_error);
   g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
   g_byte_array_unref (priv->in_pending);
+  g_byte_array_unref (priv->in_spare);
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
   g_mutex_clear (&priv->lock);
@@ -3265,6 +3271,7 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_cond_init (&priv->cond);
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
+  priv->in_spare = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, g_free);
   priv->conv = g_ptr_array_new_with_free_func ((GDestroyNotify)
