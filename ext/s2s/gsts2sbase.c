@@ -455,8 +455,9 @@ member_is_string (JsonObject * o, const gchar * name)
       json_node_get_value_type (n) == G_TYPE_STRING;
 }
 
-JsonArray *
-gst_s2s_parse_tools (const gchar * json, GError ** error)
+/* A JSON array of objects; @what names an element in errors */
+static JsonArray *
+parse_object_array (const gchar * json, const gchar * what, GError ** error)
 {
   JsonNode *root = parse_json (json, error);
   JsonArray *arr;
@@ -465,8 +466,8 @@ gst_s2s_parse_tools (const gchar * json, GError ** error)
   if (root == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_ARRAY (root)) {
-    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-        "expected a JSON array of tools");
+    g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+        "expected a JSON array of %ss", what);
     json_node_unref (root);
     return NULL;
   }
@@ -474,15 +475,25 @@ gst_s2s_parse_tools (const gchar * json, GError ** error)
   json_node_unref (root);
 
   for (i = 0; i < json_array_get_length (arr); i++) {
-    JsonNode *n = json_array_get_element (arr, i);
-    JsonObject *o;
-
-    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+    if (!JSON_NODE_HOLDS_OBJECT (json_array_get_element (arr, i))) {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-          "tool %u is not an object", i);
-      goto fail;
+          "%s %u is not an object", what, i);
+      json_array_unref (arr);
+      return NULL;
     }
-    o = json_node_get_object (n);
+  }
+  return arr;
+}
+
+JsonArray *
+gst_s2s_parse_tools (const gchar * json, GError ** error)
+{
+  JsonArray *arr = parse_object_array (json, "tool", error);
+  guint i;
+
+  for (i = 0; arr && i < json_array_get_length (arr); i++) {
+    JsonObject *o = json_array_get_object_element (arr, i);
+
     if (!member_is_string (o, "name") ||
         *json_object_get_string_member (o, "name") == '\0') {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
@@ -512,32 +523,13 @@ fail:
 JsonArray *
 gst_s2s_parse_history (const gchar * json, GError ** error)
 {
-  JsonNode *root = parse_json (json, error);
-  JsonArray *arr;
+  JsonArray *arr = parse_object_array (json, "conversation item", error);
   guint i;
 
-  if (root == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_ARRAY (root)) {
-    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-        "expected a JSON array of conversation items");
-    json_node_unref (root);
-    return NULL;
-  }
-  arr = json_array_ref (json_node_get_array (root));
-  json_node_unref (root);
-
-  for (i = 0; i < json_array_get_length (arr); i++) {
-    JsonNode *n = json_array_get_element (arr, i);
-    JsonObject *o;
+  for (i = 0; arr && i < json_array_get_length (arr); i++) {
+    JsonObject *o = json_array_get_object_element (arr, i);
     const gchar *type;
 
-    if (!JSON_NODE_HOLDS_OBJECT (n)) {
-      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-          "item %u is not an object", i);
-      goto fail;
-    }
-    o = json_node_get_object (n);
     type = member_is_string (o, "type") ?
         json_object_get_string_member (o, "type") : "message";
     if (g_str_equal (type, "message")) {
