@@ -58,6 +58,9 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 #define MAX_PENDING_INPUT_MS 30000
 /* OpenAI refuses a commit of less than 100 ms; no provider wants less */
 #define MIN_COMMIT_MS 100
+/* After input EOS with server VAD, how long the provider has to report
+ * speech in the last audio (on top of its silence duration) */
+#define EOS_SETTLE_MS 1000
 
 enum
 {
@@ -187,6 +190,7 @@ struct _GstS2SBasePrivate
   gboolean need_segment;        /* a flush cleared the segment downstream */
   gboolean eos_pushed;
   gint64 eos_deadline;          /* monotonic us, 0 none */
+  gint64 eos_settle_until;      /* no EOS before: the VAD may yet speak */
   GstClockTime pipeline_latency;
 
   /* turn/response state */
@@ -1086,11 +1090,17 @@ handle_input_eos_on_io (GstS2SBase * self)
     priv->awaiting_response = TRUE;
     priv->uncommitted_bytes = 0;
     priv->turns++;
-  } else if (speaking) {
+  } else if (c->turn_detection != GST_S2S_TURN_DETECTION_NONE &&
+      (speaking || enough)) {
     /* The provider's VAD ends the turn on silence; give it that silence
-     * instead of cutting the turn short with a commit. */
+     * instead of cutting the turn short with a commit. The audio since the
+     * last turn may hold speech the server has not reported yet (all of it
+     * is sent at once when the session became ready late): wait a moment
+     * for its verdict before EOS. */
     gint silence = c->silence_duration >= 0 ? c->silence_duration : 500;
     pad_bytes = time_to_bytes (&c->in_format, (silence + 300) * GST_MSECOND);
+    priv->eos_settle_until = g_get_monotonic_time () +
+        (EOS_SETTLE_MS + silence) * G_TIME_SPAN_MILLISECOND;
   }
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
@@ -2122,6 +2132,7 @@ reset_state (GstS2SBase * self)
   priv->need_segment = FALSE;
   priv->eos_pushed = FALSE;
   priv->eos_deadline = 0;
+  priv->eos_settle_until = 0;
   priv->user_speaking = FALSE;
   priv->awaiting_response = FALSE;
   priv->response_active = FALSE;
@@ -2426,6 +2437,7 @@ gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       priv->flushing = FALSE;
       priv->in_eos = FALSE;
       priv->eos_deadline = 0;
+      priv->eos_settle_until = 0;
       priv->eos_pushed = FALSE;
       priv->eos_handled = FALSE;
       g_byte_array_set_size (priv->in_pending, 0);
@@ -2494,6 +2506,8 @@ eos_ready_locked (GstS2SBase * self)
     return FALSE;
   if (priv->eos_deadline && g_get_monotonic_time () >= priv->eos_deadline)
     return TRUE;
+  if (g_get_monotonic_time () < priv->eos_settle_until)
+    return FALSE;
   return priv->eos_handled && !priv->user_speaking &&
       !priv->awaiting_response && !priv->response_active &&
       !priv->create_after_done &&

@@ -1174,6 +1174,70 @@ GST_START_TEST (test_eos_drain)
 
 GST_END_TEST;
 
+/* Server VAD, and the session becomes ready only after the whole input
+ * and its EOS arrived: the element cannot know yet whether the audio holds
+ * speech, so it pads the turn with silence and waits for the server's
+ * verdict instead of pushing EOS at once. */
+GST_START_TEST (test_eos_drain_late_session)
+{
+  S2SMockOptions opts = { NULL, FALSE, 400 };
+  Fx *fx = fx_new (&opts);
+  JsonObject *ev;
+  GPtrArray *bufs;
+  GstEvent *e;
+  guint64 appended = 0;
+  GPtrArray *log;
+  guint i;
+
+  fx_start (fx, S16_CAPS);
+  fail_unless (s2s_mock_server_wait_connections (fx->mock, 1, WAIT_MS));
+  push_input (fx, 0, 10);
+  fail_unless (gst_harness_push_event (fx->h, gst_event_new_eos ()));
+
+  ev = s2s_mock_server_wait_for_event (fx->mock, "input_audio_buffer.append",
+      WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  /* the server takes its time: no EOS meanwhile */
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);
+  while ((e = gst_harness_try_pull_event (fx->h))) {
+    fail_if (GST_EVENT_TYPE (e) == GST_EVENT_EOS, "EOS before the server "
+        "said whether the input held speech");
+    gst_event_unref (e);
+  }
+  /* the input was padded with silence for the server's VAD */
+  log = s2s_mock_server_get_log (fx->mock);
+  for (i = 0; i < log->len; i++) {
+    JsonObject *o = g_ptr_array_index (log, i);
+    if (g_str_equal (jstr (o, "type"), "input_audio_buffer.append")) {
+      gsize len = 0;
+      guchar *pcm = g_base64_decode (jstr (o, "audio"), &len);
+      appended += len;
+      g_free (pcm);
+    }
+  }
+  g_ptr_array_unref (log);
+  fail_unless (appended > 10 * CHUNK_BYTES, "no silence after the input");
+
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_l1\"}");
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_stopped\",\"item_id\":\"item_l1\"}");
+  s2s_mock_server_send_response (fx->mock, "resp_l1", "item_l2", 2, 100);
+  fx_wait_response (fx, "done", "resp_l1");
+  gst_harness_set_time (fx->h, MS (10000));
+  bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
+  assert_buffers_equal_pattern (bufs, 0, 2 * 4800);
+  g_ptr_array_unref (bufs);
+  e = pull_event_of_type (fx->h, GST_EVENT_EOS, WAIT_MS);
+  fail_unless (e != NULL, "no EOS after the reply");
+  gst_event_unref (e);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 static void
 check_eos_timeout (const S2SMockOptions * opts)
 {
@@ -2106,6 +2170,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_barge_in_no_audio_no_truncate);
   tcase_add_test (tc, test_barge_in_no_stale_truncate);
   tcase_add_test (tc, test_eos_drain);
+  tcase_add_test (tc, test_eos_drain_late_session);
   tcase_add_test (tc, test_eos_timeout_no_reply);
   tcase_add_test (tc, test_eos_timeout_silent_server);
   tcase_add_test (tc, test_tool_call);
