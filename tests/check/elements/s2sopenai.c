@@ -171,8 +171,7 @@ fx_count_msgs (Fx * fx, GstMessageType type, const gchar * name,
 
   g_mutex_lock (&fx->lock);
   for (i = 0; i < fx->msgs->len; i++)
-    if (msg_matches (g_ptr_array_index (fx->msgs, i), type, name, field,
-            value))
+    if (msg_matches (g_ptr_array_index (fx->msgs, i), type, name, field, value))
       n++;
   g_mutex_unlock (&fx->lock);
   return n;
@@ -897,8 +896,7 @@ GST_START_TEST (test_barge_in)
     }
     g_usleep (2000);
   }
-  fail_unless (extra <= 1, "%u buffers of the interrupted reply pushed",
-      extra);
+  fail_unless (extra <= 1, "%u buffers of the interrupted reply pushed", extra);
   /* and the timeline goes on with GAP from the end of what was pushed */
   do {
     GstClockTime ts, dur;
@@ -1000,8 +998,7 @@ GST_START_TEST (test_flush_mid_reply)
   /* a new reply plays, starting with DISCONT */
   s2s_mock_server_send_response_created (fx->mock, "resp_f2");
   s2s_mock_server_send_message_item_added (fx->mock, "resp_f2", "item_f2");
-  s2s_mock_server_send_audio_deltas (fx->mock, "resp_f2", "item_f2", 1, 100,
-      0);
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_f2", "item_f2", 1, 100, 0);
   buf = pull_buffer (fx->h, WAIT_MS);
   fail_unless (buf != NULL, "no audio after the flush");
   fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
@@ -1450,6 +1447,171 @@ GST_START_TEST (test_parallel_tool_calls)
 
 GST_END_TEST;
 
+/* Action signals: commit (turn-detection none), interrupt, send-text, say */
+
+GST_START_TEST (test_commit_signal)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev;
+
+  gst_util_set_object_arg (G_OBJECT (fx->el), "turn-detection", "none");
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "session.update", WAIT_MS);
+  fail_unless (ev != NULL);
+  fail_unless (json_node_is_null (json_object_get_member (jobj (jobj (jobj (ev,
+                          "session"), "audio"), "input"), "turn_detection")));
+  json_object_unref (ev);
+
+  push_input (fx, 0, 10);       /* 200 ms */
+  g_signal_emit_by_name (fx->el, "commit");
+  ev = s2s_mock_server_wait_for_event (fx->mock, "input_audio_buffer.commit",
+      WAIT_MS);
+  fail_unless (ev != NULL, "no commit");
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "no response.create after the commit");
+  json_object_unref (ev);
+
+  /* 40 ms more is less than OpenAI takes: no empty commit is sent */
+  push_input (fx, 10, 2);
+  g_signal_emit_by_name (fx->el, "commit");
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
+          "input_audio_buffer.commit"), 1);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_interrupt_signal)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  JsonObject *ev;
+  GstBuffer *buf;
+  guint i, extra = 0;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  gst_harness_set_time (fx->h, MS (1000));
+  s2s_mock_server_send_response_created (fx->mock, "resp_i1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_i1", "item_i1");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_i1", "item_i1", 10, 100,
+      0);
+  fx_wait_response (fx, "first-audio", "resp_i1");
+  gst_harness_set_time (fx->h, MS (1100));
+  for (i = 0; i < 6; i++) {
+    buf = pull_buffer (fx->h, WAIT_MS);
+    fail_unless (buf != NULL);
+    gst_buffer_unref (buf);
+  }
+
+  g_signal_emit_by_name (fx->el, "interrupt");
+  /* still generating: the app's interrupt cancels it, then truncates */
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.cancel", WAIT_MS);
+  fail_unless (ev != NULL, "no response.cancel on interrupt");
+  fail_unless_equals_string (jstr (ev, "response_id"), "resp_i1");
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock,
+      "conversation.item.truncate", WAIT_MS);
+  fail_unless (ev != NULL, "no truncate on interrupt");
+  fail_unless_equals_string (jstr (ev, "item_id"), "item_i1");
+  /* at 1100 ms on the clock, 100 ms of the reply has played (120 ms were
+   * pushed, the last buffer only now due) */
+  fail_unless_equals_int64 (jint (ev, "audio_end_ms", -1), 100);
+  json_object_unref (ev);
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+  /* the app interrupted: no user speech is reported */
+  fail_unless_equals_int (fx_count_msgs (fx, GST_MESSAGE_ELEMENT, "s2s-speech",
+          NULL, NULL), 0);
+
+  gst_harness_set_time (fx->h, MS (2500));
+  g_usleep (150 * G_TIME_SPAN_MILLISECOND);
+  while ((buf = gst_harness_try_pull (fx->h))) {
+    extra++;
+    gst_buffer_unref (buf);
+  }
+  fail_unless (extra <= 1, "%u buffers after the interrupt", extra);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_send_text)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev, *item, *part;
+  gboolean ret = FALSE;
+  gchar *hist = NULL;
+
+  /* no session: refused */
+  g_signal_emit_by_name (fx->el, "send-text", "too early", TRUE, &ret);
+  fail_if (ret);
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  g_signal_emit_by_name (fx->el, "send-text", "What time is it?", TRUE, &ret);
+  fail_unless (ret);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "conversation.item.create",
+      WAIT_MS);
+  fail_unless (ev != NULL);
+  item = jobj (ev, "item");
+  fail_unless_equals_string (jstr (item, "type"), "message");
+  fail_unless_equals_string (jstr (item, "role"), "user");
+  part = json_array_get_object_element (json_object_get_array_member (item,
+          "content"), 0);
+  fail_unless_equals_string (jstr (part, "type"), "input_text");
+  fail_unless_equals_string (jstr (part, "text"), "What time is it?");
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "respond=TRUE asks for a reply");
+  json_object_unref (ev);
+
+  g_object_get (fx->el, "history", &hist, NULL);
+  fail_unless (hist && strstr (hist, "What time is it?"), "%s", hist);
+  g_free (hist);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_say_external_reasoning)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev, *td;
+  gboolean ret = FALSE;
+
+  gst_util_set_object_arg (G_OBJECT (fx->el), "reasoning", "external");
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "session.update", WAIT_MS);
+  fail_unless (ev != NULL);
+  td = jobj (jobj (jobj (jobj (ev, "session"), "audio"), "input"),
+      "turn_detection");
+  /* the server's VAD reports turns but does not answer them */
+  fail_unless (json_object_get_boolean_member (td, "create_response") == FALSE);
+  json_object_unref (ev);
+
+  g_signal_emit_by_name (fx->el, "say", "The table is booked.", &ret);
+  fail_unless (ret);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "response.create", WAIT_MS);
+  fail_unless (ev != NULL, "say sends no response.create");
+  fail_unless (strstr (jstr (jobj (ev, "response"), "instructions"),
+          "The table is booked.") != NULL);
+  json_object_unref (ev);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* 9. History */
 
@@ -1536,8 +1698,7 @@ GST_START_TEST (test_history)
       "\"item_id\":\"item_u1\",\"previous_item_id\":null}");
   s2s_mock_server_send_response_created (fx->mock, "resp_h1");
   s2s_mock_server_send_message_item_added (fx->mock, "resp_h1", "item_a1");
-  s2s_mock_server_send_audio_deltas (fx->mock, "resp_h1", "item_a1", 1, 100,
-      0);
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_h1", "item_a1", 1, 100, 0);
   s2s_mock_server_send (fx->mock, "{\"type\":"
       "\"response.output_audio_transcript.done\",\"response_id\":\"resp_h1\","
       "\"item_id\":\"item_a1\",\"output_index\":0,\"content_index\":0,"
@@ -2112,8 +2273,7 @@ GST_START_TEST (test_secrets_and_stats)
   str = gst_structure_to_string (stats);
   fail_if (strstr (str, API_KEY) != NULL);
   fail_unless (gst_structure_get_uint (stats, "turns", &turns), "%s", str);
-  fail_unless (gst_structure_get_uint (stats, "interruptions",
-          &interruptions));
+  fail_unless (gst_structure_get_uint (stats, "interruptions", &interruptions));
   fail_unless (gst_structure_get_uint (stats, "reconnects", &reconnects));
   fail_unless (gst_structure_get_uint (stats, "rotations", &rotations));
   fail_unless (gst_structure_get_uint64 (stats, "bytes-in", &bytes_in));
@@ -2175,6 +2335,10 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_eos_timeout_silent_server);
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_parallel_tool_calls);
+  tcase_add_test (tc, test_commit_signal);
+  tcase_add_test (tc, test_interrupt_signal);
+  tcase_add_test (tc, test_send_text);
+  tcase_add_test (tc, test_say_external_reasoning);
   tcase_add_test (tc, test_history);
   tcase_add_test (tc, test_config_no_api_key);
   tcase_add_test (tc, test_config_bad_tools);
