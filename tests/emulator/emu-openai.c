@@ -336,10 +336,11 @@ send_error (EmuConn * conn, const char *type, const char *code,
 
 static void
 invalid_request (EmuConn * conn, const char *code, const char *param,
-    const char *client_event_id, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+    const char *client_event_id, const char *fmt, ...)
+G_GNUC_PRINTF (5, 6);
 
-static void
-invalid_request (EmuConn * conn, const char *code, const char *param,
+     static void
+         invalid_request (EmuConn * conn, const char *code, const char *param,
     const char *client_event_id, const char *fmt, ...)
 {
   va_list ap;
@@ -348,8 +349,7 @@ invalid_request (EmuConn * conn, const char *code, const char *param,
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  send_error (conn, "invalid_request_error", code, msg, param,
-      client_event_id);
+  send_error (conn, "invalid_request_error", code, msg, param, client_event_id);
   g_free (msg);
 }
 
@@ -470,7 +470,7 @@ cache_config (Oa * oa)
   oa->text_only = mod && JSON_NODE_HOLDS_ARRAY (mod)
       && json_array_get_length (json_node_get_array (mod)) == 1
       && g_strcmp0 (json_array_get_string_element (json_node_get_array (mod),
-              0), "text") == 0;
+          0), "text") == 0;
 
   if (!td) {
     oa->td = TD_NONE;
@@ -514,10 +514,11 @@ typedef struct
 
 static gboolean
 verr (VErr * e, const char *code, const char *param, const char *fmt, ...)
-    G_GNUC_PRINTF (4, 5);
+G_GNUC_PRINTF (4, 5);
 
-static gboolean
-verr (VErr * e, const char *code, const char *param, const char *fmt, ...)
+     static gboolean
+         verr (VErr * e, const char *code, const char *param, const char *fmt,
+    ...)
 {
   va_list ap;
 
@@ -590,8 +591,7 @@ check_range (VErr * e, const char *param, JsonNode * n, double min,
 }
 
 static gboolean
-validate_format (VErr * e, const char *param, JsonNode * n,
-    JsonObject ** out)
+validate_format (VErr * e, const char *param, JsonNode * n, JsonObject ** out)
 {
   static const char *const types[] =
       { "audio/pcm", "audio/pcmu", "audio/pcma", NULL };
@@ -778,8 +778,7 @@ validate_audio_input (VErr * e, JsonNode * n, JsonObject * in)
       if (JSON_NODE_HOLDS_NULL (v))
         json_object_set_null_member (in, k);
       else if (!JSON_NODE_HOLDS_OBJECT (v))
-        ok = bad_type (e, "session.audio.input.transcription", "an object",
-            v);
+        ok = bad_type (e, "session.audio.input.transcription", "an object", v);
       else if ((ok = validate_string_fields (e,
                   "session.audio.input.transcription",
                   json_node_get_object (v), tr_fields)))
@@ -894,8 +893,7 @@ validate_tools (VErr * e, const char *P, JsonNode * v)
           const char *k = l->data;
           JsonNode *mv = json_object_get_member (o, k);
           char *pk = g_strdup_printf ("%s.%s", p, k);
-          if (g_str_equal (k, "type"))
-            ;
+          if (g_str_equal (k, "type"));
           else if (g_str_equal (k, "name") || g_str_equal (k, "description")) {
             if (!is_string (mv))
               ok = bad_type (e, pk, "a string", mv);
@@ -1035,8 +1033,7 @@ session_update (Oa * oa, JsonObject * upd, VErr * e)
       }
     } else if (g_str_equal (k, "tracing") || g_str_equal (k, "prompt")) {
       if (!JSON_NODE_HOLDS_NULL (v) && !JSON_NODE_HOLDS_OBJECT (v)
-          && !(is_string (v) && g_str_equal (json_node_get_string (v),
-                  "auto")))
+          && !(is_string (v) && g_str_equal (json_node_get_string (v), "auto")))
         ok = bad_type (e, p, "an object", v);
       else
         json_object_set_member (s, k, json_node_copy (v));
@@ -1248,7 +1245,8 @@ response_object (Response * r, const char *status)
     json_object_set_null_member (o, "conversation_id");
   else
     json_object_set_string_member (o, "conversation_id", "conv_1");
-  json_object_set_member (o, "output_modalities", json_node_copy (r->modalities));
+  json_object_set_member (o, "output_modalities",
+      json_node_copy (r->modalities));
   json_object_set_string_member (o, "max_output_tokens", "inf");
   json_object_set_object_member (out, "format", obj_copy (r->format));
   json_object_set_string_member (out, "voice", r->voice);
@@ -1403,8 +1401,7 @@ finish_response (EmuConn * conn, const char *status, const char *reason)
   if (stored) {
     json_object_unref (stored->item);
     stored->item = obj_copy (item);
-    stored->assistant_audio = !r->tool_name && !r->text_only
-        && r->part_added;
+    stored->assistant_audio = !r->tool_name && !r->text_only && r->part_added;
     stored->audio_ms = out_audio_ms;
     send_item_event (conn, "conversation.item.done", r->prev_item_id, item);
   }
@@ -1506,8 +1503,7 @@ response_step (EmuConn * conn)
       emu_conn_send_event (conn, ev);
     }
     /* word j goes out with chunk floor (j * n_chunks / n_words) */
-    while (r->words_sent < r->n_words && oa->resp == r
-        && emu_conn_alive (conn)
+    while (r->words_sent < r->n_words && oa->resp == r && emu_conn_alive (conn)
         && (guint64) r->words_sent * r->n_chunks / r->n_words <= r->chunk_idx) {
       ev = resp_ev (r, r->text_only ? "response.output_text.delta" :
           "response.output_audio_transcript.delta", TRUE);
@@ -1716,8 +1712,7 @@ start_response (EmuConn * conn, JsonObject * params)
     r->prev_item_id = g_strdup (last_item_id (oa));
     add_item (oa, obj_copy (item), -1);
     if (oa->resp == r && emu_conn_alive (conn))
-      send_item_event (conn, "conversation.item.added", r->prev_item_id,
-          item);
+      send_item_event (conn, "conversation.item.added", r->prev_item_id, item);
   }
   json_object_unref (item);
   response_pump (conn);
@@ -1925,8 +1920,7 @@ handle_session_update (EmuConn * conn, JsonObject * ev, const char *eid)
     return;
   }
   if (!session_update (oa, s, &e)) {
-    send_error (conn, "invalid_request_error", e.code, e.message, e.param,
-        eid);
+    send_error (conn, "invalid_request_error", e.code, e.message, e.param, eid);
     g_free (e.code);
     g_free (e.param);
     g_free (e.message);
@@ -2046,8 +2040,7 @@ handle_response_create (EmuConn * conn, JsonObject * ev, const char *eid)
     }
   }
   if (!ok) {
-    send_error (conn, "invalid_request_error", e.code, e.message, e.param,
-        eid);
+    send_error (conn, "invalid_request_error", e.code, e.message, e.param, eid);
     g_free (e.code);
     g_free (e.param);
     g_free (e.message);
@@ -2227,8 +2220,7 @@ build_client_item (EmuConn * conn, JsonObject * in, VErr * e,
       if (!pt)
         ok = verr (e, "missing_required_parameter", param,
             "Missing required parameter: '%s'.", param);
-      else if (g_str_equal (role, "system") && !g_str_equal (pt,
-              "input_text"))
+      else if (g_str_equal (role, "system") && !g_str_equal (pt, "input_text"))
         ok = bad_value (e, param, pt, "'input_text'");
       else if (g_str_equal (role, "user") && !g_str_equal (pt, "input_text")
           && !g_str_equal (pt, "input_audio") && !g_str_equal (pt,
@@ -2402,8 +2394,7 @@ handle_item_create (EmuConn * conn, JsonObject * ev, const char *eid)
 
   item = build_client_item (conn, in, &e, &src, text, audio);
   if (!item) {
-    send_error (conn, "invalid_request_error", e.code, e.message, e.param,
-        eid);
+    send_error (conn, "invalid_request_error", e.code, e.message, e.param, eid);
     g_free (e.code);
     g_free (e.param);
     g_free (e.message);
@@ -2671,8 +2662,7 @@ openai_check_handshake (SoupServerMessage * msg, const char *path,
 
   if ((beta && strstr (beta, "realtime=v1"))
       || offers_protocol (h, "openai-beta.realtime-v1", TRUE, NULL))
-    g_object_set_data (G_OBJECT (msg), "emu-openai-beta",
-        GINT_TO_POINTER (1));
+    g_object_set_data (G_OBJECT (msg), "emu-openai-beta", GINT_TO_POINTER (1));
   /* Browser-style clients require the server to pick their protocol. */
   if (offers_protocol (h, "realtime", TRUE, NULL))
     soup_message_headers_replace (soup_server_message_get_response_headers

@@ -109,7 +109,8 @@ obj_get_string (JsonObject * obj, const char *name)
   if (!obj || !json_object_has_member (obj, name))
     return NULL;
   n = json_object_get_member (obj, name);
-  if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+  if (JSON_NODE_HOLDS_VALUE (n)
+      && json_node_get_value_type (n) == G_TYPE_STRING)
     return json_node_get_string (n);
   return NULL;
 }
@@ -729,8 +730,7 @@ emu_conn_alive (EmuConn * conn)
 }
 
 guint
-emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func,
-    gpointer data)
+emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func, gpointer data)
 {
   guint id = g_timeout_add (ms, func, data);
   g_array_append_val (conn->timers, id);

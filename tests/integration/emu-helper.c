@@ -303,8 +303,7 @@ it_wav_read_pcm (const gchar * path, gint rate)
   gboolean fmt_ok = FALSE;
   GBytes *pcm = NULL;
 
-  fail_unless (g_file_get_contents (path, &data, &len, NULL), "read %s",
-      path);
+  fail_unless (g_file_get_contents (path, &data, &len, NULL), "read %s", path);
   fail_unless (len > 12 && memcmp (data, "RIFF", 4) == 0 &&
       memcmp (data + 8, "WAVE", 4) == 0, "%s is not a WAV file", path);
   while (off + 8 <= len) {

@@ -71,7 +71,7 @@ GST_START_TEST (test_barge_in)
   gchar *q1 = it_audio_path ("q1-weather-24k.wav");
   gchar *q2 = it_audio_path ("q2-interrupt-24k.wav");
   GBytes *b1 = it_wav_read_pcm (q1, RATE), *b2 = it_wav_read_pcm (q2, RATE);
-  gsize n1, n2, gap = RATE * 2;        /* 1.0 s of silence */
+  gsize n1, n2, gap = RATE * 2; /* 1.0 s of silence */
   const guint8 *d1, *d2;
   GError *err = NULL;
   GByteArray *input = g_byte_array_new ();
@@ -120,8 +120,7 @@ GST_START_TEST (test_barge_in)
     GError *e = NULL;
     if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
       gst_message_parse_error (m, &e, NULL);
-    fail ("pipeline ended before the barge-in: %s",
-        e ? e->message : "EOS");
+    fail ("pipeline ended before the barge-in: %s", e ? e->message : "EOS");
   }
   i_int = it_msgs_find (msgs, 0, "s2s-response", "event", "interrupted");
   fail_unless (i_int >= 0, "no s2s-response interrupted within 30 s");
@@ -212,8 +211,7 @@ GST_START_TEST (test_barge_in)
       GST_TIME_ARGS (rendered_total - rendered));
 
   g_object_get (s2s, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint (stats, "interruptions",
-          &interruptions));
+  fail_unless (gst_structure_get_uint (stats, "interruptions", &interruptions));
   fail_unless_equals_int (interruptions, 1);
   gst_structure_free (stats);
 

@@ -103,8 +103,7 @@ run_and_cancel (GstElement * p, const gchar * name, const gchar * field,
   ret = gst_element_set_state (p, GST_STATE_NULL);
   t1 = g_get_monotonic_time ();
 
-  g_printerr ("%s: set_state (NULL) took %.1f ms\n", what,
-      (t1 - t0) / 1000.0);
+  g_printerr ("%s: set_state (NULL) took %.1f ms\n", what, (t1 - t0) / 1000.0);
   fail_unless_equals_int (ret, GST_STATE_CHANGE_SUCCESS);
   fail_unless ((t1 - t0) < MAX_NULL_MS * 1000, "%s: set_state (NULL) took "
       "%.1f ms", what, (t1 - t0) / 1000.0);

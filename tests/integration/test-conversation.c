@@ -195,8 +195,7 @@ GST_START_TEST (test_spoken_turn_echo)
           i - s0, out_s[i - s0], want);
   }
   GST_INFO ("reply: %" G_GINT64_FORMAT " samples = user turn [%" G_GINT64_FORMAT
-      " ms - %" G_GINT64_FORMAT " ms] of the input", s1 - s0,
-      start_ms, end_ms);
+      " ms - %" G_GINT64_FORMAT " ms] of the input", s1 - s0, start_ms, end_ms);
 
   /* one response: PTS sample-contiguous throughout */
   fail_unless (sink->bufs->len > 1);
@@ -298,8 +297,7 @@ GST_START_TEST (test_two_turns)
   /* The echo of turn 1 (about 2.7 s) is longer than the 2.0 s pause of
    * two-turns-24k.wav, so the second question starts while it plays: one
    * barge-in, as a user would make it. */
-  fail_unless (gst_structure_get_uint (stats, "interruptions",
-          &interruptions));
+  fail_unless (gst_structure_get_uint (stats, "interruptions", &interruptions));
   fail_unless_equals_int (interruptions, 1);
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
           "interrupted"), 1);
@@ -449,8 +447,7 @@ GST_START_TEST (test_tool_call)
   fail_unless (follow_bytes > 0, "no audio after the tool call");
   /* the emulator's follow-up is 1 s of tone */
   fail_unless_equals_int64 (follow_bytes, RATE * 2);
-  fail_unless_equals_int (final_transcripts (msgs, "assistant", &assistant),
-      1);
+  fail_unless_equals_int (final_transcripts (msgs, "assistant", &assistant), 1);
   fail_unless (strstr (assistant, TOOL_OUTPUT) != NULL,
       "assistant said '%s'", assistant);
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",

@@ -427,7 +427,7 @@ static const BadConfig bad_configs[] = {
   {"tools", {{"tools", "not json"}}},
   {"tools", {{"tools", "[{\"description\":\"no name\"}]"}}},
   {"history", {{"history", "[{\"type\":\"message\",\"role\":\"bot\","
-                  "\"text\":\"x\"}]"}}},
+                    "\"text\":\"x\"}]"}}},
   {"max-output-tokens", {{"max-output-tokens", "5000"}}},
   {"ssl-ca-file", {{"ssl-ca-file", "/nonexistent/ca.pem"}}},
   {"reasoning", {{"reasoning", "external"},

@@ -99,13 +99,11 @@ spawn (const gchar * const *argv, const gchar * const *env)
   for (i = 0; env && env[i]; i += 2)
     g_subprocess_launcher_setenv (l, env[i], env[i + 1], TRUE);
   proc = g_subprocess_launcher_spawnv (l, argv, &err);
-  fail_unless (proc != NULL, "spawn %s: %s", argv[0], err ? err->message :
-      "?");
+  fail_unless (proc != NULL, "spawn %s: %s", argv[0], err ? err->message : "?");
   fail_unless (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL,
           &err), "%s: %s", argv[0], err ? err->message : "?");
   fail_unless (g_subprocess_get_if_exited (proc) &&
-      g_subprocess_get_exit_status (proc) == 0, "%s failed:\n%s", argv[0],
-      out);
+      g_subprocess_get_exit_status (proc) == 0, "%s failed:\n%s", argv[0], out);
   g_object_unref (proc);
   g_object_unref (l);
   return out;
@@ -432,8 +430,7 @@ GST_START_TEST (test_doc_launch_line)
       "no transcripts printed:\n%s", out);
   pcm = it_wav_read_pcm (reply, RATE);
   g_bytes_get_data (pcm, &len);
-  fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes",
-      len);
+  fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes", len);
   log = it_emu_log (emu);
   fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
   g_ptr_array_unref (log);

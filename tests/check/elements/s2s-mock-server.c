@@ -117,8 +117,7 @@ on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
       json_parser_load_from_data (parser, data, size, NULL) &&
       json_parser_get_root (parser) &&
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    ev = json_object_ref (json_node_get_object (json_parser_get_root
-            (parser)));
+    ev = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
     ev_type = json_object_get_string_member_with_default (ev, "type", NULL);
   } else {
     gchar *raw = g_strndup (data, size);
@@ -267,8 +266,7 @@ shutdown_cb (gpointer data)
     if (soup_websocket_connection_get_state (c) == SOUP_WEBSOCKET_STATE_OPEN)
       soup_websocket_connection_close (c, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
           NULL);
-    g_io_stream_close (soup_websocket_connection_get_io_stream (c), NULL,
-        NULL);
+    g_io_stream_close (soup_websocket_connection_get_io_stream (c), NULL, NULL);
   }
   g_ptr_array_set_size (m->conns, 0);
   m->conn = NULL;
@@ -400,8 +398,7 @@ s2s_mock_server_get_n_connections (S2SMockServer * m)
 }
 
 gboolean
-s2s_mock_server_wait_connections (S2SMockServer * m, guint n,
-    guint timeout_ms)
+s2s_mock_server_wait_connections (S2SMockServer * m, guint n, guint timeout_ms)
 {
   gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
   gboolean ok;
