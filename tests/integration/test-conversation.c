@@ -591,6 +591,86 @@ GST_END_TEST;
 /* 13. Azure OpenAI GA URL form: /openai/v1/realtime?model=<deployment>, key
  * in an api-key header */
 
+/* G.711 μ-law end to end (telephony): μ-law caps in, and μ-law out because
+ * downstream asks for it; the session says audio/pcmu both ways and the
+ * reply is the user's turn, code for code (compared as linear PCM). */
+static gint16
+mulaw_to_linear (guint8 u)
+{
+  gint t;
+
+  u = ~u;
+  t = ((u & 0x0f) << 3) + 0x84;
+  t <<= (u & 0x70) >> 4;
+  return (u & 0x80) ? (0x84 - t) : (t - 0x84);
+}
+
+GST_START_TEST (test_mulaw_end_to_end)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  gchar *wav = it_audio_path ("q1-weather-24k.wav");
+  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
+      "audioresample ! audio/x-raw,rate=8000 ! mulawenc ! "
+      "s2sopenai name=s2s api-key=sk-test url=\"%s\" ! audio/x-mulaw ! "
+      "fakesink name=sink sync=false", wav, emu->url);
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+  ItSink *sink;
+  GPtrArray *msgs = it_msgs_new (), *log;
+  GstMessage *m;
+  JsonObject *upd, *audio, *started, *stopped;
+  GBytes *raw;
+  const gint16 *in;
+  gsize in_len, i;
+  gint64 s0, s1;
+  const guint8 *out;
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  sink = it_sink_attach (p, "sink");
+  m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
+  assert_eos (m);
+  gst_message_unref (m);
+
+  log = it_emu_log (emu);
+  upd = it_log_event (g_ptr_array_index (log, it_log_find (log, 0, "client",
+              "session.update")));
+  audio = json_object_get_object_member (json_object_get_object_member (upd,
+          "session"), "audio");
+  fail_unless_equals_string (json_object_get_string_member
+      (json_object_get_object_member (json_object_get_object_member (audio,
+                  "input"), "format"), "type"), "audio/pcmu");
+  fail_unless_equals_string (json_object_get_string_member
+      (json_object_get_object_member (json_object_get_object_member (audio,
+                  "output"), "format"), "type"), "audio/pcmu");
+
+  /* the echo: the user's turn as the emulator decoded it (8 kHz linear) */
+  started = server_event (log, "input_audio_buffer.speech_started", 0);
+  stopped = server_event (log, "input_audio_buffer.speech_stopped", 0);
+  s0 = json_object_get_int_member (started, "audio_start_ms") * 8;
+  s1 = json_object_get_int_member (stopped, "audio_end_ms") * 8;
+  raw = it_emu_in_raw (emu, 1);
+  in = g_bytes_get_data (raw, &in_len);
+  in_len /= 2;
+  fail_unless ((gsize) s1 <= in_len);
+  fail_unless_equals_int64 ((gint64) sink->data->len, s1 - s0);
+  out = sink->data->data;
+  for (i = 0; i < (gsize) (s1 - s0); i++)
+    fail_unless (mulaw_to_linear (out[i]) == in[s0 + i],
+        "reply sample %" G_GSIZE_FORMAT " differs", i);
+  fail_unless (it_msgs_count (msgs, "s2s-response", "event", "done") == 1);
+
+  g_bytes_unref (raw);
+  g_ptr_array_unref (log);
+  g_ptr_array_unref (msgs);
+  it_sink_free (sink);
+  stop_pipeline (p);
+  it_emu_stop (emu);
+  g_free (desc);
+  g_free (wav);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_azure_url)
 {
   ItEmu *emu = it_emu_start (NULL);
@@ -661,6 +741,7 @@ s2s_conversation_suite (void)
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_history);
   tcase_add_test (tc, test_azure_url);
+  tcase_add_test (tc, test_mulaw_end_to_end);
   return s;
 }
 
