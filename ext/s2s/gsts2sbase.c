@@ -2114,6 +2114,19 @@ pick_format (GstPad * pad, gboolean peer_first, GstS2SAudioFormat * fmt)
   gst_caps_unref (templ);
 }
 
+/* lock held; the end-of-input drain starts over (new session or flush) */
+static void
+reset_drain_locked (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  priv->in_eos = FALSE;
+  priv->eos_handled = FALSE;
+  priv->eos_pushed = FALSE;
+  priv->eos_deadline = 0;
+  priv->eos_settle_until = 0;
+}
+
 static void
 reset_state (GstS2SBase * self)
 {
@@ -2122,7 +2135,7 @@ reset_state (GstS2SBase * self)
   g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
   g_byte_array_set_size (priv->in_pending, 0);
   priv->in_flush_scheduled = FALSE;
-  priv->in_eos = FALSE;
+  reset_drain_locked (self);
   priv->uncommitted_bytes = 0;
   priv->out_end = 0;
   priv->pushed_end = 0;
@@ -2130,9 +2143,6 @@ reset_state (GstS2SBase * self)
   priv->need_discont = TRUE;
   priv->src_started = FALSE;
   priv->need_segment = FALSE;
-  priv->eos_pushed = FALSE;
-  priv->eos_deadline = 0;
-  priv->eos_settle_until = 0;
   priv->user_speaking = FALSE;
   priv->awaiting_response = FALSE;
   priv->response_active = FALSE;
@@ -2181,7 +2191,6 @@ start_session (GstS2SBase * self)
   priv->session_open = FALSE;
   priv->session_ready = FALSE;
   priv->history_sent = FALSE;
-  priv->eos_handled = FALSE;
   priv->session_start_us = 0;
   g_clear_pointer (&priv->session_id, g_free);
 
@@ -2435,11 +2444,7 @@ gst_s2s_base_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       GST_PAD_STREAM_LOCK (self->srcpad);
       GST_S2S_BASE_LOCK (self);
       priv->flushing = FALSE;
-      priv->in_eos = FALSE;
-      priv->eos_deadline = 0;
-      priv->eos_settle_until = 0;
-      priv->eos_pushed = FALSE;
-      priv->eos_handled = FALSE;
+      reset_drain_locked (self);
       g_byte_array_set_size (priv->in_pending, 0);
       g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
       if (reset_time) {
