@@ -400,6 +400,14 @@ it_sink_attach (GstElement * pipeline, const gchar * name)
 }
 
 void
+it_pipeline_stop (GstElement * pipeline)
+{
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (pipeline);
+}
+
+void
 it_sink_free (ItSink * s)
 {
   if (s == NULL)

@@ -101,6 +101,9 @@ typedef struct
 ItSink *it_sink_attach (GstElement * pipeline, const gchar * name);
 void it_sink_free (ItSink * sink);
 
+/* Sets @pipeline to NULL (which must succeed) and unrefs it */
+void it_pipeline_stop (GstElement * pipeline);
+
 /* Called for every message the loop pops; return FALSE to stop the loop */
 typedef gboolean (*ItMsgFunc) (GstElement * pipeline, GstMessage * msg,
     gpointer user_data);

@@ -32,14 +32,6 @@ make_pipeline (const gchar * wav, const gchar * s2s_props)
 }
 
 static void
-stop_pipeline (GstElement * p)
-{
-  fail_unless (gst_element_set_state (p, GST_STATE_NULL) ==
-      GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (p);
-}
-
-static void
 assert_eos (GstMessage * m)
 {
   fail_unless (m != NULL, "timed out without EOS");
@@ -247,7 +239,7 @@ GST_START_TEST (test_spoken_turn_echo)
   g_bytes_unref (file_pcm);
   g_bytes_unref (raw);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (sink);
   g_free (props);
   g_free (wav);
@@ -314,7 +306,7 @@ GST_START_TEST (test_two_turns)
   gst_structure_free (stats);
   gst_object_unref (s2s);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (sink);
   g_free (props);
   g_free (wav);
@@ -463,7 +455,7 @@ GST_START_TEST (test_tool_call)
   g_free (ctx.arguments);
   gst_object_unref (s2s);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (ctx.sink);
   g_free (props);
   g_free (wav);
@@ -579,7 +571,7 @@ GST_START_TEST (test_history)
   g_ptr_array_unref (log);
   gst_object_unref (s2s);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   g_free (props);
   g_free (wav);
   it_emu_stop (emu);
@@ -663,7 +655,7 @@ GST_START_TEST (test_mulaw_end_to_end)
   g_ptr_array_unref (log);
   g_ptr_array_unref (msgs);
   it_sink_free (sink);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
   g_free (desc);
   g_free (wav);
@@ -719,7 +711,7 @@ GST_START_TEST (test_azure_url)
 
   g_ptr_array_unref (log);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (sink);
   g_free (props);
   g_free (wav);

@@ -33,14 +33,6 @@ make_pipeline (const gchar * url, const gchar * extra_props)
   return p;
 }
 
-static void
-stop_pipeline (GstElement * p)
-{
-  fail_unless (gst_element_set_state (p, GST_STATE_NULL) ==
-      GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (p);
-}
-
 /* Checks an ERROR or WARNING against the contract; returns its details
  * (owned by @m) */
 static const GstStructure *
@@ -121,7 +113,7 @@ GST_START_TEST (test_wss_trusted)
   fail_unless (it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL) == NULL);
 
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (sink);
   g_free (props);
   g_free (ca);
@@ -157,7 +149,7 @@ GST_START_TEST (test_wss_untrusted)
   g_ptr_array_unref (log);
 
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
 }
 
@@ -187,7 +179,7 @@ check_401 (ItEmu * emu, const gchar * key)
   fail_unless (it_log_find (log, 0, "conn", "reject") >= 0);
   g_ptr_array_unref (log);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   g_free (props);
 }
 
@@ -233,7 +225,7 @@ GST_START_TEST (test_server_error_event)
           "provider-message"), "boom");
   gst_message_unref (m);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
 }
 
@@ -275,7 +267,7 @@ GST_START_TEST (test_dropped_mid_reply)
   g_ptr_array_unref (log);
 
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
 }
 
@@ -301,7 +293,7 @@ GST_START_TEST (test_session_expired)
   i++;
   fail_unless (it_msgs_find_type (msgs, GST_MESSAGE_ERROR, &i) == NULL);
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
 }
 
@@ -324,7 +316,7 @@ run_latency_target (const gchar * script, guint target_ms, GPtrArray * msgs)
   fail_unless (m != NULL && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS,
       "a late reply is not an error");
   gst_message_unref (m);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_emu_stop (emu);
   g_free (props);
   return it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL);
@@ -407,7 +399,7 @@ GST_START_TEST (test_malformed_frame)
           GST_SECOND, RATE), dur);
 
   g_ptr_array_unref (msgs);
-  stop_pipeline (p);
+  it_pipeline_stop (p);
   it_sink_free (sink);
   it_emu_stop (emu);
 }
@@ -464,7 +456,7 @@ GST_START_TEST (test_bad_config)
     gst_message_unref (m);
     gst_object_unref (bus);
     gst_object_unref (s2s);
-    stop_pipeline (p);
+    it_pipeline_stop (p);
   }
 
   /* none of them got as far as a connection */
