@@ -909,10 +909,6 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   self->priv->last_error = g_strdup_printf ("%s%s%s",
       gst_s2s_error_code_to_string (r->code),
       r->provider_message ? ": " : "", GST_STR_NULL (r->provider_message));
-  if (r->fatal) {
-    self->priv->fatal = TRUE;
-    GST_S2S_BASE_SIGNAL (self);
-  }
   GST_S2S_BASE_UNLOCK (self);
 
   error_domain_code (r->code, &domain, &gcode);
@@ -922,6 +918,16 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
       r->fatal ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, domain, gcode,
       g_strdup (r->user_text ? r->user_text : error_user_text (r->code)),
       debug, __FILE__, GST_FUNCTION, __LINE__, details);
+
+  /* Only now does the chain return GST_FLOW_ERROR: upstream then posts its
+   * own "internal data stream error", which must come after ours, the one
+   * with the cause and the s2s-error details. */
+  if (r->fatal) {
+    GST_S2S_BASE_LOCK (self);
+    self->priv->fatal = TRUE;
+    GST_S2S_BASE_SIGNAL (self);
+    GST_S2S_BASE_UNLOCK (self);
+  }
 
   if (r->fatal && self->priv->io_ctx &&
       g_main_context_is_owner (self->priv->io_ctx))
