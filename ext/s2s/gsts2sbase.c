@@ -1523,6 +1523,41 @@ gst_s2s_base_transcript (GstS2SBase * self, const gchar * role,
           "item-id", G_TYPE_STRING, item_id, NULL));
 }
 
+/* A partial transcript as the whole text so far (Grok's cumulative
+ * `.updated`): posted as the delta when it extends what came before, else
+ * as the full text with replace=TRUE */
+void
+gst_s2s_base_transcript_snapshot (GstS2SBase * self, const gchar * role,
+    const gchar * item_id, const gchar * text)
+{
+  ConvItem *it;
+  const gchar *post = text;
+  gboolean replace = FALSE;
+  gchar *delta = NULL;
+
+  GST_S2S_BASE_LOCK (self);
+  it = conv_ensure (self, item_id, "message", role);
+  if (it->final) {
+    GST_S2S_BASE_UNLOCK (self);
+    return;
+  }
+  if (g_str_has_prefix (text, it->text->str)) {
+    post = delta = g_strdup (text + it->text->len);
+  } else {
+    replace = TRUE;
+  }
+  g_string_assign (it->text, text);
+  GST_S2S_BASE_UNLOCK (self);
+
+  if (*post || replace)
+    post_element_message (self, gst_structure_new ("s2s-transcript",
+            "role", G_TYPE_STRING, role, "text", G_TYPE_STRING, post,
+            "final", G_TYPE_BOOLEAN, FALSE,
+            "replace", G_TYPE_BOOLEAN, replace,
+            "item-id", G_TYPE_STRING, item_id, NULL));
+  g_free (delta);
+}
+
 void
 gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
 {

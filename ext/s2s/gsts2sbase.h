@@ -224,6 +224,9 @@ void gst_s2s_base_item_added (GstS2SBase * self, const gchar * item_id,
 
 void gst_s2s_base_transcript (GstS2SBase * self, const gchar * role,
     const gchar * item_id, const gchar * text, gboolean final);
+/* A partial transcript given as the whole text so far (not a delta) */
+void gst_s2s_base_transcript_snapshot (GstS2SBase * self, const gchar * role,
+    const gchar * item_id, const gchar * text);
 
 void gst_s2s_base_response_started (GstS2SBase * self,
     const gchar * response_id);

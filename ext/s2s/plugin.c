@@ -16,6 +16,7 @@ plugin_init (GstPlugin * plugin)
 
 #ifdef HAVE_OPENAI
   ret |= GST_ELEMENT_REGISTER (s2sopenai, plugin);
+  ret |= GST_ELEMENT_REGISTER (s2sgrok, plugin);
 #endif
 
   return ret;

@@ -49,6 +49,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "gsts2sopenai.h"
+#include "gsts2sopenai-private.h"
 #include "gsts2selements.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_openai_debug);
@@ -94,8 +95,8 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (s2sopenai, "s2sopenai", GST_RANK_NONE,
 /* ------------------------------------------------------------------------ */
 /* Building client events */
 
-static void
-add_format (JsonBuilder * b, const GstS2SAudioFormat * fmt)
+void
+gst_s2s_openai_add_format (JsonBuilder * b, const GstS2SAudioFormat * fmt)
 {
   json_builder_set_member_name (b, "format");
   json_builder_begin_object (b);
@@ -116,8 +117,9 @@ add_format (JsonBuilder * b, const GstS2SAudioFormat * fmt)
   json_builder_end_object (b);
 }
 
-static void
-add_turn_detection (JsonBuilder * b, const GstS2SConfig * c)
+void
+gst_s2s_openai_add_turn_detection (JsonBuilder * b, const GstS2SConfig * c,
+    gboolean grok)
 {
   gboolean respond = c->reasoning == GST_S2S_REASONING_BUILT_IN;
 
@@ -145,16 +147,22 @@ add_turn_detection (JsonBuilder * b, const GstS2SConfig * c)
       json_builder_add_int_value (b, c->silence_duration);
     }
   }
-  /* with external reasoning the app decides when and what to answer */
-  json_builder_set_member_name (b, "create_response");
-  json_builder_add_boolean_value (b, respond);
-  json_builder_set_member_name (b, "interrupt_response");
-  json_builder_add_boolean_value (b, TRUE);
+  /* with external reasoning the app decides when and what to answer; Grok
+   * documents neither flag, so it gets create_response only when needed */
+  if (!grok || !respond) {
+    json_builder_set_member_name (b, "create_response");
+    json_builder_add_boolean_value (b, respond);
+  }
+  if (!grok) {
+    json_builder_set_member_name (b, "interrupt_response");
+    json_builder_add_boolean_value (b, TRUE);
+  }
   json_builder_end_object (b);
 }
 
-static void
-add_tools (JsonBuilder * b, JsonArray * tools)
+void
+gst_s2s_openai_add_tools (JsonBuilder * b, JsonArray * tools,
+    gboolean tool_choice)
 {
   guint i;
 
@@ -188,8 +196,10 @@ add_tools (JsonBuilder * b, JsonArray * tools)
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "tool_choice");
-  json_builder_add_string_value (b, "auto");
+  if (tool_choice) {
+    json_builder_set_member_name (b, "tool_choice");
+    json_builder_add_string_value (b, "auto");
+  }
 }
 
 /* The GA session object. The voice is sent only when it changes: OpenAI
@@ -218,7 +228,7 @@ gst_s2s_openai_build_session (GstS2SOpenAI * self, const GstS2SConfig * c,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "input");
   json_builder_begin_object (b);
-  add_format (b, &c->in_format);
+  gst_s2s_openai_add_format (b, &c->in_format);
   json_builder_set_member_name (b, "transcription");
   if (c->transcribe_input) {
     json_builder_begin_object (b);
@@ -233,12 +243,12 @@ gst_s2s_openai_build_session (GstS2SOpenAI * self, const GstS2SConfig * c,
   } else {
     json_builder_add_null_value (b);
   }
-  add_turn_detection (b, c);
+  gst_s2s_openai_add_turn_detection (b, c, FALSE);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "output");
   json_builder_begin_object (b);
   if (initial)
-    add_format (b, &c->out_format);
+    gst_s2s_openai_add_format (b, &c->out_format);
   if (c->voice && g_strcmp0 (c->voice, priv->sent_voice) != 0) {
     json_builder_set_member_name (b, "voice");
     json_builder_add_string_value (b, c->voice);
@@ -248,7 +258,7 @@ gst_s2s_openai_build_session (GstS2SOpenAI * self, const GstS2SConfig * c,
   json_builder_end_object (b);
   json_builder_end_object (b);
 
-  add_tools (b, c->tools);
+  gst_s2s_openai_add_tools (b, c->tools, TRUE);
 
   json_builder_set_member_name (b, "max_output_tokens");
   if (c->max_output_tokens > 0)
@@ -579,8 +589,8 @@ gst_s2s_openai_send_text (GstS2SBase * base, const gchar * role,
 /* ------------------------------------------------------------------------ */
 /* Server events */
 
-static const gchar *
-str_member (JsonObject * o, const gchar * name)
+const gchar *
+gst_s2s_openai_str_member (JsonObject * o, const gchar * name)
 {
   JsonNode *n;
 
@@ -593,8 +603,8 @@ str_member (JsonObject * o, const gchar * name)
   return NULL;
 }
 
-static gint64
-int_member (JsonObject * o, const gchar * name)
+gint64
+gst_s2s_openai_int_member (JsonObject * o, const gchar * name)
 {
   JsonNode *n;
 
@@ -608,8 +618,8 @@ int_member (JsonObject * o, const gchar * name)
   return 0;
 }
 
-static JsonObject *
-obj_member (JsonObject * o, const gchar * name)
+JsonObject *
+gst_s2s_openai_obj_member (JsonObject * o, const gchar * name)
 {
   JsonNode *n;
 
@@ -623,23 +633,23 @@ static void
 handle_error_event (GstS2SOpenAI * self, JsonObject * ev)
 {
   GstS2SOpenAIPrivate *priv = PRIV (self);
-  JsonObject *err = obj_member (ev, "error");
+  JsonObject *err = gst_s2s_openai_obj_member (ev, "error");
   const gchar *type, *code, *message, *event_id;
   GstS2SErrorCode ec = GST_S2S_ERROR_INVALID_REQUEST;
   gboolean fatal = FALSE, retryable = FALSE;
 
   /* some servers send the error as a plain string */
   if (err == NULL) {
-    message = str_member (ev, "error");
+    message = gst_s2s_openai_str_member (ev, "error");
     gst_s2s_base_provider_error (GST_S2S_BASE (self),
         GST_S2S_ERROR_SERVER_ERROR, FALSE, TRUE, NULL,
         message ? message : "error event without details");
     return;
   }
-  type = str_member (err, "type");
-  code = str_member (err, "code");
-  message = str_member (err, "message");
-  event_id = str_member (err, "event_id");
+  type = gst_s2s_openai_str_member (err, "type");
+  code = gst_s2s_openai_str_member (err, "code");
+  message = gst_s2s_openai_str_member (err, "message");
+  event_id = gst_s2s_openai_str_member (err, "event_id");
 
   if (g_strcmp0 (code, "invalid_api_key") == 0) {
     ec = GST_S2S_ERROR_AUTHENTICATION;
@@ -673,7 +683,7 @@ handle_error_event (GstS2SOpenAI * self, JsonObject * ev)
 static void
 handle_audio_delta (GstS2SOpenAI * self, JsonObject * ev)
 {
-  const gchar *b64 = str_member (ev, "delta");
+  const gchar *b64 = gst_s2s_openai_str_member (ev, "delta");
   gchar *buf;
   gsize len = 0;
 
@@ -682,40 +692,41 @@ handle_audio_delta (GstS2SOpenAI * self, JsonObject * ev)
   buf = g_strdup (b64);
   g_base64_decode_inplace (buf, &len);
   gst_s2s_base_response_audio (GST_S2S_BASE (self),
-      str_member (ev, "response_id"), str_member (ev, "item_id"),
-      (const guint8 *) buf, len);
+      gst_s2s_openai_str_member (ev, "response_id"),
+      gst_s2s_openai_str_member (ev, "item_id"), (const guint8 *) buf, len);
   g_free (buf);
 }
 
 static void
 handle_response_done (GstS2SOpenAI * self, JsonObject * ev)
 {
-  JsonObject *resp = obj_member (ev, "response");
-  JsonObject *usage = obj_member (resp, "usage");
-  const gchar *status = str_member (resp, "status");
+  JsonObject *resp = gst_s2s_openai_obj_member (ev, "response");
+  JsonObject *usage = gst_s2s_openai_obj_member (resp, "usage");
+  const gchar *status = gst_s2s_openai_str_member (resp, "status");
 
   if (usage) {
-    JsonObject *in = obj_member (usage, "input_token_details");
-    JsonObject *out = obj_member (usage, "output_token_details");
+    JsonObject *in = gst_s2s_openai_obj_member (usage, "input_token_details");
+    JsonObject *out = gst_s2s_openai_obj_member (usage, "output_token_details");
     GstS2SUsage u = { 0, };
 
-    u.input_tokens = int_member (usage, "input_tokens");
-    u.output_tokens = int_member (usage, "output_tokens");
-    u.input_audio_tokens = int_member (in, "audio_tokens");
-    u.cached_tokens = int_member (in, "cached_tokens");
-    u.output_audio_tokens = int_member (out, "audio_tokens");
+    u.input_tokens = gst_s2s_openai_int_member (usage, "input_tokens");
+    u.output_tokens = gst_s2s_openai_int_member (usage, "output_tokens");
+    u.input_audio_tokens = gst_s2s_openai_int_member (in, "audio_tokens");
+    u.cached_tokens = gst_s2s_openai_int_member (in, "cached_tokens");
+    u.output_audio_tokens = gst_s2s_openai_int_member (out, "audio_tokens");
     gst_s2s_base_usage (GST_S2S_BASE (self), &u);
   }
   if (g_strcmp0 (status, "failed") == 0) {
-    JsonObject *details = obj_member (resp, "status_details");
-    JsonObject *err = obj_member (details, "error");
+    JsonObject *details = gst_s2s_openai_obj_member (resp, "status_details");
+    JsonObject *err = gst_s2s_openai_obj_member (details, "error");
     gst_s2s_base_provider_error (GST_S2S_BASE (self),
-        GST_S2S_ERROR_SERVER_ERROR, FALSE, TRUE, str_member (err, "code"),
-        str_member (err, "message") ? str_member (err, "message") :
-        "response failed");
+        GST_S2S_ERROR_SERVER_ERROR, FALSE, TRUE, gst_s2s_openai_str_member (err,
+            "code"), gst_s2s_openai_str_member (err,
+            "message") ? gst_s2s_openai_str_member (err,
+            "message") : "response failed");
   }
-  gst_s2s_base_response_done (GST_S2S_BASE (self), str_member (resp, "id"),
-      status ? status : "completed");
+  gst_s2s_base_response_done (GST_S2S_BASE (self),
+      gst_s2s_openai_str_member (resp, "id"), status ? status : "completed");
 }
 
 static void
@@ -723,7 +734,10 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
 {
   GstS2SBase *base = GST_S2S_BASE (self);
   GstS2SOpenAIPrivate *priv = PRIV (self);
+  GstS2SOpenAIClass *klass = GST_S2S_OPENAI_GET_CLASS (self);
 
+  if (klass->handle_event && klass->handle_event (self, type, ev))
+    return;
   /* most frequent first; beta names are accepted on receive */
   if (g_str_equal (type, "response.output_audio.delta") ||
       g_str_equal (type, "response.audio.delta")) {
@@ -732,63 +746,69 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
       g_str_equal (type, "response.audio_transcript.delta") ||
       g_str_equal (type, "response.output_text.delta") ||
       g_str_equal (type, "response.text.delta")) {
-    const gchar *delta = str_member (ev, "delta");
+    const gchar *delta = gst_s2s_openai_str_member (ev, "delta");
     if (delta)
-      gst_s2s_base_transcript (base, "assistant", str_member (ev, "item_id"),
-          delta, FALSE);
-  } else if (g_str_equal (type, "response.output_audio_transcript.done") ||
-      g_str_equal (type, "response.audio_transcript.done")) {
-    const gchar *text = str_member (ev, "transcript");
-    gst_s2s_base_transcript (base, "assistant", str_member (ev, "item_id"),
-        text ? text : "", TRUE);
-  } else if (g_str_equal (type, "response.output_text.done") ||
-      g_str_equal (type, "response.text.done")) {
-    const gchar *text = str_member (ev, "text");
-    gst_s2s_base_transcript (base, "assistant", str_member (ev, "item_id"),
-        text ? text : "", TRUE);
+      gst_s2s_base_transcript (base, "assistant", gst_s2s_openai_str_member (ev,
+              "item_id"), delta, FALSE);
+  } else if (g_str_equal (type, "response.output_audio_transcript.done")
+      || g_str_equal (type, "response.audio_transcript.done")) {
+    const gchar *text = gst_s2s_openai_str_member (ev, "transcript");
+    gst_s2s_base_transcript (base, "assistant", gst_s2s_openai_str_member (ev,
+            "item_id"), text ? text : "", TRUE);
+  } else if (g_str_equal (type, "response.output_text.done")
+      || g_str_equal (type, "response.text.done")) {
+    const gchar *text = gst_s2s_openai_str_member (ev, "text");
+    gst_s2s_base_transcript (base, "assistant", gst_s2s_openai_str_member (ev,
+            "item_id"), text ? text : "", TRUE);
   } else if (g_str_equal (type, "input_audio_buffer.speech_started")) {
-    gst_s2s_base_speech_started (base, str_member (ev, "item_id"));
+    gst_s2s_base_speech_started (base, gst_s2s_openai_str_member (ev,
+            "item_id"));
   } else if (g_str_equal (type, "input_audio_buffer.speech_stopped")) {
-    gst_s2s_base_speech_stopped (base, str_member (ev, "item_id"));
+    gst_s2s_base_speech_stopped (base, gst_s2s_openai_str_member (ev,
+            "item_id"));
   } else if (g_str_equal (type, "input_audio_buffer.committed")) {
-    gst_s2s_base_item_added (base, str_member (ev, "item_id"), "message",
-        "user");
+    gst_s2s_base_item_added (base, gst_s2s_openai_str_member (ev, "item_id"),
+        "message", "user");
   } else if (g_str_equal (type,
           "conversation.item.input_audio_transcription.delta")) {
-    const gchar *delta = str_member (ev, "delta");
+    const gchar *delta = gst_s2s_openai_str_member (ev, "delta");
     if (delta)
-      gst_s2s_base_transcript (base, "user", str_member (ev, "item_id"),
-          delta, FALSE);
+      gst_s2s_base_transcript (base, "user", gst_s2s_openai_str_member (ev,
+              "item_id"), delta, FALSE);
   } else if (g_str_equal (type,
           "conversation.item.input_audio_transcription.completed")) {
-    const gchar *text = str_member (ev, "transcript");
-    gst_s2s_base_transcript (base, "user", str_member (ev, "item_id"),
-        text ? text : "", TRUE);
+    const gchar *text = gst_s2s_openai_str_member (ev, "transcript");
+    gst_s2s_base_transcript (base, "user", gst_s2s_openai_str_member (ev,
+            "item_id"), text ? text : "", TRUE);
   } else if (g_str_equal (type,
           "conversation.item.input_audio_transcription.failed")) {
-    JsonObject *err = obj_member (ev, "error");
+    JsonObject *err = gst_s2s_openai_obj_member (ev, "error");
     GST_WARNING_OBJECT (self, "input transcription failed: %s",
-        GST_STR_NULL (str_member (err, "message")));
+        GST_STR_NULL (gst_s2s_openai_str_member (err, "message")));
   } else if (g_str_equal (type, "response.created")) {
-    gst_s2s_base_response_started (base, str_member (obj_member (ev,
-                "response"), "id"));
+    gst_s2s_base_response_started (base,
+        gst_s2s_openai_str_member (gst_s2s_openai_obj_member (ev, "response"),
+            "id"));
   } else if (g_str_equal (type, "response.output_item.added")) {
-    JsonObject *item = obj_member (ev, "item");
-    const gchar *itype = str_member (item, "type");
+    JsonObject *item = gst_s2s_openai_obj_member (ev, "item");
+    const gchar *itype = gst_s2s_openai_str_member (item, "type");
     if (g_strcmp0 (itype, "message") == 0)
-      gst_s2s_base_item_added (base, str_member (item, "id"), "message",
-          "assistant");
-    else if (g_strcmp0 (itype, "function_call") == 0 && str_member (item, "id")
-        && str_member (item, "name"))
+      gst_s2s_base_item_added (base, gst_s2s_openai_str_member (item, "id"),
+          "message", "assistant");
+    else if (g_strcmp0 (itype, "function_call") == 0
+        && gst_s2s_openai_str_member (item, "id")
+        && gst_s2s_openai_str_member (item, "name"))
       g_hash_table_insert (priv->call_names,
-          g_strdup (str_member (item, "id")),
-          g_strdup (str_member (item, "name")));
+          g_strdup (gst_s2s_openai_str_member (item, "id")),
+          g_strdup (gst_s2s_openai_str_member (item, "name")));
   } else if (g_str_equal (type, "response.function_call_arguments.done")) {
-    const gchar *call_id = str_member (ev, "call_id");
-    const gchar *name = str_member (ev, "name");
-    const gchar *args = str_member (ev, "arguments");
-    if (name == NULL && str_member (ev, "item_id"))
-      name = g_hash_table_lookup (priv->call_names, str_member (ev, "item_id"));
+    const gchar *call_id = gst_s2s_openai_str_member (ev, "call_id");
+    const gchar *name = gst_s2s_openai_str_member (ev, "name");
+    const gchar *args = gst_s2s_openai_str_member (ev, "arguments");
+    if (name == NULL && gst_s2s_openai_str_member (ev, "item_id"))
+      name =
+          g_hash_table_lookup (priv->call_names, gst_s2s_openai_str_member (ev,
+              "item_id"));
     if (call_id && name)
       gst_s2s_base_tool_call (base, call_id, name, args ? args : "{}");
     else
@@ -797,9 +817,9 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
   } else if (g_str_equal (type, "response.done")) {
     handle_response_done (self, ev);
   } else if (g_str_equal (type, "session.created")) {
-    JsonObject *session = obj_member (ev, "session");
+    JsonObject *session = gst_s2s_openai_obj_member (ev, "session");
     g_free (priv->session_id);
-    priv->session_id = g_strdup (str_member (session, "id"));
+    priv->session_id = g_strdup (gst_s2s_openai_str_member (session, "id"));
   } else if (g_str_equal (type, "session.updated")) {
     gst_s2s_base_session_ready (base, priv->session_id);
   } else if (g_str_equal (type, "error")) {
@@ -829,7 +849,8 @@ gst_s2s_openai_handle_event (GstS2SOpenAI * self, const gchar * data,
   }
   root = json_parser_get_root (priv->parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      (type = str_member (ev = json_node_get_object (root), "type")) == NULL) {
+      (type = gst_s2s_openai_str_member (ev =
+              json_node_get_object (root), "type")) == NULL) {
     gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,
         FALSE, FALSE, NULL, "event is not an object with a type");
     return;

@@ -22,6 +22,11 @@ struct _GstS2SOpenAIClass
   JsonNode *(*build_session) (GstS2SOpenAI * self, const GstS2SConfig * config,
       gboolean initial);
 
+  /* A dialect's own server events, tried before the OpenAI ones; return
+   * TRUE when @ev was handled */
+  gboolean (*handle_event) (GstS2SOpenAI * self, const gchar * type,
+      JsonObject * ev);
+
   gpointer _gst_reserved[GST_PADDING];
 };
 
