@@ -1,4 +1,5 @@
-/* s2s-emulator: OpenAI Realtime GA dialect (also the Azure GA path).
+/* s2s-emulator: OpenAI Realtime GA dialect (also the Azure GA path), and
+ * xAI Grok's Voice Agent dialect as a variant of it (Oa.grok).
  * Copyright (C) 2026 gst-s2s contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -6,6 +7,11 @@
  * /work/shared/reference/openai-grok.md section 1), not to any client of
  * ours.  The "model" is deterministic: an energy VAD cuts user turns and the
  * reply echoes the turn's audio, so tests can compare samples.
+ *
+ * Grok (section 2 of the reference): session with voice and turn_detection
+ * at the top level, PCM at 8-48 kHz, server VAD or none, cumulative
+ * transcription .updated partials, no conversation.item.done and no
+ * rate_limits.updated, no auto-cancel on barge-in.
  */
 
 #include <math.h>
@@ -23,6 +29,20 @@ static const char *const openai_paths[] = {
   "/v1/realtime",
   "/openai/v1/realtime",        /* Azure GA */
   NULL
+};
+
+static const char *const grok_paths[] = {
+  "/v1/realtime",
+  NULL
+};
+
+/* case-insensitive on the wire */
+static const char *const grok_voices[] = {
+  "eve", "ara", "rex", "sal", "leo", NULL
+};
+
+static const guint grok_rates[] = {
+  8000, 16000, 22050, 24000, 32000, 44100, 48000, 0
 };
 
 static const char *const voices[] = {
@@ -68,6 +88,7 @@ typedef struct
   gboolean out_of_band;         /* response.conversation = "none" */
   gboolean text_only;
   EmuAudioFormat out_fmt;
+  guint out_rate;
   JsonObject *format;           /* session audio.output.format copy */
   char *voice;
   JsonNode *modalities;
@@ -100,6 +121,8 @@ typedef struct
   JsonObject *session;
   char *model;
   gboolean beta;
+  gboolean grok;                /* the Grok dialect */
+  gboolean grok_partials;       /* transcription.model grok-transcribe */
   guint next_item;
   guint next_resp;
   guint next_call;
@@ -107,6 +130,9 @@ typedef struct
   /* cached from session */
   EmuAudioFormat in_fmt;
   EmuAudioFormat out_fmt;
+  guint in_rate;
+  guint out_rate;
+  EmuResampler in_rs;
   TurnDetection td;
   double threshold;
   guint prefix_ms;
@@ -324,7 +350,7 @@ send_error (EmuConn * conn, const char *type, const char *code,
   json_object_set_string_member (err, "message", message);
   if (param)
     json_object_set_string_member (err, "param", param);
-  else
+  else if (!((Oa *) conn->priv)->grok)
     json_object_set_null_member (err, "param");
   if (client_event_id)
     json_object_set_string_member (err, "event_id", client_event_id);
@@ -442,6 +468,47 @@ default_session (EmuConn * conn, const char *model)
   return s;
 }
 
+/* Grok: hybrid shape, voice and turn_detection at the top level */
+static JsonObject *
+grok_default_session (EmuConn * conn, const char *model)
+{
+  JsonObject *s = json_object_new ();
+  JsonObject *audio = json_object_new ();
+  JsonObject *in = json_object_new ();
+  JsonObject *out = json_object_new ();
+  JsonObject *td = json_object_new ();
+  char *id = g_strdup_printf ("sess_%u", conn->index);
+
+  json_object_set_string_member (s, "id", id);
+  json_object_set_string_member (s, "object", "realtime.session");
+  json_object_set_string_member (s, "model", model);
+  json_object_set_string_member (s, "instructions", "");
+  json_object_set_string_member (s, "voice", "eve");
+  json_object_set_string_member (td, "type", "server_vad");
+  json_object_set_double_member (td, "threshold", 0.85);
+  json_object_set_int_member (td, "silence_duration_ms", 500);
+  json_object_set_int_member (td, "prefix_padding_ms", 333);
+  json_object_set_object_member (s, "turn_detection", td);
+  json_object_set_object_member (in, "format", pcm_format ());
+  json_object_set_object_member (out, "format", pcm_format ());
+  json_object_set_object_member (audio, "input", in);
+  json_object_set_object_member (audio, "output", out);
+  json_object_set_object_member (s, "audio", audio);
+  json_object_set_array_member (s, "tools", json_array_new ());
+  g_free (id);
+  return s;
+}
+
+static guint
+format_rate (JsonObject * f)
+{
+  const char *t = get_str (f, "type");
+
+  if (g_strcmp0 (t, "audio/pcm") == 0 && json_object_has_member (f, "rate"))
+    return (guint) json_object_get_int_member (f, "rate");
+  return g_strcmp0 (t, "audio/pcm") == 0 ? EMU_RATE : 8000;
+}
+
 static EmuAudioFormat
 format_from (JsonObject * f)
 {
@@ -460,13 +527,27 @@ cache_config (Oa * oa)
   JsonObject *audio = get_obj (oa->session, "audio");
   JsonObject *in = get_obj (audio, "input");
   JsonObject *out = get_obj (audio, "output");
-  JsonObject *td = get_obj (in, "turn_detection");
+  JsonObject *td = get_obj (oa->grok ? oa->session : in, "turn_detection");
   JsonNode *mod = json_object_get_member (oa->session, "output_modalities");
   const char *t = get_str (td, "type");
+  EmuAudioFormat in_fmt = format_from (get_obj (in, "format"));
+  guint in_rate = format_rate (get_obj (in, "format"));
 
-  oa->in_fmt = format_from (get_obj (in, "format"));
+  if (in_fmt != oa->in_fmt || in_rate != oa->in_rate || !oa->in_rs.rate) {
+    /* a new input format starts its own sample count */
+    memset (&oa->in_rs, 0, sizeof (oa->in_rs));
+    oa->in_rs.rate = in_rate;
+    oa->has_carry = FALSE;
+  }
+  oa->in_fmt = in_fmt;
+  oa->in_rate = in_rate;
   oa->out_fmt = format_from (get_obj (out, "format"));
-  oa->transcription = get_obj (in, "transcription") != NULL;
+  oa->out_rate = format_rate (get_obj (out, "format"));
+  /* Grok always transcribes the user; .updated partials need
+   * grok-transcribe */
+  oa->transcription = oa->grok || get_obj (in, "transcription") != NULL;
+  oa->grok_partials = oa->grok && g_strcmp0 (get_str (get_obj (in,
+              "transcription"), "model"), "grok-transcribe") == 0;
   oa->text_only = mod && JSON_NODE_HOLDS_ARRAY (mod)
       && json_array_get_length (json_node_get_array (mod)) == 1
       && g_strcmp0 (json_array_get_string_element (json_node_get_array (mod),
@@ -480,8 +561,10 @@ cache_config (Oa * oa)
   }
   oa->create_response = !json_object_has_member (td, "create_response")
       || json_object_get_boolean_member (td, "create_response");
-  oa->interrupt_response = !json_object_has_member (td, "interrupt_response")
-      || json_object_get_boolean_member (td, "interrupt_response");
+  /* Grok documents no auto-cancel: the client cancels on barge-in */
+  oa->interrupt_response = !oa->grok
+      && (!json_object_has_member (td, "interrupt_response")
+      || json_object_get_boolean_member (td, "interrupt_response"));
   if (g_strcmp0 (t, "semantic_vad") == 0) {
     const char *e = get_str (td, "eagerness");
     /* No semantics here: eagerness only picks how long a pause ends the
@@ -591,7 +674,8 @@ check_range (VErr * e, const char *param, JsonNode * n, double min,
 }
 
 static gboolean
-validate_format (VErr * e, const char *param, JsonNode * n, JsonObject ** out)
+validate_format (VErr * e, const char *param, JsonNode * n, JsonObject ** out,
+    gboolean grok)
 {
   static const char *const types[] =
       { "audio/pcm", "audio/pcmu", "audio/pcma", NULL };
@@ -625,10 +709,18 @@ validate_format (VErr * e, const char *param, JsonNode * n, JsonObject ** out)
   if (json_object_has_member (o, "rate")) {
     JsonNode *r = json_object_get_member (o, "rate");
     double want = g_str_equal (t, "audio/pcm") ? 24000 : 8000;
+    gboolean known = num (r) == want;
+    guint i;
     p = g_strdup_printf ("%s.rate", param);
+    for (i = 0; grok && g_str_equal (t, "audio/pcm") && grok_rates[i]; i++)
+      known |= num (r) == grok_rates[i];
     if (!is_number (r))
       ok = bad_type (e, p, "an integer", r);
-    else if (num (r) != want)
+    else if (!known && grok && g_str_equal (t, "audio/pcm"))
+      ok = verr (e, "invalid_value", p,
+          "Invalid value: %g. Supported values are: 8000, 16000, 22050, "
+          "24000, 32000, 44100, and 48000.", num (r));
+    else if (!known)
       ok = verr (e, "invalid_value", p,
           "Invalid value: %g. Supported values are: %g.", num (r), want);
     g_free (p);
@@ -638,18 +730,39 @@ validate_format (VErr * e, const char *param, JsonNode * n, JsonObject ** out)
   *out = json_object_new ();
   json_object_set_string_member (*out, "type", t);
   if (g_str_equal (t, "audio/pcm"))
-    json_object_set_int_member (*out, "rate", 24000);
+    json_object_set_int_member (*out, "rate",
+        json_object_has_member (o, "rate") ? (gint64) num
+        (json_object_get_member (o, "rate")) : 24000);
   return TRUE;
 }
 
-static gboolean
-validate_turn_detection (VErr * e, JsonNode * n, JsonObject * in)
+/* Grok: turn_detection at the top level, server VAD only */
+static JsonObject *
+grok_vad_defaults (void)
 {
-  static const char *const types[] = { "server_vad", "semantic_vad", NULL };
+  JsonObject *td = json_object_new ();
+
+  json_object_set_string_member (td, "type", "server_vad");
+  json_object_set_double_member (td, "threshold", 0.85);
+  json_object_set_int_member (td, "silence_duration_ms", 500);
+  json_object_set_int_member (td, "prefix_padding_ms", 333);
+  return td;
+}
+
+/* @in holds turn_detection: audio.input (OpenAI) or the session (Grok) */
+static gboolean
+validate_turn_detection (VErr * e, JsonNode * n, JsonObject * in, gboolean grok)
+{
+  static const char *const openai_types[] =
+      { "server_vad", "semantic_vad", NULL };
+  static const char *const grok_types[] = { "server_vad", NULL };
   static const char *const eag[] = { "low", "medium", "high", "auto", NULL };
-  const char *P = "session.audio.input.turn_detection";
+  const char *P = grok ? "session.turn_detection" :
+      "session.audio.input.turn_detection";
+  const char *const *types = grok ? grok_types : openai_types;
+  char *Ptype = g_strconcat (P, ".type", NULL);
   JsonObject *upd, *cur = get_obj (in, "turn_detection"), *td;
-  const char *type;
+  const char *type = NULL;
   GList *members, *l;
   gboolean ok = TRUE;
 
@@ -661,22 +774,23 @@ validate_turn_detection (VErr * e, JsonNode * n, JsonObject * in)
     return bad_type (e, P, "an object", n);
   upd = json_node_get_object (n);
   if (json_object_has_member (upd, "type")) {
-    if (!check_enum (e, "session.audio.input.turn_detection.type",
-            json_object_get_member (upd, "type"), types,
-            "'server_vad' and 'semantic_vad'"))
-      return FALSE;
+    ok = check_enum (e, Ptype, json_object_get_member (upd, "type"), types,
+        grok ? "'server_vad'" : "'server_vad' and 'semantic_vad'");
     type = get_str (upd, "type");
   } else if (cur) {
     type = get_str (cur, "type");
   } else {
-    return verr (e, "missing_required_parameter",
-        "session.audio.input.turn_detection.type",
-        "Missing required parameter: "
-        "'session.audio.input.turn_detection.type'.");
+    ok = verr (e, "missing_required_parameter", Ptype,
+        "Missing required parameter: '%s'.", Ptype);
   }
+  g_free (Ptype);
+  if (!ok)
+    return FALSE;
 
   if (cur && g_strcmp0 (get_str (cur, "type"), type) == 0)
     td = obj_copy (cur);
+  else if (grok)
+    td = grok_vad_defaults ();
   else if (g_str_equal (type, "server_vad"))
     td = server_vad_defaults ();
   else
@@ -698,7 +812,8 @@ validate_turn_detection (VErr * e, JsonNode * n, JsonObject * in)
       else
         json_object_set_boolean_member (td, k, json_node_get_boolean (v));
     } else if (server && g_str_equal (k, "threshold")) {
-      if ((ok = check_range (e, p, v, 0.0, 1.0, FALSE)))
+      if ((ok = check_range (e, p, v, grok ? 0.1 : 0.0, grok ? 0.9 : 1.0,
+                  FALSE)))
         json_object_set_double_member (td, k, num (v));
     } else if (server && (g_str_equal (k, "prefix_padding_ms")
             || g_str_equal (k, "silence_duration_ms"))) {
@@ -707,7 +822,8 @@ validate_turn_detection (VErr * e, JsonNode * n, JsonObject * in)
     } else if (server && g_str_equal (k, "idle_timeout_ms")) {
       if (JSON_NODE_HOLDS_NULL (v))
         json_object_set_null_member (td, k);
-      else if ((ok = check_range (e, p, v, 5000, 30000, TRUE)))
+      else if ((ok = check_range (e, p, v, grok ? 0 : 5000, grok ? 600000 :
+                  30000, TRUE)))
         json_object_set_int_member (td, k, (gint64) num (v));
     } else if (!server && g_str_equal (k, "eagerness")) {
       if ((ok = check_enum (e, p, v, eag,
@@ -770,10 +886,11 @@ validate_audio_input (VErr * e, JsonNode * n, JsonObject * in)
 
     if (g_str_equal (k, "format")) {
       JsonObject *f;
-      if ((ok = validate_format (e, "session.audio.input.format", v, &f)))
+      if ((ok = validate_format (e, "session.audio.input.format", v, &f,
+                  FALSE)))
         json_object_set_object_member (in, "format", f);
     } else if (g_str_equal (k, "turn_detection")) {
-      ok = validate_turn_detection (e, v, in);
+      ok = validate_turn_detection (e, v, in, FALSE);
     } else if (g_str_equal (k, "transcription")) {
       if (JSON_NODE_HOLDS_NULL (v))
         json_object_set_null_member (in, k);
@@ -818,7 +935,8 @@ validate_audio_output (VErr * e, JsonNode * n, JsonObject * out)
 
     if (g_str_equal (k, "format")) {
       JsonObject *f;
-      if ((ok = validate_format (e, "session.audio.output.format", v, &f)))
+      if ((ok = validate_format (e, "session.audio.output.format", v, &f,
+                  FALSE)))
         json_object_set_object_member (out, "format", f);
     } else if (g_str_equal (k, "voice")) {
       if (JSON_NODE_HOLDS_OBJECT (v)
@@ -862,7 +980,7 @@ validate_modalities (VErr * e, const char *P, JsonNode * v)
 }
 
 static gboolean
-validate_tools (VErr * e, const char *P, JsonNode * v)
+validate_tools (VErr * e, const char *P, JsonNode * v, gboolean grok)
 {
   JsonArray *a;
   guint i;
@@ -912,9 +1030,14 @@ validate_tools (VErr * e, const char *P, JsonNode * v)
               "Missing required parameter: '%s'.", pn);
           g_free (pn);
         }
+      } else if (grok && (g_str_equal (type, "web_search")
+              || g_str_equal (type, "x_search")
+              || g_str_equal (type, "file_search"))) {
+        /* run by xAI itself: nothing for the client to answer */
       } else if (!g_str_equal (type, "mcp")) {
         char *pt = g_strconcat (p, ".type", NULL);
-        ok = bad_value (e, pt, type, "'function' and 'mcp'");
+        ok = bad_value (e, pt, type, grok ? "'function', 'web_search', "
+            "'x_search', 'file_search', and 'mcp'" : "'function' and 'mcp'");
         g_free (pt);
       }
     }
@@ -951,6 +1074,49 @@ validate_max_tokens (VErr * e, const char *P, JsonNode * v)
     return bad_value (e, P, json_node_get_string (v), "'inf'");
   }
   return check_range (e, P, v, 1, 4096, TRUE);
+}
+
+/* The validated copy @s becomes the session if @ok; returns @ok */
+static gboolean
+adopt_session (Oa * oa, JsonObject * s, gboolean ok)
+{
+  if (ok) {
+    json_object_unref (oa->session);
+    oa->session = s;
+  } else {
+    json_object_unref (s);
+  }
+  return ok;
+}
+
+static gboolean grok_validate_audio (VErr * e, const char *dir, JsonNode * n,
+    JsonObject * o);
+
+/* session.audio: {input, output}, each validated into @audio */
+static gboolean
+validate_audio (VErr * e, JsonNode * v, JsonObject * audio, gboolean grok)
+{
+  GList *am, *al;
+  gboolean ok = TRUE;
+
+  if (!JSON_NODE_HOLDS_OBJECT (v))
+    return bad_type (e, "session.audio", "an object", v);
+  am = json_object_get_members (json_node_get_object (v));
+  for (al = am; al && ok; al = al->next) {
+    JsonNode *av = json_object_get_member (json_node_get_object (v),
+        al->data);
+    if (grok && (g_str_equal (al->data, "input")
+            || g_str_equal (al->data, "output")))
+      ok = grok_validate_audio (e, al->data, av, get_obj (audio, al->data));
+    else if (g_str_equal (al->data, "input"))
+      ok = validate_audio_input (e, av, get_obj (audio, "input"));
+    else if (g_str_equal (al->data, "output"))
+      ok = validate_audio_output (e, av, get_obj (audio, "output"));
+    else
+      ok = unknown_param (e, "session.audio", al->data);
+  }
+  g_list_free (am);
+  return ok;
 }
 
 /* Validates @upd against a copy of the current session; on success the copy
@@ -993,25 +1159,9 @@ session_update (Oa * oa, JsonObject * upd, VErr * e)
       if ((ok = validate_modalities (e, p, v)))
         json_object_set_member (s, k, json_node_copy (v));
     } else if (g_str_equal (k, "audio")) {
-      JsonObject *audio = get_obj (s, "audio");
-      if (!JSON_NODE_HOLDS_OBJECT (v)) {
-        ok = bad_type (e, p, "an object", v);
-      } else {
-        GList *am = json_object_get_members (json_node_get_object (v)), *al;
-        for (al = am; al && ok; al = al->next) {
-          JsonNode *av = json_object_get_member (json_node_get_object (v),
-              al->data);
-          if (g_str_equal (al->data, "input"))
-            ok = validate_audio_input (e, av, get_obj (audio, "input"));
-          else if (g_str_equal (al->data, "output"))
-            ok = validate_audio_output (e, av, get_obj (audio, "output"));
-          else
-            ok = unknown_param (e, "session.audio", al->data);
-        }
-        g_list_free (am);
-      }
+      ok = validate_audio (e, v, get_obj (s, "audio"), FALSE);
     } else if (g_str_equal (k, "tools")) {
-      if ((ok = validate_tools (e, p, v)))
+      if ((ok = validate_tools (e, p, v, FALSE)))
         json_object_set_member (s, k, json_node_copy (v));
     } else if (g_str_equal (k, "tool_choice")) {
       if ((ok = validate_tool_choice (e, p, v)))
@@ -1060,14 +1210,132 @@ session_update (Oa * oa, JsonObject * upd, VErr * e)
     g_free (p);
   }
   g_list_free (members);
+  return adopt_session (oa, s, ok);
+}
 
-  if (ok) {
-    json_object_unref (oa->session);
-    oa->session = s;
-  } else {
-    json_object_unref (s);
+static gboolean
+grok_validate_audio (VErr * e, const char *dir, JsonNode * n, JsonObject * o)
+{
+  static const char *const transports[] = { "json", NULL };
+  gboolean input = g_str_equal (dir, "input");
+  char *P = g_strdup_printf ("session.audio.%s", dir);
+  GList *members, *l;
+  gboolean ok = TRUE;
+
+  if (!JSON_NODE_HOLDS_OBJECT (n)) {
+    ok = bad_type (e, P, "an object", n);
+    g_free (P);
+    return ok;
   }
+  members = json_object_get_members (json_node_get_object (n));
+  for (l = members; l && ok; l = l->next) {
+    const char *k = l->data;
+    JsonNode *v = json_object_get_member (json_node_get_object (n), k);
+    char *p = g_strdup_printf ("%s.%s", P, k);
+
+    if (g_str_equal (k, "format")) {
+      JsonObject *f;
+      if ((ok = validate_format (e, p, v, &f, TRUE)))
+        json_object_set_object_member (o, "format", f);
+    } else if (g_str_equal (k, "transport")) {
+      /* binary frames are not emulated (README) */
+      if ((ok = check_enum (e, p, v, transports, "'json'")))
+        json_object_set_member (o, k, json_node_copy (v));
+    } else if (input && g_str_equal (k, "transcription")) {
+      static const char *const tr[] = { "model", "language_hint", NULL };
+      JsonObject *t = JSON_NODE_HOLDS_OBJECT (v) ?
+          json_node_get_object (v) : NULL;
+      JsonNode *kt = t ? json_object_get_member (t, "keyterms") : NULL;
+      if (!t) {
+        ok = bad_type (e, p, "an object", v);
+      } else if (kt && (!JSON_NODE_HOLDS_ARRAY (kt)
+              || json_array_get_length (json_node_get_array (kt)) > 100)) {
+        ok = verr (e, "invalid_value", "session.audio.input.transcription."
+            "keyterms", "Invalid 'keyterms': expected at most 100 strings.");
+      } else {
+        JsonObject *rest = obj_copy (t);
+        json_object_remove_member (rest, "keyterms");
+        ok = validate_string_fields (e, p, rest, tr);
+        json_object_unref (rest);
+      }
+      if (ok)
+        json_object_set_member (o, k, json_node_copy (v));
+    } else if (!input && g_str_equal (k, "speed")) {
+      if ((ok = check_range (e, p, v, 0.7, 1.5, FALSE)))
+        json_object_set_double_member (o, k, num (v));
+    } else {
+      ok = unknown_param (e, P, k);
+    }
+    g_free (p);
+  }
+  g_list_free (members);
+  g_free (P);
   return ok;
+}
+
+/* Grok's session.update: no session.type, voice and turn_detection at the
+ * top level; OpenAI GA fields (type, output_modalities, audio.output.voice,
+ * tool_choice, max_output_tokens, ...) are unknown parameters. */
+static gboolean
+grok_session_update (Oa * oa, JsonObject * upd, VErr * e)
+{
+  static const char *const efforts[] = { "high", "none", NULL };
+  JsonObject *s = obj_copy (oa->session);
+  GList *members, *l;
+  gboolean ok = TRUE;
+
+  members = json_object_get_members (upd);
+  for (l = members; l && ok; l = l->next) {
+    const char *k = l->data;
+    JsonNode *v = json_object_get_member (upd, k);
+    char *p = g_strdup_printf ("session.%s", k);
+
+    if (g_str_equal (k, "instructions")) {
+      if (!is_string (v))
+        ok = bad_type (e, p, "a string", v);
+      else
+        json_object_set_member (s, k, json_node_copy (v));
+    } else if (g_str_equal (k, "voice")) {
+      char *lower = is_string (v) ?
+          g_ascii_strdown (json_node_get_string (v), -1) : NULL;
+      if (!lower) {
+        ok = bad_type (e, p, "a string", v);
+      } else if (!g_strv_contains (grok_voices, lower)) {
+        ok = bad_value (e, p, json_node_get_string (v),
+            "'eve', 'ara', 'rex', 'sal', and 'leo'");
+      } else {
+        json_object_set_string_member (s, k, lower);
+      }
+      g_free (lower);
+    } else if (g_str_equal (k, "turn_detection")) {
+      ok = validate_turn_detection (e, v, s, TRUE);
+    } else if (g_str_equal (k, "audio")) {
+      ok = validate_audio (e, v, get_obj (s, "audio"), TRUE);
+    } else if (g_str_equal (k, "tools")) {
+      if ((ok = validate_tools (e, p, v, TRUE)))
+        json_object_set_member (s, k, json_node_copy (v));
+    } else if (g_str_equal (k, "reasoning")) {
+      JsonObject *r = JSON_NODE_HOLDS_OBJECT (v) ? json_node_get_object (v) :
+          NULL;
+      if (!r)
+        ok = bad_type (e, p, "an object", v);
+      else if (json_object_has_member (r, "effort"))
+        ok = check_enum (e, "session.reasoning.effort",
+            json_object_get_member (r, "effort"), efforts, "'high' and 'none'");
+      if (ok)
+        json_object_set_member (s, k, json_node_copy (v));
+    } else if (g_str_equal (k, "resumption") || g_str_equal (k, "replace")) {
+      if (!JSON_NODE_HOLDS_OBJECT (v))
+        ok = bad_type (e, p, "an object", v);
+      else
+        json_object_set_member (s, k, json_node_copy (v));
+    } else {
+      ok = unknown_param (e, "session", k);
+    }
+    g_free (p);
+  }
+  g_list_free (members);
+  return adopt_session (oa, s, ok);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1135,8 +1403,12 @@ static void
 send_item_event (EmuConn * conn, const char *type, const char *prev,
     JsonObject * item)
 {
-  JsonObject *ev = ev_new (type);
+  JsonObject *ev;
 
+  /* Grok never sends conversation.item.done */
+  if (((Oa *) conn->priv)->grok && g_str_equal (type, "conversation.item.done"))
+    return;
+  ev = ev_new (type);
   set_prev (ev, prev);
   json_object_set_object_member (ev, "item", obj_copy (item));
   emu_conn_send_event (conn, ev);
@@ -1194,22 +1466,32 @@ flush_transcripts (EmuConn * conn)
     Item *it = find_item (oa, pt->item_id, NULL);
     JsonObject *ev, *usage;
 
-    for (i = 0; i < n; i++) {
-      ev = ev_new ("conversation.item.input_audio_transcription.delta");
+    GString *sofar = g_string_new (NULL);
+
+    for (i = 0; i < n && (!oa->grok || oa->grok_partials); i++) {
+      /* Grok: .updated with the whole transcript so far */
+      g_string_append (sofar, deltas[i]);
+      ev = ev_new (oa->grok ?
+          "conversation.item.input_audio_transcription.updated" :
+          "conversation.item.input_audio_transcription.delta");
       json_object_set_string_member (ev, "item_id", pt->item_id);
       json_object_set_int_member (ev, "content_index", 0);
-      json_object_set_string_member (ev, "delta", deltas[i]);
+      json_object_set_string_member (ev, oa->grok ? "transcript" : "delta",
+          oa->grok ? sofar->str : deltas[i]);
       emu_conn_send_event (conn, ev);
     }
+    g_string_free (sofar, TRUE);
     g_strfreev (deltas);
     ev = ev_new ("conversation.item.input_audio_transcription.completed");
     json_object_set_string_member (ev, "item_id", pt->item_id);
     json_object_set_int_member (ev, "content_index", 0);
     json_object_set_string_member (ev, "transcript", pt->transcript);
-    usage = json_object_new ();
-    json_object_set_string_member (usage, "type", "duration");
-    json_object_set_double_member (usage, "seconds", pt->ms / 1000.0);
-    json_object_set_object_member (ev, "usage", usage);
+    if (!oa->grok) {
+      usage = json_object_new ();
+      json_object_set_string_member (usage, "type", "duration");
+      json_object_set_double_member (usage, "seconds", pt->ms / 1000.0);
+      json_object_set_object_member (ev, "usage", usage);
+    }
     emu_conn_send_event (conn, ev);
 
     if (it) {
@@ -1442,7 +1724,8 @@ finish_response (EmuConn * conn, const char *status, const char *reason)
   oa->resp = NULL;
   emu_conn_send_event (conn, ev);
 
-  {
+  /* Grok never sends rate_limits.updated */
+  if (!oa->grok) {
     JsonArray *limits = json_array_new ();
     JsonObject *l1 = json_object_new (), *l2 = json_object_new ();
     json_object_set_string_member (l1, "name", "requests");
@@ -1491,7 +1774,7 @@ response_step (EmuConn * conn)
   if (r->chunk_idx < r->n_chunks) {
     if (!r->text_only) {
       gsize n = MIN (CHUNK_SAMPLES, r->audio->len - r->pos), len;
-      guint8 *bytes = emu_audio_encode (r->out_fmt,
+      guint8 *bytes = emu_audio_encode_at (r->out_fmt, r->out_rate,
           &g_array_index (r->audio, gint16, r->pos), n, &len);
       char *b64 = g_base64_encode (bytes, len);
 
@@ -1614,16 +1897,19 @@ start_response (EmuConn * conn, JsonObject * params)
   r->item_id = new_item_id (oa);
   r->out_of_band = g_strcmp0 (conv, "none") == 0;
   r->out_fmt = oa->out_fmt;
+  r->out_rate = oa->out_rate;
   r->format = obj_copy (get_obj (out, "format"));
-  voice = get_str (out, "voice");
+  voice = get_str (oa->grok ? oa->session : out, "voice");
   r->voice = g_strdup (voice ? voice : "marin");
   if (params && json_object_has_member (params, "output_modalities"))
     r->modalities = json_node_copy (json_object_get_member (params,
             "output_modalities"));
-  else
+  else if (json_object_has_member (oa->session, "output_modalities"))
     r->modalities =
         json_node_copy (json_object_get_member (oa->session,
             "output_modalities"));
+  else                          /* Grok: always audio */
+    r->modalities = json_from_string ("[\"audio\"]", NULL);
   r->text_only = g_strcmp0 (json_array_get_string_element (json_node_get_array
           (r->modalities), 0), "text") == 0;
 
@@ -1884,9 +2170,8 @@ append_audio (EmuConn * conn, const guint8 * data, gsize len)
   }
   emu_audio_decode (oa->in_fmt, data, len, native);
   emu_conn_write_raw_input (conn, (gint16 *) native->data, native->len);
-  emu_audio_to_internal (oa->in_fmt, (gint16 *) native->data, native->len,
-      oa->buf);
-  oa->total += (gint64) native->len * (oa->in_fmt == EMU_FMT_PCM16 ? 1 : 3);
+  oa->total += emu_resample_to_internal (&oa->in_rs,
+      (gint16 *) native->data, native->len, oa->buf);
   g_array_unref (native);
   g_free (joined);
 
@@ -1919,7 +2204,8 @@ handle_session_update (EmuConn * conn, JsonObject * ev, const char *eid)
         "instead.", type_name (json_object_get_member (ev, "session")));
     return;
   }
-  if (!session_update (oa, s, &e)) {
+  if (!(oa->grok ? grok_session_update (oa, s, &e) :
+          session_update (oa, s, &e))) {
     send_error (conn, "invalid_request_error", e.code, e.message, e.param, eid);
     g_free (e.code);
     g_free (e.param);
@@ -2027,7 +2313,7 @@ handle_response_create (EmuConn * conn, JsonObject * ev, const char *eid)
         else if (g_str_equal (k, "instructions") && !is_string (v))
           ok = bad_type (&e, p, "a string", v);
         else if (g_str_equal (k, "tools"))
-          ok = validate_tools (&e, p, v);
+          ok = validate_tools (&e, p, v, oa->grok);
         else if (g_str_equal (k, "tool_choice"))
           ok = validate_tool_choice (&e, p, v);
         else if (g_str_equal (k, "max_output_tokens"))
@@ -2269,9 +2555,10 @@ build_client_item (EmuConn * conn, JsonObject * in, VErr * e,
         }
         {
           GArray *native = g_array_new (FALSE, FALSE, sizeof (gint16));
+          EmuResampler rs = { oa->in_rate, 0, 0 };
           emu_audio_decode (oa->in_fmt, bytes, MIN (len, MAX_APPEND_BYTES),
               native);
-          emu_audio_to_internal (oa->in_fmt, (gint16 *) native->data,
+          emu_resample_to_internal (&rs, (gint16 *) native->data,
               native->len, audio);
           g_array_unref (native);
         }
@@ -2530,6 +2817,10 @@ openai_message (EmuConn * conn, const char *text, gsize len)
     handle_truncate (conn, ev, eid);
   } else if (g_str_equal (type, "conversation.item.delete")) {
     handle_item_delete_or_retrieve (conn, ev, eid, TRUE);
+  } else if (oa->grok && (g_str_equal (type, "conversation.item.retrieve")
+          || g_str_equal (type, "output_audio_buffer.clear"))) {
+    invalid_request (conn, "unknown_event_type", "type", eid,
+        "Invalid value: '%s'. This event is not supported.", type);
   } else if (g_str_equal (type, "conversation.item.retrieve")) {
     handle_item_delete_or_retrieve (conn, ev, eid, FALSE);
   } else if (g_str_equal (type, "output_audio_buffer.clear")) {
@@ -2670,22 +2961,33 @@ openai_check_handshake (SoupServerMessage * msg, const char *path,
   return 0;
 }
 
+static Oa *
+oa_new (EmuConn * conn, GHashTable * query, gboolean grok)
+{
+  Oa *oa = g_new0 (Oa, 1);
+  const char *model = query ? g_hash_table_lookup (query, "model") : NULL;
+
+  conn->priv = oa;
+  oa->grok = grok;
+  oa->model = g_strdup (model && *model ? model : grok ?
+      "grok-voice-think-fast-2.0" : "gpt-realtime");
+  oa->buf = g_array_new (FALSE, FALSE, sizeof (gint16));
+  oa->items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+  oa->pending_transcripts = g_ptr_array_new ();
+  oa->session = grok ? grok_default_session (conn, oa->model) :
+      default_session (conn, oa->model);
+  cache_config (oa);
+  return oa;
+}
+
 static void
 openai_conn_open (EmuConn * conn, SoupServerMessage * msg, const char *path,
     GHashTable * query)
 {
-  Oa *oa = g_new0 (Oa, 1);
-  const char *model = query ? g_hash_table_lookup (query, "model") : NULL;
+  Oa *oa = oa_new (conn, query, FALSE);
   JsonObject *ev;
 
-  conn->priv = oa;
-  oa->model = g_strdup (model && *model ? model : "gpt-realtime");
   oa->beta = g_object_get_data (G_OBJECT (msg), "emu-openai-beta") != NULL;
-  oa->buf = g_array_new (FALSE, FALSE, sizeof (gint16));
-  oa->items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
-  oa->pending_transcripts = g_ptr_array_new ();
-  oa->session = default_session (conn, oa->model);
-  cache_config (oa);
 
   if (oa->beta) {
     invalid_request (conn, "beta_api_shape_disabled", NULL, NULL,
@@ -2764,11 +3066,16 @@ openai_fault_error (EmuConn * conn, const char *type, const char *code,
   send_error (conn, type, code, message, NULL, NULL);
 }
 
+/* Grok's limit is reported as max_duration (reference 2.8, unconfirmed) */
 static void
 openai_fault_session_expired (EmuConn * conn)
 {
-  invalid_request (conn, "session_expired", NULL, NULL,
-      "Your session hit the maximum duration of 60 minutes.");
+  if (((Oa *) conn->priv)->grok)
+    invalid_request (conn, "max_duration", NULL, NULL,
+        "Session reached its maximum duration.");
+  else
+    invalid_request (conn, "session_expired", NULL, NULL,
+        "Your session hit the maximum duration of 60 minutes.");
   emu_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
 }
 
@@ -2778,6 +3085,112 @@ const EmuDialect emu_openai_dialect = {
   .check_handshake = openai_check_handshake,
   .http_error_body = openai_http_error_body,
   .conn_open = openai_conn_open,
+  .conn_message = openai_message,
+  .conn_free = openai_conn_free,
+  .conn_summary = openai_conn_summary,
+  .fault_error = openai_fault_error,
+  .fault_session_expired = openai_fault_session_expired,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Grok: what differs at the edges */
+
+/* xAI's REST error body: {"code": "<what went wrong>", "error": "<detail>"} */
+static char *
+grok_http_error_body (guint status, const char *type, const char *code,
+    const char *message)
+{
+  JsonObject *root = json_object_new ();
+  JsonNode *n;
+  char *s;
+
+  if (!code)
+    code = status == 401 ? "Unauthenticated" : status == 403 ?
+        "The caller does not have permission to execute the specified "
+        "operation" : status == 429 ? "Too many requests" : status >= 500 ?
+        "Internal error" : "The request was malformed and could not be "
+        "processed.";
+  if (!message)
+    message = status == 429 ? "Rate limit reached for requests." :
+        status >= 500 ? "The service had an error. Please try again." :
+        "Request rejected.";
+  json_object_set_string_member (root, "code", code);
+  json_object_set_string_member (root, "error", message);
+  n = obj_node (root);
+  s = emu_json_to_string (n);
+  json_node_unref (n);
+  json_object_unref (root);
+  return s;
+}
+
+static guint
+grok_check_handshake (SoupServerMessage * msg, const char *path,
+    GHashTable * query, char **body)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *auth = soup_message_headers_get_one (h, "Authorization");
+  const char *required = emu_required_api_key ();
+  char *key = NULL, *proto;
+  guint status = 0;
+
+  if (auth && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0 && auth[7])
+    key = g_strdup (auth + 7);
+  if (!key && offers_protocol (h, "xai-client-secret.", FALSE, &key)) {
+    /* browsers need the server to pick the protocol they offered */
+    proto = g_strconcat ("xai-client-secret.", key, NULL);
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Sec-WebSocket-Protocol", proto);
+    memset (proto, 0, strlen (proto));
+    g_free (proto);
+  }
+  if (!key || !*key) {
+    *body = grok_http_error_body (401, NULL, NULL,
+        "No API key provided. Provide it as 'Authorization: Bearer "
+        "<XAI_API_KEY>' or an ephemeral token.");
+    status = 401;
+  } else if (required && !g_str_equal (required, key)) {
+    /* never echo the key: the message is logged */
+    *body = grok_http_error_body (401, NULL, NULL,
+        "Incorrect API key provided. You can obtain an API key from "
+        "https://console.x.ai.");
+    status = 401;
+  }
+  if (key)
+    memset (key, 0, strlen (key));
+  g_free (key);
+  return status;
+}
+
+/* Grok greets with conversation.created (its id is the resumption handle),
+ * then session.created */
+static void
+grok_conn_open (EmuConn * conn, SoupServerMessage * msg, const char *path,
+    GHashTable * query)
+{
+  Oa *oa = oa_new (conn, query, TRUE);
+  JsonObject *ev, *c;
+  char *id = g_strdup_printf ("conv_%u", conn->index);
+
+  ev = ev_new ("conversation.created");
+  c = json_object_new ();
+  json_object_set_string_member (c, "id", id);
+  json_object_set_string_member (c, "object", "realtime.conversation");
+  json_object_set_object_member (ev, "conversation", c);
+  emu_conn_send_event (conn, ev);
+  g_free (id);
+  if (!emu_conn_alive (conn))
+    return;
+  ev = ev_new ("session.created");
+  json_object_set_object_member (ev, "session", obj_copy (oa->session));
+  emu_conn_send_event (conn, ev);
+}
+
+const EmuDialect emu_grok_dialect = {
+  .name = "grok",
+  .paths = grok_paths,
+  .check_handshake = grok_check_handshake,
+  .http_error_body = grok_http_error_body,
+  .conn_open = grok_conn_open,
   .conn_message = openai_message,
   .conn_free = openai_conn_free,
   .conn_summary = openai_conn_summary,

@@ -127,6 +127,17 @@ void emu_audio_to_internal (EmuAudioFormat fmt, const gint16 * native,
     gsize n, GArray * internal);
 guint8 *emu_audio_encode (EmuAudioFormat fmt, const gint16 * internal,
     gsize n, gsize * out_len);
+/* Rate conversion for PCM at rates other than EMU_RATE (Grok: 8-48 kHz) */
+typedef struct
+{
+  guint rate;                   /* native rate */
+  guint64 native;               /* native samples consumed so far */
+  guint64 internal;             /* internal samples produced so far */
+} EmuResampler;
+gsize emu_resample_to_internal (EmuResampler * rs, const gint16 * native,
+    gsize n, GArray * internal);
+guint8 *emu_audio_encode_at (EmuAudioFormat fmt, guint rate,
+    const gint16 * internal, gsize n, gsize * out_len);
 double emu_frame_dbfs (const gint16 * s, gsize n);
 double emu_vad_threshold_dbfs (double threshold);
 void emu_sine (GArray * internal, guint ms, double freq, double amplitude);
@@ -135,6 +146,7 @@ gsize emu_base64_decoded_len (const char *text);
 
 /* Dialects */
 extern const EmuDialect emu_openai_dialect;
+extern const EmuDialect emu_grok_dialect;   /* emu-openai.c, a variant */
 
 G_END_DECLS
 

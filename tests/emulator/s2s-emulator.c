@@ -21,8 +21,13 @@
 
 static const EmuDialect *const dialects[] = {
   &emu_openai_dialect,
+  &emu_grok_dialect,
   NULL
 };
+
+/* --dialect: wins the paths several dialects share (OpenAI and Grok both
+ * serve /v1/realtime); otherwise the first dialect listed wins */
+static char *opt_dialect;
 
 typedef enum
 {
@@ -1098,15 +1103,29 @@ set_json_response (SoupServerMessage * msg, guint status, char *body)
       SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
+static gboolean
+dialect_serves (const EmuDialect * d, const char *path)
+{
+  guint j;
+
+  for (j = 0; d->paths[j]; j++)
+    if (g_str_equal (path, d->paths[j]))
+      return TRUE;
+  return FALSE;
+}
+
 static const EmuDialect *
 dialect_for_path (const char *path)
 {
-  guint i, j;
+  guint i;
 
   for (i = 0; dialects[i]; i++)
-    for (j = 0; dialects[i]->paths[j]; j++)
-      if (g_str_equal (path, dialects[i]->paths[j]))
-        return dialects[i];
+    if (opt_dialect && g_str_equal (dialects[i]->name, opt_dialect)
+        && dialect_serves (dialects[i], path))
+      return dialects[i];
+  for (i = 0; dialects[i]; i++)
+    if (dialect_serves (dialects[i], path))
+      return dialects[i];
   return NULL;
 }
 
@@ -1341,6 +1360,51 @@ emu_audio_encode (EmuAudioFormat fmt, const gint16 * internal, gsize n,
   return out;
 }
 
+/* Zero-order hold between a PCM rate and EMU_RATE, on absolute sample
+ * counts so chunk boundaries do not matter: internal sample k is native
+ * sample floor (k * rate / EMU_RATE).  At 8 kHz that is the x3 repeat of
+ * emu_audio_to_internal, at 24 kHz the identity. */
+gsize
+emu_resample_to_internal (EmuResampler * rs, const gint16 * native, gsize n,
+    GArray * internal)
+{
+  guint64 end = rs->native + n;
+  gsize added = 0;
+
+  for (;;) {
+    guint64 src = rs->internal * rs->rate / EMU_RATE;
+    if (src >= end)
+      break;
+    g_array_append_val (internal, native[src - rs->native]);
+    rs->internal++;
+    added++;
+  }
+  rs->native = end;
+  return added;
+}
+
+/* emu_audio_encode at any PCM rate; @internal starts on a sample whose
+ * time is a whole number of native samples (chunks of 100 ms are) */
+guint8 *
+emu_audio_encode_at (EmuAudioFormat fmt, guint rate, const gint16 * internal,
+    gsize n, gsize * out_len)
+{
+  guint8 *out;
+  gsize i, m;
+
+  if (fmt != EMU_FMT_PCM16 || rate == EMU_RATE)
+    return emu_audio_encode (fmt, internal, n, out_len);
+  m = (gsize) ((guint64) n * rate / EMU_RATE);
+  out = g_malloc (m * 2 + 1);
+  for (i = 0; i < m; i++) {
+    guint16 v = (guint16) internal[(guint64) i * EMU_RATE / rate];
+    out[2 * i] = v & 0xff;
+    out[2 * i + 1] = v >> 8;
+  }
+  *out_len = m * 2;
+  return out;
+}
+
 double
 emu_frame_dbfs (const gint16 * s, gsize n)
 {
@@ -1450,6 +1514,8 @@ main (int argc, char **argv)
         "Delay the first audio delta of every response", "N"},
     {"pace-audio", 0, 0, G_OPTION_ARG_NONE, &opt_pace_audio,
         "Send audio deltas in real time (100 ms every 100 ms)", NULL},
+    {"dialect", 0, 0, G_OPTION_ARG_STRING, &opt_dialect,
+        "Dialect serving the paths several share (openai, grok)", "NAME"},
     {NULL}
   };
   GOptionContext *ctx;
@@ -1482,6 +1548,15 @@ main (int argc, char **argv)
   }
   opt_first_audio_delay_ms = first_delay;
   tls = tls_cert != NULL;
+  if (opt_dialect) {
+    for (i = 0; dialects[i]; i++)
+      if (g_str_equal (dialects[i]->name, opt_dialect))
+        break;
+    if (!dialects[i]) {
+      g_printerr ("s2s-emulator: unknown --dialect %s\n", opt_dialect);
+      return 2;
+    }
+  }
 
   faults = g_ptr_array_new_with_free_func ((GDestroyNotify) fault_free);
   rejects = g_ptr_array_new_with_free_func ((GDestroyNotify) reject_free);
@@ -1512,6 +1587,8 @@ main (int argc, char **argv)
   soup_server_add_handler (server, NULL, default_http_cb, NULL, NULL);
   for (i = 0; dialects[i]; i++) {
     for (j = 0; dialects[i]->paths[j]; j++) {
+      if (dialect_for_path (dialects[i]->paths[j]) != dialects[i])
+        continue;
       soup_server_add_handler (server, dialects[i]->paths[j],
           server_http_cb, (gpointer) dialects[i], NULL);
       /* No protocol list: soup would refuse clients that offer only

@@ -175,6 +175,16 @@ gst_s2s_grok_handle_event (GstS2SOpenAI * self, const gchar * type,
           gst_s2s_openai_str_member (ev, "item_id"), text);
     return TRUE;
   }
+  if (g_str_equal (type, "error")) {
+    JsonObject *err = gst_s2s_openai_obj_member (ev, "error");
+    const gchar *code = gst_s2s_openai_str_member (err, "code");
+    /* Grok's name for the session limit (reference 2.8) */
+    if (g_strcmp0 (code, "max_duration") == 0) {
+      gst_s2s_base_provider_error (base, GST_S2S_ERROR_SESSION_EXPIRED, TRUE,
+          TRUE, code, gst_s2s_openai_str_member (err, "message"));
+      return TRUE;
+    }
+  }
   return FALSE;
 }
 
