@@ -208,6 +208,7 @@ struct _GstS2SBasePrivate
   guint64 item_received_bytes;
   guint64 item_pushed_bytes;
   GHashTable *pending_calls;    /* call_id -> name */
+  guint tool_results_queued;    /* tool-result calls not yet on the I/O thread */
 
   /* conversation as the user heard it */
   GPtrArray *conv;
@@ -1810,11 +1811,17 @@ tool_result_on_io (gpointer data)
 {
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
+  gboolean last;
 
+  GST_S2S_BASE_LOCK (c->self);
+  last = --c->self->priv->tool_results_queued == 0;
+  GST_S2S_BASE_UNLOCK (c->self);
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_tool_result (c->self, c->a, c->b);
-  request_response_on_io (c->self);
+  /* results given together all go out before the one response.create */
+  if (last)
+    request_response_on_io (c->self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1846,6 +1853,7 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
   it->output = g_strdup (output);
   it->final = TRUE;
   g_ptr_array_add (priv->conv, it);
+  priv->tool_results_queued++;
   io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
           FALSE), (GDestroyNotify) io_call_free);
   GST_S2S_BASE_UNLOCK (self);
@@ -2196,6 +2204,7 @@ reset_state (GstS2SBase * self)
   priv->item_pushed_bytes = 0;
   priv->turn_end_rt = GST_CLOCK_TIME_NONE;
   g_hash_table_remove_all (priv->pending_calls);
+  priv->tool_results_queued = 0;
   priv->fatal = FALSE;
   priv->flushing = FALSE;
   priv->stopping = FALSE;
