@@ -28,6 +28,43 @@ it_env (const gchar * name)
   return v;
 }
 
+const ItProvider *
+it_provider (void)
+{
+  static const ItProvider providers[] = {
+    {"openai", "s2sopenai", "OPENAI_API_KEY", NULL},
+    {"grok", "s2sgrok", "XAI_API_KEY", "grok"},
+  };
+  const gchar *name = g_getenv ("S2S_IT_PROVIDER");
+  guint i;
+
+  if (name == NULL || *name == '\0')
+    return &providers[0];
+  for (i = 0; i < G_N_ELEMENTS (providers); i++)
+    if (g_str_equal (providers[i].name, name))
+      return &providers[i];
+  fail ("unknown S2S_IT_PROVIDER %s", name);
+  return NULL;
+}
+
+gboolean
+it_provider_is (const gchar * name)
+{
+  return g_str_equal (it_provider ()->name, name);
+}
+
+JsonObject *
+it_session_turn_detection (JsonObject * session)
+{
+  JsonObject *in;
+
+  if (json_object_has_member (session, "turn_detection"))
+    return json_object_get_object_member (session, "turn_detection");
+  in = json_object_get_object_member (json_object_get_object_member (session,
+          "audio"), "input");
+  return json_object_get_object_member (in, "turn_detection");
+}
+
 gchar *
 it_audio_path (const gchar * name)
 {
@@ -123,6 +160,10 @@ it_emu_start_full (const gchar * script_json, gboolean tls,
     g_ptr_array_add (argv, it_cert_path ("server.pem"));
     g_ptr_array_add (argv, g_strdup ("--tls-key"));
     g_ptr_array_add (argv, it_cert_path ("server-key.pem"));
+  }
+  if (it_provider ()->dialect) {
+    g_ptr_array_add (argv, g_strdup ("--dialect"));
+    g_ptr_array_add (argv, g_strdup (it_provider ()->dialect));
   }
   for (i = 0; extra_args && extra_args[i]; i++)
     g_ptr_array_add (argv, g_strdup (extra_args[i]));

@@ -30,6 +30,24 @@ gchar *it_cert_path (const gchar * name);
 gchar *it_tmpdir_new (void);
 void it_tmpdir_remove (const gchar * dir);
 
+/* --- The provider under test ---------------------------------------------- */
+
+/* The programs drive the element of $S2S_IT_PROVIDER ("openai" when unset,
+ * or "grok"): same pipelines, same emulator, the provider's dialect. */
+typedef struct
+{
+  const gchar *name;            /* "provider" field of messages and errors */
+  const gchar *element;         /* factory name */
+  const gchar *key_env;         /* environment variable of the api-key */
+  const gchar *dialect;         /* s2s-emulator --dialect, or NULL */
+} ItProvider;
+
+const ItProvider *it_provider (void);
+gboolean it_provider_is (const gchar * name);
+/* turn_detection of a session object: Grok's at the top level, OpenAI's
+ * under audio.input */
+JsonObject *it_session_turn_detection (JsonObject * session);
+
 /* --- The emulator ---------------------------------------------------------- */
 
 typedef struct
@@ -42,7 +60,8 @@ typedef struct
 } ItEmu;
 
 /* Starts `s2s-emulator --port 0 --log <tmp>/emu.log [--script F]
- * [--tls-cert --tls-key] [extra args]` and waits for the URL it prints.
+ * [--tls-cert --tls-key] [--dialect D] [extra args]` and waits for the URL
+ * it prints (D: the provider's dialect).
  * @script_json: the script document, or NULL. */
 ItEmu *it_emu_start_full (const gchar * script_json, gboolean tls,
     const gchar * const *extra_args);

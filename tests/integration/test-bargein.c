@@ -103,8 +103,8 @@ GST_START_TEST (test_barge_in)
   wav = it_wav_write (tmp, "q1-pause-q2.wav", input->data, input->len, RATE);
 
   desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-      "s2sopenai name=s2s url=%s api-key=sk-test ! "
-      "fakesink name=sink sync=true", wav, emu->url);
+      "%s name=s2s url=%s api-key=sk-test ! "
+      "fakesink name=sink sync=true", wav, it_provider ()->element, emu->url);
   p = gst_parse_launch (desc, &err);
   fail_unless (p != NULL && err == NULL, "%s: %s", desc,
       err ? err->message : "?");

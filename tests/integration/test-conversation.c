@@ -1,5 +1,6 @@
-/* gst-s2s integration tests: conversations with s2sopenai against the
- * emulator (spoken turn, two turns, tool call, history, Azure GA URL)
+/* gst-s2s integration tests: conversations with s2sopenai (or the element
+ * of $S2S_IT_PROVIDER) against the emulator (spoken turn, two turns, tool
+ * call, history, Azure GA URL)
  * Copyright (C) 2026 gst-s2s developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -21,8 +22,9 @@ make_pipeline (const gchar * wav, const gchar * s2s_props)
 {
   GError *err = NULL;
   gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-      "s2sopenai name=s2s api-key=sk-test %s ! "
-      "fakesink name=sink sync=false", wav, s2s_props);
+      "%s name=s2s api-key=sk-test %s ! "
+      "fakesink name=sink sync=false", wav, it_provider ()->element,
+      s2s_props);
   GstElement *p = gst_parse_launch (desc, &err);
 
   fail_unless (p != NULL && err == NULL, "%s: %s", desc,
@@ -150,9 +152,8 @@ GST_START_TEST (test_spoken_turn_echo)
   started = server_event (log, "input_audio_buffer.speech_started", 0);
   stopped = server_event (log, "input_audio_buffer.speech_stopped", 0);
   updated = server_event (log, "session.updated", 0);
-  td = json_object_get_object_member (json_object_get_object_member
-      (json_object_get_object_member (json_object_get_object_member (updated,
-                  "session"), "audio"), "input"), "turn_detection");
+  td = it_session_turn_detection (json_object_get_object_member (updated,
+          "session"));
   start_ms = json_object_get_int_member (started, "audio_start_ms");
   end_ms = json_object_get_int_member (stopped, "audio_end_ms");
   prefix_ms = json_object_get_int_member (td, "prefix_padding_ms");
@@ -198,7 +199,7 @@ GST_START_TEST (test_spoken_turn_echo)
   a = expect_msg_after (msgs, -1, "s2s-session", "state", "connecting");
   a = expect_msg_after (msgs, a, "s2s-session", "state", "ready");
   fail_unless_equals_string (gst_structure_get_string (it_msgs_get (msgs, a),
-          "provider"), "openai");
+          "provider"), it_provider ()->name);
   fail_unless (gst_structure_get_string (it_msgs_get (msgs, a),
           "session-id") != NULL);
   b = expect_msg_after (msgs, a, "s2s-speech", "event", "started");
@@ -603,8 +604,9 @@ GST_START_TEST (test_mulaw_end_to_end)
   gchar *wav = it_audio_path ("q1-weather-24k.wav");
   gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
       "audioresample ! audio/x-raw,rate=8000 ! mulawenc ! "
-      "s2sopenai name=s2s api-key=sk-test url=\"%s\" ! audio/x-mulaw ! "
-      "fakesink name=sink sync=false", wav, emu->url);
+      "%s name=s2s api-key=sk-test url=\"%s\" ! audio/x-mulaw ! "
+      "fakesink name=sink sync=false", wav, it_provider ()->element,
+      emu->url);
   GError *err = NULL;
   GstElement *p = gst_parse_launch (desc, &err);
   ItSink *sink;
@@ -720,6 +722,92 @@ GST_START_TEST (test_azure_url)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* 7. Grok: a 16 kHz source goes out as it is (no resampler), cumulative
+ * partial transcripts, and a turn completes without the events Grok never
+ * sends */
+
+GST_START_TEST (test_grok_native_16k)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  gchar *wav = it_audio_path ("q1-weather-16k.wav");
+  gchar *props = g_strdup_printf ("url=%s", emu->url);
+  GstElement *p = make_pipeline (wav, props);
+  ItSink *sink = it_sink_attach (p, "sink");
+  GPtrArray *msgs = it_msgs_new (), *log;
+  GstMessage *m;
+  GBytes *file_pcm, *raw;
+  JsonObject *upd, *fmt;
+  gsize file_len, raw_len;
+  guint partials = 0, i;
+
+  m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
+  assert_eos (m);
+  gst_message_unref (m);
+
+  log = it_emu_log (emu);
+  upd = server_event (log, "session.updated", 0);
+  fmt = json_object_get_object_member (json_object_get_object_member
+      (json_object_get_object_member (json_object_get_object_member (upd,
+                  "session"), "audio"), "input"), "format");
+  fail_unless_equals_int (json_object_get_int_member (fmt, "rate"), 16000);
+  /* the samples of the file, unchanged, at 16 kHz */
+  file_pcm = it_wav_read_pcm (wav, 16000);
+  raw = it_emu_in_raw (emu, 1);
+  g_bytes_get_data (file_pcm, &file_len);
+  g_bytes_get_data (raw, &raw_len);
+  fail_unless (raw_len >= file_len);
+  fail_unless (memcmp (g_bytes_get_data (raw, NULL),
+          g_bytes_get_data (file_pcm, NULL), file_len) == 0,
+      "input audio altered on the way");
+
+  fail_unless (it_log_count (log, "server",
+          "conversation.item.input_audio_transcription.updated") > 1);
+  fail_unless_equals_int (it_log_count (log, "server",
+          "conversation.item.done"), 0);
+  fail_unless_equals_int (it_log_count (log, "server",
+          "rate_limits.updated"), 0);
+  /* user partials are deltas that add up to the final transcript */
+  {
+    GString *sum = g_string_new (NULL);
+    gchar *final = NULL;
+
+    for (i = 0; i < msgs->len; i++) {
+      const GstStructure *st = gst_message_get_structure (g_ptr_array_index
+          (msgs, i));
+      gboolean f = TRUE;
+      if (st == NULL || !gst_structure_has_name (st, "s2s-transcript") ||
+          g_strcmp0 (gst_structure_get_string (st, "role"), "user") != 0)
+        continue;
+      gst_structure_get_boolean (st, "final", &f);
+      if (!f) {
+        g_string_append (sum, gst_structure_get_string (st, "text"));
+        partials++;
+      }
+    }
+    fail_unless_equals_int (final_transcripts (msgs, "user", &final), 1);
+    fail_unless (partials > 1);
+    fail_unless_equals_string (sum->str, final);
+    g_string_free (sum, TRUE);
+    g_free (final);
+  }
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
+          "done"), 1);
+  fail_unless (sink->data->len > 16000, "no reply audio");
+
+  g_ptr_array_unref (log);
+  g_bytes_unref (file_pcm);
+  g_bytes_unref (raw);
+  g_ptr_array_unref (msgs);
+  it_pipeline_stop (p);
+  it_sink_free (sink);
+  g_free (props);
+  g_free (wav);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
 static Suite *
 s2s_conversation_suite (void)
 {
@@ -732,8 +820,11 @@ s2s_conversation_suite (void)
   tcase_add_test (tc, test_two_turns);
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_history);
-  tcase_add_test (tc, test_azure_url);
+  if (it_provider_is ("openai"))
+    tcase_add_test (tc, test_azure_url);
   tcase_add_test (tc, test_mulaw_end_to_end);
+  if (it_provider_is ("grok"))
+    tcase_add_test (tc, test_grok_native_16k);
   return s;
 }
 

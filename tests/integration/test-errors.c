@@ -22,8 +22,9 @@ make_pipeline (const gchar * url, const gchar * extra_props)
   gchar *wav = it_audio_path ("q1-weather-24k.wav");
   GError *err = NULL;
   gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-      "s2sopenai name=s2s url=\"%s\" %s ! fakesink name=sink sync=false", wav,
-      url, extra_props ? extra_props : "api-key=sk-test");
+      "%s name=s2s url=\"%s\" %s ! fakesink name=sink sync=false", wav,
+      it_provider ()->element, url, extra_props ? extra_props :
+      "api-key=sk-test");
   GstElement *p = gst_parse_launch (desc, &err);
 
   fail_unless (p != NULL && err == NULL, "%s: %s", desc,
@@ -71,7 +72,7 @@ check_report (GstMessage * m, GstMessageType type, GQuark domain, gint code,
   fail_unless_equals_string (gst_structure_get_string (details, "code"),
       s2s_code);
   fail_unless_equals_string (gst_structure_get_string (details, "provider"),
-      "openai");
+      it_provider ()->name);
   fail_unless (gst_structure_get_boolean (details, "retryable", &r));
   if (retryable >= 0)
     fail_unless_equals_int (r, retryable);
@@ -413,6 +414,7 @@ typedef struct
 {
   const gchar *property;        /* named in the error text */
   const gchar *props[3][2];     /* name, value (gst_util_set_object_arg) */
+  const gchar *provider;        /* only for this provider; NULL: all */
 } BadConfig;
 
 static const BadConfig bad_configs[] = {
@@ -420,7 +422,8 @@ static const BadConfig bad_configs[] = {
   {"tools", {{"tools", "[{\"description\":\"no name\"}]"}}},
   {"history", {{"history", "[{\"type\":\"message\",\"role\":\"bot\","
                     "\"text\":\"x\"}]"}}},
-  {"max-output-tokens", {{"max-output-tokens", "5000"}}},
+  {"max-output-tokens", {{"max-output-tokens", "5000"}}, "openai"},
+  {"turn-detection", {{"turn-detection", "semantic-vad"}}, "grok"},
   {"ssl-ca-file", {{"ssl-ca-file", "/nonexistent/ca.pem"}}},
   {"reasoning", {{"reasoning", "external"},
           {"tools", "[{\"name\":\"f\"}]"}}},
@@ -434,15 +437,20 @@ GST_START_TEST (test_bad_config)
   GPtrArray *log;
   guint c, k;
 
-  /* api-key falls back to OPENAI_API_KEY: make sure it is empty */
-  g_setenv ("OPENAI_API_KEY", "", TRUE);
+  /* api-key falls back to the provider's variable: make sure it is empty */
+  g_setenv (it_provider ()->key_env, "", TRUE);
 
   for (c = 0; c < G_N_ELEMENTS (bad_configs); c++) {
     const BadConfig *bc = &bad_configs[c];
-    GstElement *p = make_pipeline (emu->url, "api-key=sk-test");
-    GstElement *s2s = gst_bin_get_by_name (GST_BIN (p), "s2s");
-    GstBus *bus = gst_element_get_bus (p);
+    GstElement *p, *s2s;
+    GstBus *bus;
     GstMessage *m;
+
+    if (bc->provider && !it_provider_is (bc->provider))
+      continue;
+    p = make_pipeline (emu->url, "api-key=sk-test");
+    s2s = gst_bin_get_by_name (GST_BIN (p), "s2s");
+    bus = gst_element_get_bus (p);
 
     for (k = 0; k < G_N_ELEMENTS (bc->props) && bc->props[k][0]; k++)
       gst_util_set_object_arg (G_OBJECT (s2s), bc->props[k][0],

@@ -38,7 +38,7 @@ child_main (int argc, char **argv)
   p = gst_pipeline_new (NULL);
   src = gst_element_factory_make ("filesrc", NULL);
   parse = gst_element_factory_make ("wavparse", NULL);
-  s2s = gst_element_factory_make ("s2sopenai", NULL);
+  s2s = gst_element_factory_make (it_provider ()->element, NULL);
   sink = gst_element_factory_make ("fakesink", NULL);
   if (!p || !src || !parse || !s2s || !sink)
     return 2;
@@ -180,7 +180,7 @@ check_child_run (const gchar * mode)
     "S2S_IT_WAV", wav,
     "S2S_IT_URL", emu->url,
     "S2S_IT_KEY", g_str_equal (mode, "prop") ? key : "",
-    "OPENAI_API_KEY", g_str_equal (mode, "env") ? key : "",
+    it_provider ()->key_env, g_str_equal (mode, "env") ? key : "",
     "GST_DEBUG", "*:9",
     "GST_DEBUG_NO_COLOR", "1",
     "GST_DEBUG_FILE", dbg_path,
@@ -253,7 +253,7 @@ GST_START_TEST (test_secret_gst_launch)
   gchar *url = g_strdup_printf ("url=%s", emu->url);
   gchar *api = g_strdup_printf ("api-key=%s", key);
   const gchar *argv[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
-    "!", "s2sopenai", url, api, "!", "fakesink", NULL
+    "!", it_provider ()->element, url, api, "!", "fakesink", NULL
   };
   const gchar *env[] = {
     "GST_DEBUG", "*:9",
@@ -298,8 +298,8 @@ GST_END_TEST;
 GST_START_TEST (test_secret_gst_inspect)
 {
   gchar *key = make_secret ();
-  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
-  const gchar *env[] = { "OPENAI_API_KEY", key, NULL };
+  const gchar *argv[] = { "gst-inspect-1.0", it_provider ()->element, NULL };
+  const gchar *env[] = { it_provider ()->key_env, key, NULL };
   gchar *out = spawn (argv, env);
 
   fail_unless (strstr (out, "api-key") != NULL);
@@ -315,13 +315,13 @@ GST_END_TEST;
 
 GST_START_TEST (test_properties_documented)
 {
-  GstElement *el = gst_element_factory_make ("s2sopenai", NULL);
-  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
+  GstElement *el = gst_element_factory_make (it_provider ()->element, NULL);
+  const gchar *argv[] = { "gst-inspect-1.0", it_provider ()->element, NULL };
   GParamSpec **specs;
   guint n, i, ours = 0;
   gchar *out;
 
-  fail_unless (el != NULL, "no s2sopenai");
+  fail_unless (el != NULL, "no %s", it_provider ()->element);
   out = spawn (argv, NULL);
   specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (el), &n);
   for (i = 0; i < n; i++) {
@@ -369,8 +369,9 @@ substitute (GPtrArray * args, const gchar * prefix, const gchar * replacement)
 
 GST_START_TEST (test_doc_launch_line)
 {
+  gchar *src_file = g_strdup_printf ("gsts2s%s.c", it_provider ()->name);
   gchar *src_path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "ext",
-      "s2s", "openai", "gsts2sopenai.c", NULL);
+      "s2s", "openai", src_file, NULL);
   gchar *src = it_file_contents (src_path);
   const gchar *start, *end;
   gchar *block, **lines, *cmd, **argv = NULL;
@@ -412,10 +413,13 @@ GST_START_TEST (test_doc_launch_line)
 
   emu = it_emu_start (NULL);
   tmp = it_tmpdir_new ();
-  q1 = it_audio_path ("q1-weather-24k.wav");
+  /* the documented question is at 24 kHz, or 16 kHz where the element
+   * takes that natively */
+  q1 = it_audio_path (strstr (cmd, "question-16k.wav") ?
+      "q1-weather-16k.wav" : "q1-weather-24k.wav");
   reply = g_build_filename (tmp, "reply.wav", NULL);
   s = g_strdup_printf ("location=%s", q1);
-  substitute (args, "location=question-24k.wav", s);
+  substitute (args, "location=question-", s);
   g_free (s);
   s = g_strdup_printf ("location=%s", reply);
   substitute (args, "location=reply.wav", s);
@@ -449,6 +453,7 @@ GST_START_TEST (test_doc_launch_line)
   g_string_free (joined, TRUE);
   g_free (src);
   g_free (src_path);
+  g_free (src_file);
 }
 
 GST_END_TEST;
