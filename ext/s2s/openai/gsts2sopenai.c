@@ -689,6 +689,12 @@ handle_audio_delta (GstS2SOpenAI * self, JsonObject * ev)
 
   if (b64 == NULL || *b64 == '\0')
     return;
+  if (b64[1] == '\0') {
+    /* g_base64_decode_inplace needs two characters at least */
+    gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,
+        FALSE, FALSE, NULL, "audio delta is not base64");
+    return;
+  }
   buf = g_strdup (b64);
   g_base64_decode_inplace (buf, &len);
   gst_s2s_base_response_audio (GST_S2S_BASE (self),

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Fidelity check of s2s-emulator against the official OpenAI SDK.
+# Fidelity check of s2s-emulator against the official OpenAI SDK (the
+# OpenAI dialect, and the Grok dialect with the SDK set up for xAI).
 # Usage: run-fidelity.sh <path-to-s2s-emulator> <certdir> [wav]
 #   certdir holds ca.pem, server.pem, server-key.pem (tests/certs).
 #   wav defaults to ../shared/audio/q1-weather-24k.wav from the project root.
@@ -20,7 +21,7 @@ command -v npm >/dev/null 2>&1 || { echo "SKIP: npm not found"; exit 77; }
 work=${S2S_FIDELITY_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/s2s-fidelity.XXXXXX")}
 mkdir -p "$work"
 cp "$here/package.json" "$here/package-lock.json" "$here/fidelity.mjs" \
-  "$here/selftest.mjs" "$work/"
+  "$here/fidelity-grok.mjs" "$here/selftest.mjs" "$work/"
 emu_pid=
 cleanup () {
   [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
@@ -49,31 +50,53 @@ if [ "$major" -lt 22 ] && node --experimental-websocket -e 0 2>/dev/null; then
   node_flags=--experimental-websocket
 fi
 
-rm -f "$work/emulator.out"
-"$emulator" --tls-cert "$certdir/server.pem" --tls-key "$certdir/server-key.pem" \
-  --log "$work/emulator.log" >"$work/emulator.out" 2>"$work/emulator.err" &
-emu_pid=$!
-i=0
-while ! grep -q . "$work/emulator.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-url=$(head -n1 "$work/emulator.out")
-port=${url##*:}
-case "$url" in
-  wss://127.0.0.1:*) ;;
-  *) echo "FAIL: emulator did not start: $(cat "$work/emulator.err")"; exit 1 ;;
-esac
+# start_emulator NAME [args]: TLS emulator logging to $work/NAME.log; sets
+# emu_pid and port
+start_emulator () {
+  name=$1; shift
+  rm -f "$work/$name.out"
+  "$emulator" --tls-cert "$certdir/server.pem" --tls-key "$certdir/server-key.pem" \
+    --log "$work/$name.log" "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  emu_pid=$!
+  i=0
+  while ! grep -q . "$work/$name.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  url=$(head -n1 "$work/$name.out")
+  port=${url##*:}
+  case "$url" in
+    wss://127.0.0.1:*) ;;
+    *) echo "FAIL: emulator did not start: $(cat "$work/$name.err")"; exit 1 ;;
+  esac
+}
 
+# stop_emulator NAME: SIGTERM, exit status 0, no key in its log
+stop_emulator () {
+  kill -TERM "$emu_pid"
+  wait "$emu_pid"; erc=$?
+  emu_pid=
+  if [ $erc -ne 0 ]; then echo "FAIL: $1 emulator exit status $erc"; rc=1; fi
+  if grep -q -e 'sk-emulator' -e 'xai-emulator' "$work/$1.log"; then
+    echo "FAIL: API key leaked into the $1 emulator log"; rc=1
+  fi
+}
+
+start_emulator emulator
 rc=0
 NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node $node_flags --no-warnings \
   "$work/fidelity.mjs" "$port" "$wav" || rc=1
 NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node --no-warnings \
   "$work/selftest.mjs" "$emulator" "$certdir" "$wav" || rc=1
 
-kill -TERM "$emu_pid"
-wait "$emu_pid"; erc=$?
-emu_pid=
-if [ $erc -ne 0 ]; then echo "FAIL: emulator exit status $erc"; rc=1; fi
-if grep -q 'sk-emulator' "$work/emulator.log"; then
-  echo "FAIL: API key leaked into the emulator log"; rc=1
+stop_emulator emulator
+
+# Grok: the same SDK pointed at the Grok dialect, a 16 kHz turn
+wav16=${wav%24k.wav}16k.wav
+if [ -f "$wav16" ]; then
+  start_emulator emulator-grok --dialect grok
+  NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node --no-warnings \
+    "$work/fidelity-grok.mjs" "$port" "$wav16" || rc=1
+  stop_emulator emulator-grok
+else
+  echo "FAIL: no 16 kHz test audio for Grok: $wav16"; rc=1
 fi
-[ $rc -eq 0 ] && echo "PASS" || { echo "--- emulator stderr"; cat "$work/emulator.err"; }
+[ $rc -eq 0 ] && echo "PASS" || { echo "--- emulator stderr"; cat "$work/emulator.err" "$work/emulator-grok.err" 2>/dev/null; }
 exit $rc
