@@ -90,6 +90,16 @@ gst_s2s_grok_build_session (GstS2SOpenAI * self, const GstS2SConfig * c,
 {
   JsonBuilder *b = json_builder_new ();
   JsonNode *node;
+  GstS2SConfig server_vad;
+
+  if (c->turn_detection == GST_S2S_TURN_DETECTION_SEMANTIC_VAD) {
+    /* refused at READY; set while playing it falls back to the server VAD
+     * instead of a session.update Grok would refuse */
+    GST_WARNING_OBJECT (self, "Grok has no semantic VAD: using server-vad");
+    server_vad = *c;
+    server_vad.turn_detection = GST_S2S_TURN_DETECTION_SERVER_VAD;
+    c = &server_vad;
+  }
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "instructions");

@@ -185,6 +185,31 @@ GST_START_TEST (test_semantic_vad_refused)
 
 GST_END_TEST;
 
+/* semantic-vad set while playing: not refused any more, so the session
+ * keeps Grok's server VAD rather than sending what Grok would refuse */
+GST_START_TEST (test_semantic_vad_while_playing)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *session, *ev = NULL;
+  gint64 end;
+
+  fx_start (fx, PCM_CAPS (24000));
+  session = first_session_update (fx);
+  json_object_unref (session);
+  fx_wait_ready (fx);
+  gst_util_set_object_arg (G_OBJECT (fx->el), "turn-detection", "semantic-vad");
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  while (ev == NULL && g_get_monotonic_time () < end)
+    ev = s2s_mock_server_wait_for_event (fx->mock, "session.update", 100);
+  fail_unless (ev != NULL, "no session.update after the change");
+  fail_unless_equals_string (jstr (jobj (jobj (ev, "session"),
+              "turn_detection"), "type"), "server_vad");
+  json_object_unref (ev);
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 /* `.updated` carries the transcript so far: the element posts deltas, and
  * the whole text with replace=TRUE when Grok revised earlier words */
 GST_START_TEST (test_partial_transcripts)
@@ -433,6 +458,7 @@ s2sgrok_suite (void)
   tcase_add_test (tc, test_session_shape);
   tcase_add_test (tc, test_output_follows_downstream);
   tcase_add_test (tc, test_semantic_vad_refused);
+  tcase_add_test (tc, test_semantic_vad_while_playing);
   tcase_add_test (tc, test_partial_transcripts);
   tcase_add_test (tc, test_barge_in_cancels);
   tcase_add_test (tc, test_tool_outputs_batched);
