@@ -1060,8 +1060,10 @@ request_response_on_io (GstS2SBase * self)
   gboolean now;
 
   GST_S2S_BASE_LOCK (self);
+  /* tool results still queued for this thread go out before the request */
   now = !self->priv->response_active &&
-      g_hash_table_size (self->priv->pending_calls) == 0;
+      g_hash_table_size (self->priv->pending_calls) == 0 &&
+      self->priv->tool_results_queued == 0;
   if (now) {
     self->priv->awaiting_response = TRUE;
     /* this response covers every result so far: none is owed after it */
@@ -1700,7 +1702,9 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
   GST_S2S_BASE_LOCK (self);
   priv->response_active = FALSE;
   audio = priv->response_audio;
-  if (priv->create_after_done && g_hash_table_size (priv->pending_calls) == 0) {
+  /* results still queued for the I/O thread ask for the reply once sent */
+  if (priv->create_after_done && g_hash_table_size (priv->pending_calls) == 0
+      && priv->tool_results_queued == 0) {
     priv->create_after_done = FALSE;
     priv->awaiting_response = TRUE;
     create = TRUE;
@@ -1811,17 +1815,15 @@ tool_result_on_io (gpointer data)
 {
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
-  gboolean last;
 
   GST_S2S_BASE_LOCK (c->self);
-  last = --c->self->priv->tool_results_queued == 0;
+  c->self->priv->tool_results_queued--;
   GST_S2S_BASE_UNLOCK (c->self);
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_tool_result (c->self, c->a, c->b);
   /* results given together all go out before the one response.create */
-  if (last)
-    request_response_on_io (c->self);
+  request_response_on_io (c->self);
   return G_SOURCE_REMOVE;
 }
 

@@ -17,6 +17,12 @@
 
 #include "s2s-mock-server.h"
 
+#ifdef HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 G_BEGIN_DECLS
 
 #define API_KEY "sk-unit-test-SECRET"
@@ -27,8 +33,9 @@ G_BEGIN_DECLS
 /* 20 ms of 24 kHz S16LE: the element's output buffer size */
 #define CHUNK_BYTES 960
 #define MS(x) ((GstClockTime) (x) * GST_MSECOND)
-/* bound for things that take a few ms; only reached when a test fails */
-#define WAIT_MS 5000
+/* bound for things that take a few ms; only reached when a test fails
+ * (a session's first start takes seconds under valgrind) */
+#define WAIT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
 typedef struct
 {

@@ -27,12 +27,6 @@
     check_config_error_for ("s2sopenai", "OPENAI_API_KEY", property, \
         prop_name, value)
 
-#ifdef HAVE_VALGRIND
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /* ------------------------------------------------------------------------ */
 /* 1. Caps and the session configuration */
 
