@@ -61,6 +61,16 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 /* After input EOS with server VAD, how long the provider has to report
  * speech in the last audio (on top of its silence duration) */
 #define EOS_SETTLE_MS 1000
+/* Session renewal: how often a requested rotation looks for a turn
+ * boundary, the most it keeps before the connection's announced end, how
+ * long sent frames get to reach the wire before the close frame, and how
+ * long the peer gets to answer it */
+#define ROTATION_TICK_MS 50
+#define ROTATION_MAX_MARGIN (5 * GST_SECOND)
+#define ROTATION_DRAIN_MS 150
+#define ROTATION_CLOSE_TIMEOUT_MS 1000
+/* Successive reconnects that may fail before the error stands */
+#define MAX_RESUME_FAILURES 3
 
 enum
 {
@@ -160,6 +170,13 @@ struct _GstS2SBasePrivate
   gboolean eos_handled;
   gint64 session_start_us;
   gchar *session_id;
+  /* renewal */
+  gboolean rotation_pending;
+  gint64 rotation_deadline_us;
+  gchar *rotation_reason;
+  GSource *rotation_timer;
+  GstS2SWs *closing_ws;
+  guint resume_failures;
 
   /* State shared between threads: lock */
   GMutex lock;
@@ -167,6 +184,9 @@ struct _GstS2SBasePrivate
   gboolean flushing;
   gboolean stopping;
   gboolean fatal;
+  /* a successor connection is being set up: actions wait in `deferred` */
+  gboolean renewing;
+  GQueue deferred;
 
   /* input */
   GstSegment in_segment;
@@ -1162,9 +1182,13 @@ ws_opened (gpointer user_data)
   GstS2SBase *self = user_data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
 
-  GST_INFO_OBJECT (self, "connected");
+  GST_INFO_OBJECT (self, "connected%s", self->priv->renewing ?
+      " (successor)" : "");
   self->priv->session_open = TRUE;
-  klass->session_open (self, self->priv->config);
+  if (self->priv->renewing && klass->session_resume)
+    klass->session_resume (self, self->priv->config);
+  else
+    klass->session_open (self, self->priv->config);
 }
 
 static void
@@ -1177,12 +1201,12 @@ ws_message (GBytes * data, gboolean binary, gpointer user_data)
 }
 
 static void
-map_close_code (GstS2SBase * self, gushort code, GstS2SErrorCode * ec,
-    gboolean * retryable)
+map_close_code (GstS2SBase * self, gushort code, const gchar * reason,
+    GstS2SErrorCode * ec, gboolean * retryable)
 {
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
 
-  if (klass->map_close && klass->map_close (self, code, ec, retryable))
+  if (klass->map_close && klass->map_close (self, code, reason, ec, retryable))
     return;
 
   switch (code) {
@@ -1216,6 +1240,11 @@ map_close_code (GstS2SBase * self, gushort code, GstS2SErrorCode * ec,
   }
 }
 
+static void begin_renewal (GstS2SBase * self, const gchar * state,
+    const gchar * reason, gboolean reconnect);
+static void clear_deferred_locked (GstS2SBase * self);
+static void run_deferred (GstS2SBase * self);
+
 void
 gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
     const gchar * reason)
@@ -1225,6 +1254,9 @@ gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
   };
   gchar *debug;
 
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean resume;
+
   GST_S2S_BASE_LOCK (self);
   if (self->priv->fatal || self->priv->stopping) {
     GST_S2S_BASE_UNLOCK (self);
@@ -1232,14 +1264,27 @@ gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
   }
   GST_S2S_BASE_UNLOCK (self);
 
-  map_close_code (self, close_code, &r.code, &r.retryable);
+  map_close_code (self, close_code, reason, &r.code, &r.retryable);
   debug = g_strdup_printf ("connection closed by the server, code %u%s%s",
       close_code, reason && *reason ? ": " : "", reason ? reason : "");
   r.debug = debug;
   if (reason && *reason == '\0')
     r.provider_message = NULL;
-  post_session_state (self, "closed", debug);
-  post_error_report (self, &r);
+
+  /* a successor that fails before it is ready is not retried: the error
+   * stands, so a refused resume cannot loop */
+  resume = !self->priv->renewing && klass->can_resume &&
+      self->priv->resume_failures < MAX_RESUME_FAILURES &&
+      klass->can_resume (self, close_code, reason);
+  if (resume) {
+    self->priv->resume_failures++;
+    r.fatal = FALSE;
+    post_error_report (self, &r);
+    begin_renewal (self, "reconnecting", debug, TRUE);
+  } else {
+    post_session_state (self, "closed", debug);
+    post_error_report (self, &r);
+  }
   g_free (debug);
 }
 
@@ -1293,36 +1338,212 @@ static const GstS2SWsCallbacks ws_callbacks = {
   ws_opened, ws_message, ws_closed, ws_failed
 };
 
-static gboolean
-connect_on_io (gpointer data)
+static void
+open_connection (GstS2SBase * self)
 {
-  GstS2SBase *self = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   GstS2SConfig *c = self->priv->config;
   SoupMessage *msg;
   GError *err = NULL;
 
-  post_session_state (self, "connecting", NULL);
   msg = klass->build_request (self, c, &err);
   if (msg == NULL) {
     post_config_error (self, "url", err ? err->message : "unusable");
     g_clear_error (&err);
-    return G_SOURCE_REMOVE;
+    return;
   }
   self->priv->ws = gst_s2s_ws_new (GST_OBJECT (self), &ws_callbacks, self);
   gst_s2s_ws_connect (self->priv->ws, msg, c->ssl_ca_file, c->proxy,
       c->connect_timeout);
   g_object_unref (msg);
+}
+
+static gboolean
+connect_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+
+  post_session_state (self, "connecting", NULL);
+  open_connection (self);
   return G_SOURCE_REMOVE;
+}
+
+static void
+clear_rotation (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  if (priv->rotation_timer) {
+    g_source_destroy (priv->rotation_timer);
+    g_source_unref (priv->rotation_timer);
+    priv->rotation_timer = NULL;
+  }
+  priv->rotation_pending = FALSE;
+  g_clear_pointer (&priv->rotation_reason, g_free);
 }
 
 static void
 stop_session_on_io (GstS2SBase * self)
 {
+  clear_rotation (self);
+  gst_s2s_ws_free (self->priv->closing_ws);
+  self->priv->closing_ws = NULL;
   gst_s2s_ws_free (self->priv->ws);
   self->priv->ws = NULL;
   self->priv->session_open = FALSE;
   self->priv->session_ready = FALSE;
+  GST_S2S_BASE_LOCK (self);
+  self->priv->renewing = FALSE;
+  clear_deferred_locked (self);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Session renewal (I/O thread) */
+
+static gboolean
+open_successor_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+
+  gst_s2s_ws_free (self->priv->closing_ws);
+  self->priv->closing_ws = NULL;
+  if (self->priv->renewing && !self->priv->fatal && !self->priv->stopping)
+    open_connection (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The old connection is closed (from its own callback: free it later) */
+static void
+old_connection_closed (gpointer user_data)
+{
+  GstS2SBase *self = user_data;
+
+  io_invoke (self, open_successor_on_io, gst_object_ref (self),
+      (GDestroyNotify) gst_object_unref);
+}
+
+/* Stops input and actions, closes the connection in order, then opens its
+ * successor. A response cut short here ends "incomplete": its audio so far
+ * stays on the timeline, nothing of it is asked for again. */
+static void
+begin_renewal (GstS2SBase * self, const gchar * state, const gchar * reason,
+    gboolean reconnect)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gchar *resp_id;
+  gboolean cut;
+
+  clear_rotation (self);
+  GST_S2S_BASE_LOCK (self);
+  priv->session_ready = FALSE;
+  priv->renewing = TRUE;
+  priv->user_speaking = FALSE;
+  cut = priv->response_active;
+  resp_id = g_strdup (priv->response_id);
+  if (reconnect)
+    priv->reconnects++;
+  else
+    priv->rotations++;
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "%s: %s", state, GST_STR_NULL (reason));
+  if (cut)
+    gst_s2s_base_response_done (self, resp_id, "incomplete");
+  g_free (resp_id);
+  post_session_state (self, state, reason);
+
+  priv->session_open = FALSE;
+  priv->closing_ws = priv->ws;
+  priv->ws = NULL;
+  if (priv->closing_ws)
+    gst_s2s_ws_close (priv->closing_ws, ROTATION_DRAIN_MS,
+        ROTATION_CLOSE_TIMEOUT_MS, old_connection_closed, self);
+  else
+    old_connection_closed (self);
+}
+
+static gboolean
+at_turn_boundary (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean idle;
+
+  GST_S2S_BASE_LOCK (self);
+  idle = priv->session_ready && !priv->response_active &&
+      !priv->awaiting_response && !priv->user_speaking &&
+      g_hash_table_size (priv->pending_calls) == 0;
+  GST_S2S_BASE_UNLOCK (self);
+  return idle && (klass->rotation_ready == NULL
+      || klass->rotation_ready (self));
+}
+
+static gboolean
+rotation_tick (gpointer data)
+{
+  GstS2SBase *self = data;
+  GstS2SBasePrivate *priv = self->priv;
+  gboolean forced;
+  gchar *reason;
+
+  if (priv->fatal || priv->stopping || priv->renewing)
+    return G_SOURCE_CONTINUE;
+  forced = g_get_monotonic_time () >= priv->rotation_deadline_us;
+  if (!forced && !at_turn_boundary (self))
+    return G_SOURCE_CONTINUE;
+
+  reason = g_strdup_printf ("%s%s", GST_STR_NULL (priv->rotation_reason),
+      forced ? " (deadline, not at a turn boundary)" : "");
+  begin_renewal (self, "rotating", reason, FALSE);
+  g_free (reason);
+  /* begin_renewal destroyed this source */
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_s2s_base_request_rotation (GstS2SBase * self, GstClockTime time_left,
+    const gchar * reason)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gint64 deadline = g_get_monotonic_time ();
+
+  if (priv->renewing || priv->fatal || priv->stopping || priv->io_ctx == NULL)
+    return;
+  if (GST_CLOCK_TIME_IS_VALID (time_left))
+    deadline += (gint64) ((time_left - MIN (time_left / 4,
+                ROTATION_MAX_MARGIN)) / GST_USECOND);
+  if (!priv->rotation_pending || deadline < priv->rotation_deadline_us)
+    priv->rotation_deadline_us = deadline;
+  priv->rotation_pending = TRUE;
+  g_free (priv->rotation_reason);
+  priv->rotation_reason = g_strdup (reason);
+  GST_INFO_OBJECT (self, "rotation requested (%s), %" G_GINT64_FORMAT
+      " ms to go", GST_STR_NULL (reason),
+      (priv->rotation_deadline_us - g_get_monotonic_time ()) / 1000);
+
+  if (priv->rotation_timer == NULL) {
+    priv->rotation_timer = g_timeout_source_new (ROTATION_TICK_MS);
+    g_source_set_callback (priv->rotation_timer, rotation_tick, self, NULL);
+    g_source_attach (priv->rotation_timer, priv->io_ctx);
+  }
+}
+
+gboolean
+gst_s2s_base_is_renewing (GstS2SBase * self)
+{
+  return self->priv->renewing;
+}
+
+gchar *
+gst_s2s_base_dup_conversation (GstS2SBase * self)
+{
+  gchar *json;
+
+  GST_S2S_BASE_LOCK (self);
+  json = conv_to_json (self);
+  GST_S2S_BASE_UNLOCK (self);
+  return json;
 }
 
 static gboolean
@@ -1344,13 +1565,15 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
   GstS2SBasePrivate *priv = self->priv;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   JsonArray *seed = NULL;
+  gboolean resumed;
 
   if (priv->session_ready)
     return;
 
   g_free (priv->session_id);
   priv->session_id = g_strdup (session_id);
-  priv->session_start_us = g_get_monotonic_time ();
+  if (priv->session_start_us == 0)
+    priv->session_start_us = g_get_monotonic_time ();
 
   /* the history is sent before any audio, so the first turn has it */
   if (!priv->history_sent) {
@@ -1367,11 +1590,16 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
 
   GST_S2S_BASE_LOCK (self);
   priv->session_ready = TRUE;
+  resumed = priv->renewing;
+  priv->renewing = FALSE;
   GST_S2S_BASE_UNLOCK (self);
 
-  GST_INFO_OBJECT (self, "session %s ready", GST_STR_NULL (session_id));
-  post_session_state (self, "ready", NULL);
+  GST_INFO_OBJECT (self, "session %s ready%s", GST_STR_NULL (session_id),
+      resumed ? " (successor)" : "");
+  post_session_state (self, "ready", resumed ? "resumed" : NULL);
+  /* input queued during the switch first, then what the app asked for */
   flush_input_on_io (self);
+  run_deferred (self);
 }
 
 /* Stops the model: drops queued output and the rest of the response in
@@ -1663,6 +1891,8 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
 
   GST_S2S_BASE_LOCK (self);
   priv->response_active = FALSE;
+  /* a finished turn shows the connection works: reconnects start over */
+  priv->resume_failures = 0;
   audio = priv->response_audio;
   if (priv->create_after_done && g_hash_table_size (priv->pending_calls) == 0) {
     priv->create_after_done = FALSE;
@@ -1730,6 +1960,22 @@ gst_s2s_base_tool_call (GstS2SBase * self, const gchar * call_id,
           "arguments", G_TYPE_STRING, arguments, NULL));
 }
 
+void
+gst_s2s_base_tool_call_cancelled (GstS2SBase * self, const gchar * call_id)
+{
+  gboolean known;
+
+  GST_S2S_BASE_LOCK (self);
+  known = g_hash_table_remove (self->priv->pending_calls, call_id);
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_DEBUG_OBJECT (self, "tool call %s cancelled (%s)", call_id,
+      known ? "pending" : "unknown or answered");
+  post_element_message (self, gst_structure_new ("s2s-tool-cancel",
+          "call-id", G_TYPE_STRING, call_id, NULL));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Action signals (any thread) */
 
@@ -1762,6 +2008,61 @@ io_call_new (GstS2SBase * self, const gchar * a, const gchar * b, gboolean flag)
   return c;
 }
 
+/* An action that reached the I/O thread while a successor connection is
+ * being set up waits for it (session_ready runs it) */
+typedef struct
+{
+  GSourceFunc func;
+  IoCall *call;
+} Deferred;
+
+static gboolean
+defer_while_renewing (IoCall * c, GSourceFunc func)
+{
+  GstS2SBasePrivate *priv = c->self->priv;
+  Deferred *d;
+
+  if (!priv->renewing)
+    return FALSE;
+  d = g_new (Deferred, 1);
+  d->func = func;
+  d->call = io_call_new (c->self, c->a, c->b, c->flag);
+  GST_S2S_BASE_LOCK (c->self);
+  g_queue_push_tail (&priv->deferred, d);
+  GST_S2S_BASE_UNLOCK (c->self);
+  return TRUE;
+}
+
+static void
+deferred_free (Deferred * d)
+{
+  io_call_free (d->call);
+  g_free (d);
+}
+
+/* lock held */
+static void
+clear_deferred_locked (GstS2SBase * self)
+{
+  g_queue_clear_full (&self->priv->deferred, (GDestroyNotify) deferred_free);
+}
+
+static void
+run_deferred (GstS2SBase * self)
+{
+  Deferred *d;
+
+  for (;;) {
+    GST_S2S_BASE_LOCK (self);
+    d = g_queue_pop_head (&self->priv->deferred);
+    GST_S2S_BASE_UNLOCK (self);
+    if (d == NULL)
+      break;
+    d->func (d->call);
+    deferred_free (d);
+  }
+}
+
 /* lock held; FALSE when there is no session to act on */
 static gboolean
 session_usable_locked (GstS2SBase * self)
@@ -1776,6 +2077,8 @@ tool_result_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, tool_result_on_io))
+    return G_SOURCE_REMOVE;
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_tool_result (c->self, c->a, c->b);
@@ -1823,6 +2126,8 @@ send_text_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, send_text_on_io))
+    return G_SOURCE_REMOVE;
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_text (c->self, "user", c->a);
@@ -1879,6 +2184,8 @@ commit_on_io (gpointer data)
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   gboolean enough;
 
+  if (defer_while_renewing (c, commit_on_io))
+    return G_SOURCE_REMOVE;
   if (!self->priv->session_ready)
     return G_SOURCE_REMOVE;
   /* what the chain queued so far belongs to this turn */
@@ -1919,6 +2226,8 @@ say_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, say_on_io))
+    return G_SOURCE_REMOVE;
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_text (c->self, "assistant-say", c->a);
@@ -1960,6 +2269,11 @@ snapshot_config (GstS2SBase * self)
   if ((c->api_key == NULL || *c->api_key == '\0') && klass->api_key_env) {
     g_free (c->api_key);
     c->api_key = g_strdup (g_getenv (klass->api_key_env));
+  }
+  if ((c->api_key == NULL || *c->api_key == '\0') &&
+      klass->api_key_env_fallback) {
+    g_free (c->api_key);
+    c->api_key = g_strdup (g_getenv (klass->api_key_env_fallback));
   }
   c->model = g_strdup (priv->model ? priv->model : klass->default_model);
   c->voice = g_strdup (priv->voice ? priv->voice : klass->default_voice);
@@ -2019,7 +2333,8 @@ check_config (GstS2SBase * self)
   }
   GST_OBJECT_UNLOCK (self);
 
-  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0')) {
+  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0') &&
+      (klass->needs_api_key == NULL || klass->needs_api_key (self))) {
     prop = "api-key";
     problem = klass->api_key_env ?
         g_strdup_printf (_("no key set, and %s is not set either"),
@@ -2164,6 +2479,8 @@ reset_state (GstS2SBase * self)
   priv->fatal = FALSE;
   priv->flushing = FALSE;
   priv->stopping = FALSE;
+  priv->renewing = FALSE;
+  clear_deferred_locked (self);
   priv->pipeline_latency = 0;
 }
 
@@ -2197,6 +2514,7 @@ start_session (GstS2SBase * self)
   priv->session_open = FALSE;
   priv->session_ready = FALSE;
   priv->history_sent = FALSE;
+  priv->resume_failures = 0;
   priv->session_start_us = 0;
   g_clear_pointer (&priv->session_id, g_free);
 

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 void s2s_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (s2sopenai);
+GST_ELEMENT_REGISTER_DECLARE (s2sgemini);
 
 G_END_DECLS
 
