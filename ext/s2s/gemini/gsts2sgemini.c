@@ -307,7 +307,10 @@ build_tools (JsonArray * tools)
     json_object_set_string_member (d, "description",
         json_object_get_string_member_with_default (t, "description", ""));
     if (params && JSON_NODE_HOLDS_OBJECT (params)) {
-      JsonNode *copy = json_node_copy (params);
+      /* json_node_copy() shares the object: copy through text */
+      gchar *text = json_to_string (params, FALSE);
+      JsonNode *copy = json_from_string (text, NULL);
+      g_free (text);
       upper_case_types (copy);
       json_object_set_member (d, "parameters", copy);
     }

@@ -1,0 +1,76 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The unit tests' fixture, shared by every element's test: the in-process
+ * mock server, the element under test in a GstHarness, a bus that keeps
+ * every message, and helpers to wait for messages, buffers and events.
+ */
+
+#ifndef __S2S_FIXTURE_H__
+#define __S2S_FIXTURE_H__
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include "s2s-mock-server.h"
+
+G_BEGIN_DECLS
+
+#define MS(x) ((GstClockTime) (x) * GST_MSECOND)
+/* bound for things that take a few ms; only reached when a test fails */
+#define WAIT_MS 5000
+
+/* Fixture: mock server + element + harness + a bus that keeps every message */
+typedef struct
+{
+  S2SMockServer *mock;
+  GstElement *el;
+  GstHarness *h;
+  GstBus *bus;
+  GMutex lock;
+  GCond cond;
+  GPtrArray *msgs;
+} Fx;
+
+/* A mock server with @opts and a @factory element pointed at it with
+ * @api_key; fx_start() puts it in a harness and goes to PLAYING */
+Fx *fx_new_for (const gchar * factory, const gchar * api_key,
+    const S2SMockOptions * opts);
+void fx_start (Fx * fx, const gchar * caps);
+void fx_free (Fx * fx);
+
+gboolean msg_matches (GstMessage * m, GstMessageType type, const gchar * name,
+    const gchar * field, const gchar * value);
+GstMessage *fx_wait_msg (Fx * fx, guint * cursor, GstMessageType type,
+    const gchar * name, const gchar * field, const gchar * value,
+    guint timeout_ms);
+guint fx_count_msgs (Fx * fx, GstMessageType type, const gchar * name,
+    const gchar * field, const gchar * value);
+void fx_wait_response (Fx * fx, const gchar * event,
+    const gchar * response_id);
+void fx_wait_ready (Fx * fx);
+
+GstBuffer *pull_buffer (GstHarness * h, guint timeout_ms);
+GstEvent *pull_event (GstHarness * h, guint timeout_ms);
+GstEvent *pull_event_of_type (GstHarness * h, GstEventType type,
+    guint timeout_ms);
+GPtrArray *pull_bytes (GstHarness * h, gsize bytes, guint timeout_ms);
+GstBuffer *make_buffer (const guint8 * data, gsize size);
+/* Input buffer @index of @bytes (no timestamps, so no pacing): the mock's
+ * pattern from sample @offset + @index * @bytes / 2 */
+GstBuffer *fx_input_chunk (guint index, gsize bytes, guint64 offset);
+void fx_push_input (Fx * fx, guint start, guint n, gsize bytes,
+    guint64 offset);
+
+JsonObject *jobj (JsonObject * o, const gchar * name);
+const gchar *jstr (JsonObject * o, const gchar * name);
+gint64 jint (JsonObject * o, const gchar * name, gint64 def);
+JsonArray *parse_array (const gchar * json);
+
+/* s2s-io threads of this process */
+guint count_s2s_io_threads (void);
+
+G_END_DECLS
+
+#endif
