@@ -221,10 +221,35 @@ const gchar *
 it_log_event_type (JsonObject * line)
 {
   JsonObject *ev = it_log_event (line);
+  const gchar *type;
+  GList *members;
 
   if (ev == NULL)
     return json_object_get_string_member_with_default (line, "what", NULL);
-  return json_object_get_string_member_with_default (ev, "type", NULL);
+  type = json_object_get_string_member_with_default (ev, "type", NULL);
+  if (type || json_object_get_size (ev) == 0)
+    return type;
+  /* Gemini: the first member, and for serverContent its first member too
+   * ("serverContent.turnComplete"), as the emulator names it; kept in the
+   * line so the string lives as long as the log */
+  type = json_object_get_string_member_with_default (line, "_it_type", NULL);
+  if (type)
+    return type;
+  members = json_object_get_members (ev);
+  {
+    JsonNode *sc = json_object_get_member (ev, members->data);
+    GList *sm = g_str_equal (members->data, "serverContent") &&
+        JSON_NODE_HOLDS_OBJECT (sc) ?
+        json_object_get_members (json_node_get_object (sc)) : NULL;
+    gchar *name = sm ? g_strdup_printf ("%s.%s", (gchar *) members->data,
+        (gchar *) sm->data) : g_strdup (members->data);
+
+    json_object_set_string_member (line, "_it_type", name);
+    g_free (name);
+    g_list_free (sm);
+  }
+  g_list_free (members);
+  return json_object_get_string_member (line, "_it_type");
 }
 
 gint

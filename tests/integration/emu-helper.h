@@ -52,7 +52,8 @@ void it_emu_stop (ItEmu * emu);
 
 /* The log as JsonObject lines (the array owns them) */
 GPtrArray *it_emu_log (ItEmu * emu);
-/* "event" of a client/server line, or NULL */
+/* "event" of a client/server line, or NULL; its type: "type", or for
+ * keyed (Gemini) events the key ("setup", "serverContent.turnComplete") */
 JsonObject *it_log_event (JsonObject * line);
 const gchar *it_log_event_type (JsonObject * line);
 const gchar *it_log_dir (JsonObject * line);

@@ -8,6 +8,9 @@
  * written to a file: this program itself (S2S_IT_CHILD=prop sets the key with
  * g_object_set, S2S_IT_CHILD=env leaves it to OPENAI_API_KEY) and
  * gst-launch-1.0 with api-key=... on its command line.
+ *
+ * S2S_IT_ELEMENT picks the element under test (s2sopenai by default,
+ * s2sgemini): the same checks hold for every provider element.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -20,6 +23,33 @@
 #include "emu-helper.h"
 
 #define RATE 24000
+
+/* What differs between the elements under test */
+typedef struct
+{
+  const gchar *element;
+  const gchar *key_env;
+  const gchar *source;          /* below ext/s2s */
+  const gchar *done_event;      /* the emulator's end-of-reply event */
+} ItElement;
+
+static const ItElement it_elements[] = {
+  {"s2sopenai", "OPENAI_API_KEY", "openai/gsts2sopenai.c", "response.done"},
+  {"s2sgemini", "GEMINI_API_KEY", "gemini/gsts2sgemini.c",
+      "serverContent.turnComplete"},
+};
+
+static const ItElement *
+it_element (void)
+{
+  const gchar *name = g_getenv ("S2S_IT_ELEMENT");
+  guint i;
+
+  for (i = 0; name && i < G_N_ELEMENTS (it_elements); i++)
+    if (g_str_equal (name, it_elements[i].element))
+      return &it_elements[i];
+  return &it_elements[0];
+}
 
 /* ------------------------------------------------------------------------ */
 /* Child mode: one short turn, api-key from the property or the environment */
@@ -37,8 +67,23 @@ child_main (int argc, char **argv)
   gst_init (&argc, &argv);
   p = gst_pipeline_new (NULL);
   src = gst_element_factory_make ("filesrc", NULL);
-  parse = gst_element_factory_make ("wavparse", NULL);
-  s2s = gst_element_factory_make ("s2sopenai", NULL);
+  parse = gst_bin_new (NULL);
+  {
+    /* wavparse ! audioresample: every element gets its native rate */
+    GstElement *wp = gst_element_factory_make ("wavparse", NULL);
+    GstElement *rs = gst_element_factory_make ("audioresample", NULL);
+    GstPad *pad;
+
+    gst_bin_add_many (GST_BIN (parse), wp, rs, NULL);
+    gst_element_link (wp, rs);
+    pad = gst_element_get_static_pad (wp, "sink");
+    gst_element_add_pad (parse, gst_ghost_pad_new ("sink", pad));
+    gst_object_unref (pad);
+    pad = gst_element_get_static_pad (rs, "src");
+    gst_element_add_pad (parse, gst_ghost_pad_new ("src", pad));
+    gst_object_unref (pad);
+  }
+  s2s = gst_element_factory_make (it_element ()->element, NULL);
   sink = gst_element_factory_make ("fakesink", NULL);
   if (!p || !src || !parse || !s2s || !sink)
     return 2;
@@ -180,7 +225,7 @@ check_child_run (const gchar * mode)
     "S2S_IT_WAV", wav,
     "S2S_IT_URL", emu->url,
     "S2S_IT_KEY", g_str_equal (mode, "prop") ? key : "",
-    "OPENAI_API_KEY", g_str_equal (mode, "env") ? key : "",
+    it_element ()->key_env, g_str_equal (mode, "env") ? key : "",
     "GST_DEBUG", "*:9",
     "GST_DEBUG_NO_COLOR", "1",
     "GST_DEBUG_FILE", dbg_path,
@@ -207,7 +252,7 @@ check_child_run (const gchar * mode)
       "api-key must read back masked: %s", out);
   /* it did authenticate with it, and the emulator's log has it redacted */
   log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  fail_unless (it_log_find (log, 0, "server", it_element ()->done_event) >= 0);
   g_ptr_array_unref (log);
   emu_log = it_file_contents (emu->log_path);
   fail_unless (strstr (emu_log, key) == NULL, "the emulator logged the key");
@@ -253,7 +298,8 @@ GST_START_TEST (test_secret_gst_launch)
   gchar *url = g_strdup_printf ("url=%s", emu->url);
   gchar *api = g_strdup_printf ("api-key=%s", key);
   const gchar *argv[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
-    "!", "s2sopenai", url, api, "!", "fakesink", NULL
+    "!", "audioresample", "!", it_element ()->element, url, api, "!",
+    "fakesink", NULL
   };
   const gchar *env[] = {
     "GST_DEBUG", "*:9",
@@ -298,8 +344,8 @@ GST_END_TEST;
 GST_START_TEST (test_secret_gst_inspect)
 {
   gchar *key = make_secret ();
-  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
-  const gchar *env[] = { "OPENAI_API_KEY", key, NULL };
+  const gchar *argv[] = { "gst-inspect-1.0", it_element ()->element, NULL };
+  const gchar *env[] = { it_element ()->key_env, key, NULL };
   gchar *out = spawn (argv, env);
 
   fail_unless (strstr (out, "api-key") != NULL);
@@ -315,13 +361,13 @@ GST_END_TEST;
 
 GST_START_TEST (test_properties_documented)
 {
-  GstElement *el = gst_element_factory_make ("s2sopenai", NULL);
-  const gchar *argv[] = { "gst-inspect-1.0", "s2sopenai", NULL };
+  GstElement *el = gst_element_factory_make (it_element ()->element, NULL);
+  const gchar *argv[] = { "gst-inspect-1.0", it_element ()->element, NULL };
   GParamSpec **specs;
   guint n, i, ours = 0;
   gchar *out;
 
-  fail_unless (el != NULL, "no s2sopenai");
+  fail_unless (el != NULL, "no %s", it_element ()->element);
   out = spawn (argv, NULL);
   specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (el), &n);
   for (i = 0; i < n; i++) {
@@ -370,7 +416,7 @@ substitute (GPtrArray * args, const gchar * prefix, const gchar * replacement)
 GST_START_TEST (test_doc_launch_line)
 {
   gchar *src_path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "ext",
-      "s2s", "openai", "gsts2sopenai.c", NULL);
+      "s2s", it_element ()->source, NULL);
   gchar *src = it_file_contents (src_path);
   const gchar *start, *end;
   gchar *block, **lines, *cmd, **argv = NULL;
@@ -432,7 +478,7 @@ GST_START_TEST (test_doc_launch_line)
   g_bytes_get_data (pcm, &len);
   fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes", len);
   log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  fail_unless (it_log_find (log, 0, "server", it_element ()->done_event) >= 0);
   g_ptr_array_unref (log);
 
   g_bytes_unref (pcm);
