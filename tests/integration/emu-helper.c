@@ -605,3 +605,67 @@ it_file_contents (const gchar * path)
     return NULL;
   return text;
 }
+
+/* --- Assertions shared by the test programs --- */
+
+void
+it_assert_eos (GstMessage * m)
+{
+  fail_unless (m != NULL, "timed out without EOS");
+  if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+    GError *e = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_error (m, &e, &dbg);
+    fail ("ERROR instead of EOS: %s (%s)", e->message, dbg);
+  }
+  fail_unless_equals_int (GST_MESSAGE_TYPE (m), GST_MESSAGE_EOS);
+}
+
+guint
+it_final_transcripts (GPtrArray * msgs, const gchar * role, gchar ** last_text)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < msgs->len; i++) {
+    GstMessage *m = g_ptr_array_index (msgs, i);
+    const GstStructure *s = gst_message_get_structure (m);
+    gboolean final = FALSE;
+
+    if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_ELEMENT || s == NULL ||
+        !gst_structure_has_name (s, "s2s-transcript") ||
+        g_strcmp0 (gst_structure_get_string (s, "role"), role) != 0)
+      continue;
+    fail_unless (gst_structure_get_boolean (s, "final", &final));
+    if (final) {
+      n++;
+      if (last_text) {
+        g_free (*last_text);
+        *last_text = g_strdup (gst_structure_get_string (s, "text"));
+      }
+    }
+  }
+  return n;
+}
+
+/* Output PTS are sample-contiguous from buffer @first to @last inclusive */
+void
+it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last)
+{
+  guint i;
+
+  for (i = first + 1; i <= last; i++) {
+    ItBuf *a = &g_array_index (sink->bufs, ItBuf, i - 1);
+    ItBuf *b = &g_array_index (sink->bufs, ItBuf, i);
+
+    fail_unless (GST_CLOCK_TIME_IS_VALID (a->pts) &&
+        GST_CLOCK_TIME_IS_VALID (a->duration));
+    fail_unless (b->pts == a->pts + a->duration, "buffer %u at %"
+        GST_TIME_FORMAT " does not follow %" GST_TIME_FORMAT " + %"
+        GST_TIME_FORMAT, i, GST_TIME_ARGS (b->pts), GST_TIME_ARGS (a->pts),
+        GST_TIME_ARGS (a->duration));
+    fail_if (b->discont, "DISCONT inside a response at buffer %u", i);
+    /* duration matches the samples it carries */
+    fail_unless (gst_util_uint64_scale_int (a->size / 2, GST_SECOND, rate) <=
+        a->duration + 1);
+  }
+}

@@ -140,6 +140,18 @@ JsonNode *it_json_parse (const gchar * json);
 /* Reads a whole file as a string, NULL when missing */
 gchar *it_file_contents (const gchar * path);
 
+/* --- Assertions --------------------------------------------------------- */
+
+/* @m is an EOS (not NULL for a timeout, not an ERROR) */
+void it_assert_eos (GstMessage * m);
+/* Final s2s-transcript messages of @role; the last one's text in
+ * *@last_text (g_free it) when not NULL */
+guint it_final_transcripts (GPtrArray * msgs, const gchar * role,
+    gchar ** last_text);
+/* Output PTS are sample-contiguous (at @rate, S16 mono) from buffer @first
+ * to @last inclusive, without DISCONT */
+void it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last);
+
 G_END_DECLS
 
 #endif /* __S2S_IT_EMU_HELPER_H__ */
