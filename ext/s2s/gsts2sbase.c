@@ -452,6 +452,63 @@ gst_s2s_config_free (GstS2SConfig * c)
   g_free (c);
 }
 
+const gchar *
+gst_s2s_json_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_STRING)
+    return json_node_get_string (n);
+  return NULL;
+}
+
+gint64
+gst_s2s_json_int (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return 0;
+  switch (json_node_get_value_type (n)) {
+    case G_TYPE_INT64:
+      return json_node_get_int (n);
+    case G_TYPE_DOUBLE:
+      return (gint64) CLAMP (json_node_get_double (n), (gdouble) G_MININT64,
+          (gdouble) G_MAXINT64);
+    case G_TYPE_STRING:
+      return g_ascii_strtoll (json_node_get_string (n), NULL, 10);
+    default:
+      return 0;
+  }
+}
+
+gboolean
+gst_s2s_json_bool (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_BOOLEAN &&
+      json_node_get_boolean (n);
+}
+
+JsonObject *
+gst_s2s_json_object (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+JsonArray *
+gst_s2s_json_array (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
 static JsonNode *
 parse_json (const gchar * json, GError ** error)
 {

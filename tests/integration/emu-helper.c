@@ -669,3 +669,13 @@ it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last)
         a->duration + 1);
   }
 }
+
+gboolean
+it_until_interrupted (GstElement * pipeline, GstMessage * msg, gpointer data)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  return !(GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "s2s-response") &&
+      g_strcmp0 (gst_structure_get_string (s, "event"), "interrupted") == 0);
+}

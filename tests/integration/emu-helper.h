@@ -140,6 +140,10 @@ JsonNode *it_json_parse (const gchar * json);
 /* Reads a whole file as a string, NULL when missing */
 gchar *it_file_contents (const gchar * path);
 
+/* An ItMsgFunc: run until the first s2s-response "interrupted" */
+gboolean it_until_interrupted (GstElement * pipeline, GstMessage * msg,
+    gpointer data);
+
 /* --- Assertions --------------------------------------------------------- */
 
 /* @m is an EOS (not NULL for a timeout, not an ERROR) */

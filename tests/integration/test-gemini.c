@@ -140,16 +140,6 @@ GST_START_TEST (test_two_turns)
 
 GST_END_TEST;
 
-static gboolean
-stop_on_interrupt (GstElement * p, GstMessage * msg, gpointer data)
-{
-  const GstStructure *s = gst_message_get_structure (msg);
-
-  return !(GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
-      gst_structure_has_name (s, "s2s-response") &&
-      g_strcmp0 (gst_structure_get_string (s, "event"), "interrupted") == 0);
-}
-
 /* q2 (a long question, so a long echo) then q1 while the echo plays, paced
  * in real time: the emulator interrupts, the element drops the rest */
 GST_START_TEST (test_barge_in)
@@ -180,7 +170,7 @@ GST_START_TEST (test_barge_in)
   wav = it_wav_write (tmp, "q2-q1.wav", input->data, input->len, IN_RATE);
   p = make_pipeline (wav, emu->url, "true");
 
-  m = it_run (p, 30000, msgs, stop_on_interrupt, NULL);
+  m = it_run (p, 30000, msgs, it_until_interrupted, NULL);
   fail_unless (m == NULL, "the pipeline ended before the barge-in");
   i = it_msgs_find (msgs, 0, "s2s-response", "event", "interrupted");
   fail_unless (i >= 0, "no s2s-response interrupted");

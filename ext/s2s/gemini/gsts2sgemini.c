@@ -60,6 +60,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "gsts2sgemini.h"
+#include "gsts2sbase-private.h"
 #include "gsts2selements.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_gemini_debug);
@@ -134,78 +135,6 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (s2sgemini, "s2sgemini", GST_RANK_NONE,
 
 /* ------------------------------------------------------------------------ */
 /* JSON helpers */
-
-static const gchar *
-str_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n;
-
-  if (o == NULL)
-    return NULL;
-  n = json_object_get_member (o, name);
-  if (n && JSON_NODE_HOLDS_VALUE (n) &&
-      json_node_get_value_type (n) == G_TYPE_STRING)
-    return json_node_get_string (n);
-  return NULL;
-}
-
-/* Gemini sends int64 counts as numbers, and protobuf JSON may quote them */
-static gint64
-int_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n;
-
-  if (o == NULL)
-    return 0;
-  n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return 0;
-  switch (json_node_get_value_type (n)) {
-    case G_TYPE_INT64:
-      return json_node_get_int (n);
-    case G_TYPE_DOUBLE:
-      return (gint64) json_node_get_double (n);
-    case G_TYPE_STRING:
-      return g_ascii_strtoll (json_node_get_string (n), NULL, 10);
-    default:
-      return 0;
-  }
-}
-
-static gboolean
-bool_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n;
-
-  if (o == NULL)
-    return FALSE;
-  n = json_object_get_member (o, name);
-  return n && JSON_NODE_HOLDS_VALUE (n) &&
-      json_node_get_value_type (n) == G_TYPE_BOOLEAN &&
-      json_node_get_boolean (n);
-}
-
-static JsonObject *
-obj_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n;
-
-  if (o == NULL)
-    return NULL;
-  n = json_object_get_member (o, name);
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static JsonArray *
-array_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n;
-
-  if (o == NULL)
-    return NULL;
-  n = json_object_get_member (o, name);
-  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-}
 
 static JsonObject *
 array_object (JsonArray * a, guint i)
@@ -950,14 +879,14 @@ end_response (GstS2SGemini * self, const gchar * status)
 static void
 handle_model_turn (GstS2SGemini * self, JsonObject * turn)
 {
-  JsonArray *parts = array_member (turn, "parts");
+  JsonArray *parts = gst_s2s_json_array (turn, "parts");
   guint i;
 
   for (i = 0; parts && i < json_array_get_length (parts); i++) {
     JsonObject *part = array_object (parts, i);
-    JsonObject *inline_data = obj_member (part, "inlineData");
-    const gchar *b64 = str_member (inline_data, "data");
-    const gchar *mime = str_member (inline_data, "mimeType");
+    JsonObject *inline_data = gst_s2s_json_object (part, "inlineData");
+    const gchar *b64 = gst_s2s_json_string (inline_data, "data");
+    const gchar *mime = gst_s2s_json_string (inline_data, "mimeType");
     gchar *buf;
     gsize len = 0;
 
@@ -985,7 +914,9 @@ handle_server_content (GstS2SGemini * self, JsonObject * sc)
   const gchar *text;
   JsonObject *turn;
 
-  text = str_member (obj_member (sc, "inputTranscription"), "text");
+  text =
+      gst_s2s_json_string (gst_s2s_json_object (sc, "inputTranscription"),
+      "text");
   if (text && *text) {
     gchar *item = g_strdup_printf ("gemini-user-%u", self->user_serial);
     self->handle_fresh = FALSE;
@@ -994,7 +925,7 @@ handle_server_content (GstS2SGemini * self, JsonObject * sc)
     g_free (item);
   }
 
-  if (bool_member (sc, "interrupted")) {
+  if (gst_s2s_json_bool (sc, "interrupted")) {
     /* barge-in: Gemini stopped the reply itself */
     gchar *next = g_strdup_printf ("gemini-user-%u", self->user_serial + 1);
     if (self->response_open)
@@ -1004,31 +935,33 @@ handle_server_content (GstS2SGemini * self, JsonObject * sc)
     return;
   }
 
-  turn = obj_member (sc, "modelTurn");
+  turn = gst_s2s_json_object (sc, "modelTurn");
   if (turn)
     handle_model_turn (self, turn);
 
-  text = str_member (obj_member (sc, "outputTranscription"), "text");
+  text =
+      gst_s2s_json_string (gst_s2s_json_object (sc, "outputTranscription"),
+      "text");
   if (text && *text) {
     ensure_response (self);
     g_string_append (self->out_text, text);
     gst_s2s_base_transcript (base, "assistant", self->model_item, text, FALSE);
   }
 
-  if (bool_member (sc, "turnComplete"))
+  if (gst_s2s_json_bool (sc, "turnComplete"))
     end_response (self, "completed");
 }
 
 static void
 handle_tool_call (GstS2SGemini * self, JsonObject * tc)
 {
-  JsonArray *calls = array_member (tc, "functionCalls");
+  JsonArray *calls = gst_s2s_json_array (tc, "functionCalls");
   guint i;
 
   for (i = 0; calls && i < json_array_get_length (calls); i++) {
     JsonObject *fc = array_object (calls, i);
-    const gchar *name = str_member (fc, "name");
-    const gchar *id = str_member (fc, "id");
+    const gchar *name = gst_s2s_json_string (fc, "name");
+    const gchar *id = gst_s2s_json_string (fc, "id");
     JsonNode *args = fc ? json_object_get_member (fc, "args") : NULL;
     gchar *args_json, *own_id = NULL;
 
@@ -1059,21 +992,21 @@ handle_usage (GstS2SGemini * self, JsonObject * um)
   };
   guint l, i;
 
-  u.input_tokens = int_member (um, "promptTokenCount");
-  u.output_tokens = int_member (um, "responseTokenCount");
+  u.input_tokens = gst_s2s_json_int (um, "promptTokenCount");
+  u.output_tokens = gst_s2s_json_int (um, "responseTokenCount");
   if (u.output_tokens == 0)
-    u.output_tokens = int_member (um, "candidatesTokenCount");
-  u.cached_tokens = int_member (um, "cachedContentTokenCount");
+    u.output_tokens = gst_s2s_json_int (um, "candidatesTokenCount");
+  u.cached_tokens = gst_s2s_json_int (um, "cachedContentTokenCount");
   for (l = 0; l < G_N_ELEMENTS (lists); l++) {
-    JsonArray *details = array_member (um, lists[l]);
+    JsonArray *details = gst_s2s_json_array (um, lists[l]);
     for (i = 0; details && i < json_array_get_length (details); i++) {
       JsonObject *d = array_object (details, i);
-      if (g_strcmp0 (str_member (d, "modality"), "AUDIO") != 0)
+      if (g_strcmp0 (gst_s2s_json_string (d, "modality"), "AUDIO") != 0)
         continue;
       if (l == 0)
-        u.input_audio_tokens += int_member (d, "tokenCount");
+        u.input_audio_tokens += gst_s2s_json_int (d, "tokenCount");
       else
-        u.output_audio_tokens += int_member (d, "tokenCount");
+        u.output_audio_tokens += gst_s2s_json_int (d, "tokenCount");
     }
   }
   gst_s2s_base_usage (GST_S2S_BASE (self), &u);
@@ -1082,10 +1015,10 @@ handle_usage (GstS2SGemini * self, JsonObject * um)
 static void
 handle_resumption_update (GstS2SGemini * self, JsonObject * ru)
 {
-  const gchar *handle = str_member (ru, "newHandle");
+  const gchar *handle = gst_s2s_json_string (ru, "newHandle");
 
   /* empty or not resumable while the model generates or a tool runs */
-  if (handle == NULL || *handle == '\0' || !bool_member (ru, "resumable"))
+  if (handle == NULL || *handle == '\0' || !gst_s2s_json_bool (ru, "resumable"))
     return;
   g_free (self->handle);
   self->handle = g_strdup (handle);
@@ -1102,36 +1035,36 @@ dispatch (GstS2SGemini * self, JsonObject * msg)
   JsonObject *o;
   gboolean known = FALSE;
 
-  if ((o = obj_member (msg, "setupComplete"))) {
+  if ((o = gst_s2s_json_object (msg, "setupComplete"))) {
     known = TRUE;
-    gst_s2s_base_session_ready (base, str_member (o, "sessionId"));
+    gst_s2s_base_session_ready (base, gst_s2s_json_string (o, "sessionId"));
   }
-  if ((o = obj_member (msg, "sessionResumptionUpdate"))) {
+  if ((o = gst_s2s_json_object (msg, "sessionResumptionUpdate"))) {
     known = TRUE;
     handle_resumption_update (self, o);
   }
-  if ((o = obj_member (msg, "goAway"))) {
-    GstClockTime left = gst_s2s_gemini_parse_duration (str_member (o,
+  if ((o = gst_s2s_json_object (msg, "goAway"))) {
+    GstClockTime left = gst_s2s_gemini_parse_duration (gst_s2s_json_string (o,
             "timeLeft"));
     known = TRUE;
     GST_INFO_OBJECT (self, "goAway, time left %s",
-        GST_STR_NULL (str_member (o, "timeLeft")));
+        GST_STR_NULL (gst_s2s_json_string (o, "timeLeft")));
     gst_s2s_base_request_rotation (base, left, "goAway");
   }
   /* what the old connection still says during a switch is not this
    * session's any more: its reply was cut at the switch */
   if (gst_s2s_base_is_renewing (base))
     return;
-  if ((o = obj_member (msg, "serverContent"))) {
+  if ((o = gst_s2s_json_object (msg, "serverContent"))) {
     known = TRUE;
     handle_server_content (self, o);
   }
-  if ((o = obj_member (msg, "toolCall"))) {
+  if ((o = gst_s2s_json_object (msg, "toolCall"))) {
     known = TRUE;
     handle_tool_call (self, o);
   }
-  if ((o = obj_member (msg, "toolCallCancellation"))) {
-    JsonArray *ids = array_member (o, "ids");
+  if ((o = gst_s2s_json_object (msg, "toolCallCancellation"))) {
+    JsonArray *ids = gst_s2s_json_array (o, "ids");
     guint i;
 
     known = TRUE;
@@ -1144,7 +1077,7 @@ dispatch (GstS2SGemini * self, JsonObject * msg)
       }
     }
   }
-  if ((o = obj_member (msg, "usageMetadata"))) {
+  if ((o = gst_s2s_json_object (msg, "usageMetadata"))) {
     known = TRUE;
     handle_usage (self, o);
   }
