@@ -45,9 +45,14 @@
 #define PATH_VERTEX_V1 \
   "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
 
+/* Google's front end takes the path with a doubled leading slash too, and
+ * @google/genai sends exactly that: its WebSocket base URL keeps the
+ * trailing slash of "https://host/" before "/ws/...". */
 static const char *const gemini_paths[] = {
   PATH_KEY_BETA, PATH_KEY_ALPHA, PATH_EPHEMERAL, PATH_VERTEX_BETA,
-  PATH_VERTEX_V1, NULL
+  PATH_VERTEX_V1,
+  "/" PATH_KEY_BETA, "/" PATH_KEY_ALPHA, "/" PATH_EPHEMERAL,
+  "/" PATH_VERTEX_BETA, "/" PATH_VERTEX_V1, NULL
 };
 
 /* Gemini API model ids (after "models/") and Vertex publisher model ids
@@ -1970,6 +1975,8 @@ gemini_check_handshake (SoupServerMessage * msg, const char *path,
 
   /* The upgrade always succeeds: Google reports bad credentials as a
    * close frame once the call starts (gemini-nova.md A9). */
+  if (g_str_has_prefix (path, "//"))
+    path++;
   if (g_str_equal (path, PATH_EPHEMERAL)) {
     if (auth && g_ascii_strncasecmp (auth, "Token ", 6) == 0)
       cred = auth + 6;
@@ -2044,6 +2051,8 @@ gemini_conn_open (EmuConn * conn, SoupServerMessage * msg, const char *path,
 {
   Gem *g = g_new0 (Gem, 1);
 
+  if (g_str_has_prefix (path, "//"))
+    path++;
   conn->priv = g;
   g->conn = conn;
   g->ep = g_str_equal (path, PATH_EPHEMERAL) ? EP_EPHEMERAL :
