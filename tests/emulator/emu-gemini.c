@@ -412,28 +412,37 @@ handle_free (Handle * h)
   g_free (h);
 }
 
+static gboolean
+handle_expired (gpointer key, gpointer value, gpointer now)
+{
+  return ((Handle *) value)->expires_us < *(gint64 *) now;
+}
+
 static void
 send_resumption_update (EmuConn * conn, gboolean resumable)
 {
   Gem *g = conn->priv;
-  JsonObject *body = json_object_new ();
+  JsonObject *body;
 
   if (!g->resumption || !emu_conn_alive (conn))
     return;
+  body = json_object_new ();
   if (resumable) {
     Handle *h = g_new0 (Handle, 1);
     char *name = g_strdup_printf ("emu-gemini-s%u-h%u", g->session_id,
         ++g->handle_seq);
+    gint64 now = g_get_monotonic_time ();
 
     h->session_id = g->session_id;
     h->model = g_strdup (g->model);
     conv_copy (&h->st, &g->st);
     h->st.input_samples = g->conn_base + g->total;
-    h->expires_us = g_get_monotonic_time () +
-        (gint64) emu_options.resumption_ttl_ms * 1000;
+    h->expires_us = now + (gint64) emu_options.resumption_ttl_ms * 1000;
+
     if (!handles)
       handles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
           (GDestroyNotify) handle_free);
+    g_hash_table_foreach_remove (handles, handle_expired, &now);
     g_hash_table_replace (handles, g_strdup (name), h);
     json_object_set_string_member (body, "newHandle", name);
     json_object_set_boolean_member (body, "resumable", TRUE);
