@@ -117,8 +117,7 @@ typedef struct
   guint words_sent;
   guint n_chunks;
   guint chunk_idx;
-  gboolean delay_done;
-  guint timer;
+  EmuPacer pacer;
   guint in_tokens;
 } Reply;
 
@@ -317,26 +316,6 @@ bool_node (gboolean v)
   JsonNode *n = json_node_new (JSON_NODE_VALUE);
   json_node_set_boolean (n, v);
   return n;
-}
-
-/* Word fragments whose concatenation is exactly @text. */
-static char **
-fragments (const char *text, guint * n_out)
-{
-  char **words = g_strsplit (text, " ", -1);
-  GPtrArray *out = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; words[i]; i++) {
-    if (i == 0 && !*words[0] && !words[1])
-      break;
-    g_ptr_array_add (out, i ? g_strconcat (" ", words[i], NULL) :
-        g_strdup (words[i]));
-  }
-  g_strfreev (words);
-  *n_out = out->len;
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (out, FALSE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -675,21 +654,29 @@ next_queued (EmuConn * conn)
     start_turn_reply (conn, t);
 }
 
+/* The reply is over: @last (turnComplete; NULL after an interruption)
+ * carries the usage, then a resumable handle. */
 static void
-finish_reply (EmuConn * conn)
+end_reply (EmuConn * conn, JsonObject * last)
 {
   Gem *g = conn->priv;
   Reply *r = g->reply;
   guint out_ms = r->pos / OUT_PER_MS;
 
+  emu_pacer_stop (conn, &r->pacer);
   g->reply = NULL;
   g->out_ms_total += out_ms;
-  emu_conn_send_event (conn, server_content ("generationComplete",
-          bool_node (TRUE)));
-  send_usage (conn, server_content ("turnComplete", bool_node (TRUE)),
-      r->in_tokens, AUDIO_TOKENS (out_ms));
+  send_usage (conn, last, r->in_tokens, AUDIO_TOKENS (out_ms));
   reply_free (r);
   send_resumption_update (conn, TRUE);
+}
+
+static void
+finish_reply (EmuConn * conn)
+{
+  emu_conn_send_event (conn, server_content ("generationComplete",
+          bool_node (TRUE)));
+  end_reply (conn, server_content ("turnComplete", bool_node (TRUE)));
   next_queued (conn);
 }
 
@@ -702,20 +689,15 @@ reply_step (EmuConn * conn)
   Reply *r = g->reply;
 
   if (r->chunk_idx < r->n_chunks) {
-    gsize n = MIN (CHUNK_OUT, r->audio->len - r->pos), len, i;
-    guint8 *bytes = g_malloc (n * 2 + 1);
+    gsize n = MIN (CHUNK_OUT, r->audio->len - r->pos), len;
+    guint8 *bytes = emu_audio_encode (EMU_FMT_PCM16,
+        &g_array_index (r->audio, gint16, r->pos), n, &len);
     JsonObject *blob = json_object_new (), *part = json_object_new (),
         *turn = json_object_new ();
     JsonArray *parts = json_array_new ();
     JsonNode *tn = json_node_new (JSON_NODE_OBJECT);
     char *b64;
 
-    for (i = 0; i < n; i++) {
-      guint16 v = (guint16) g_array_index (r->audio, gint16, r->pos + i);
-      bytes[2 * i] = v & 0xff;
-      bytes[2 * i + 1] = v >> 8;
-    }
-    len = n * 2;
     b64 = g_base64_encode (bytes, len);
     g_free (bytes);
     r->pos += n;
@@ -746,47 +728,17 @@ reply_step (EmuConn * conn)
   return TRUE;
 }
 
-static void reply_pump (EmuConn * conn);
-
-static gboolean
-reply_timer_cb (gpointer data)
+static EmuPacer *
+reply_pacer (EmuConn * conn)
 {
-  EmuConn *conn = data;
   Gem *g = conn->priv;
-
-  if (g->reply) {
-    emu_conn_timeout_remove (conn, g->reply->timer);
-    g->reply->timer = 0;
-    reply_pump (conn);
-  }
-  return G_SOURCE_REMOVE;
+  return g->reply ? &g->reply->pacer : NULL;
 }
 
 static void
 reply_pump (EmuConn * conn)
 {
-  Gem *g = conn->priv;
-
-  for (;;) {
-    Reply *r = g->reply;
-
-    if (!r || !emu_conn_alive (conn))
-      return;
-    if (!r->delay_done) {
-      r->delay_done = TRUE;
-      if (conn->first_audio_delay_ms > 0) {
-        r->timer = emu_conn_timeout_add (conn, conn->first_audio_delay_ms,
-            reply_timer_cb, conn);
-        return;
-      }
-    }
-    if (!reply_step (conn))
-      return;
-    if (conn->pace_audio) {
-      r->timer = emu_conn_timeout_add (conn, 100, reply_timer_cb, conn);
-      return;
-    }
-  }
+  emu_pacer_run (conn, reply_pacer, reply_step);
 }
 
 static char *
@@ -817,7 +769,7 @@ start_reply (EmuConn * conn, TurnInput * t)
   else
     r->audio = sine_reply ();
   r->n_chunks = (r->audio->len + CHUNK_OUT - 1) / CHUNK_OUT;
-  r->words = fragments (text, &r->n_words);
+  r->words = emu_split_words (text, &r->n_words);
   r->in_tokens = t->audio ? AUDIO_TOKENS (t->audio->len / IN_PER_MS) : 0;
   if (t->tool_text)
     r->in_tokens += (strlen (t->tool_text) + 3) / 4;
@@ -899,18 +851,10 @@ interrupt (EmuConn * conn)
   Reply *r = g->reply;
 
   if (r) {
-    guint out_ms = r->pos / OUT_PER_MS;
-    if (r->timer)
-      emu_conn_timeout_remove (conn, r->timer);
-    if (r->timer)
-      g_source_remove (r->timer);
-    g->reply = NULL;
-    g->out_ms_total += out_ms;
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
-    send_usage (conn, NULL, r->in_tokens, AUDIO_TOKENS (out_ms));
-    reply_free (r);
-    send_resumption_update (conn, TRUE);
+    if (g->reply == r)
+      end_reply (conn, NULL);
   }
   if (g->call_id && emu_conn_alive (conn)) {
     JsonObject *body = json_object_new ();
@@ -944,16 +888,6 @@ user_transcript_for (Gem * g, guint turn, guint64 start, guint len)
 }
 
 static void
-drop_buffer_until (Gem * g, gint64 pos)
-{
-  gint64 n = CLAMP (pos - g->buf_start, 0, (gint64) g->buf->len);
-
-  if (n > 0)
-    g_array_remove_range (g->buf, 0, n);
-  g->buf_start += n;
-}
-
-static void
 begin_turn (EmuConn * conn, TurnInput * t, const char *user_transcript)
 {
   Gem *g = conn->priv;
@@ -982,12 +916,12 @@ end_audio_turn (EmuConn * conn, gint64 start, gint64 end)
 
   t->audio = g_array_new (FALSE, FALSE, sizeof (gint16));
   g_array_append_vals (t->audio, &g_array_index (g->buf, gint16, s), e - s);
-  drop_buffer_until (g, end);
+  emu_buffer_drop_until (g->buf, &g->buf_start, end);
   t->turn = ++g->st.user_turns;
   text = user_transcript_for (g, t->turn, g->conn_base + start, t->audio->len);
   emu_conn_note (conn, "user-turn", text);
   if (g->in_transcription) {
-    frags = fragments (text, &n);
+    frags = emu_split_words (text, &n);
     for (i = 0; i < n && emu_conn_alive (conn); i++)
       send_transcription (conn, "inputTranscription", frags[i]);
     g_strfreev (frags);
@@ -1080,7 +1014,7 @@ append_audio (EmuConn * conn, const guint8 * data, gsize len)
   g_array_unref (native);
   g_free (joined);
   if (g->buf->len > MAX_BUFFER_IN && !g->activity && !g->in_speech)
-    drop_buffer_until (g, g->total - MAX_BUFFER_IN);
+    emu_buffer_drop_until (g->buf, &g->buf_start, g->total - MAX_BUFFER_IN);
   run_vad (conn);
   return TRUE;
 }
