@@ -1363,10 +1363,12 @@ validate_model (VErr * e, Gem * g, const char *model)
   if (!model || !*model)
     return verr (e, 1007, R_INVALID);
   if (g->ep == EP_VERTEX) {
-    const char *m = strstr (model, "/publishers/google/models/");
-    if (g_str_has_prefix (model, "projects/") && strstr (model,
-            "/locations/") && m)
-      id = m + strlen ("/publishers/google/models/");
+    /* projects/P/locations/L/publishers/google/models/ID, or without the
+     * project part in express mode (API key, global host) */
+    const char *m = strstr (model, "publishers/google/models/");
+    if (m && (m == model || (g_str_has_prefix (model, "projects/")
+                && strstr (model, "/locations/") && m[-1] == '/')))
+      id = m + strlen ("publishers/google/models/");
   } else if (g_str_has_prefix (model, "models/")) {
     id = model + strlen ("models/");
   }

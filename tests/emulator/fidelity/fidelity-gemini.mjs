@@ -98,12 +98,12 @@ async function startEmu(extra = [], script = null) {
 // live.connect() resolves on setupComplete only: a close before it leaves
 // the promise pending (SDK 2.32.0), so open() also resolves on onclose;
 // s.session is then undefined.
-async function open(port, config = {}) {
-  const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: `https://127.0.0.1:${port}` } });
+async function open(port, config = {}, client = {}, model = MODEL) {
+  const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: `https://127.0.0.1:${port}` }, ...client });
   const s = { msgs: [], closed: null, errors: [], waiters: [] };
   const wake = () => { s.waiters = s.waiters.filter((w) => !w()); };
   const connecting = ai.live.connect({
-    model: MODEL,
+    model,
     config: {
       responseModalities: [Modality.AUDIO],
       speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: 'Puck' } } },
@@ -238,8 +238,53 @@ async function badSetup() {
   await emu.stop();
 }
 
+async function toolCall() {
+  const emu = await startEmu([], { turns: [{ user_transcript: 'Weather in Paris?',
+    tool_call: { name: 'get_weather', arguments: { city: 'Paris' } } }] });
+  const s = await open(emu.port);
+  sendAudio(s, input);
+  const tc = await s.wait((m) => m.toolCall);
+  const fc = tc?.toolCall?.functionCalls?.[0];
+  check('toolCall.functionCalls[0] (SDK parses id, name, args)', !!fc?.id && fc.name === 'get_weather' &&
+    fc.args?.city === 'Paris', JSON.stringify(tc?.toolCall));
+  if (fc) {
+    const from = s.msgs.length;
+    s.session.sendToolResponse({ functionResponses: [{ id: fc.id, name: fc.name, response: { output: 'sunny' } }] });
+    const done = await s.wait((m) => s.msgs.indexOf(m) >= from && m.serverContent?.turnComplete);
+    const heard = text(s.msgs.slice(from), 'outputTranscription');
+    check('reply after sendToolResponse', !!done &&
+      heard === 'echo of turn 1; tool said: {"output":"sunny"}; first turn: Weather in Paris?', heard);
+  }
+  s.session?.close();
+  await s.waitClose(3000);
+  await emu.stop();
+}
+
+// Vertex AI express mode: vertexai + API key (x-goog-api-key header) on
+// /ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent.
+async function vertexExpress() {
+  const emu = await startEmu();
+  const s = await open(emu.port, {}, { vertexai: true }, 'gemini-live-2.5-flash-native-audio');
+  check('Vertex express mode: setupComplete', !!s.session, JSON.stringify(s.closed));
+  if (s.session) {
+    sendAudio(s, input);
+    const done = await s.wait((m) => m.serverContent?.turnComplete);
+    const audio = s.msgs.filter((m) => m.serverContent?.modelTurn).length;
+    check('Vertex express mode: spoken turn answered', !!done && audio > 0, JSON.stringify(s.closed));
+    s.session.close();
+    await s.waitClose(3000);
+  }
+  await emu.stop();
+  const log = fs.readFileSync(emu.log, 'utf8');
+  check('Vertex path and model as the SDK sends them',
+    log.includes('"path":"//ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"') &&
+    log.includes('"model":"publishers/google/models/gemini-live-2.5-flash-native-audio"'));
+}
+
 try {
   await spokenTurn();
+  await toolCall();
+  await vertexExpress();
   await goAway();
   await badSetup();
 } catch (e) {
