@@ -503,9 +503,9 @@ go_away_timer_cb (EmuConn * conn)
   Gem *g = conn->priv;
   guint left = emu_options.go_away_time_left_ms;
 
+  /* the planned time left; the lifetime close is a timer of its own */
   if (emu_options.max_connection_ms)
-    left = MIN (left, (guint) MAX (0, (gint64) emu_options.max_connection_ms
-            - emu_conn_ms (conn)));
+    left = MIN (left, emu_options.max_connection_ms);
   if (!g->close_scheduled)
     go_away (conn, left);
 }
@@ -1885,6 +1885,9 @@ gemini_message (EmuConn * conn, const char *text, gsize len)
   } else if (g_str_equal (kind, "realtimeInput")) {
     handle_realtime_input (conn, mobj (m, kind), sub);
   } else if (g_str_equal (kind, "clientContent")) {
+    /* history re-sent on a resumed session: the real model loops on it */
+    if (g->resumed_from)
+      emu_conn_note (conn, "client-content-after-resume", g->resumed_from);
     handle_client_content (conn, mobj (m, kind));
   } else {
     handle_tool_response (conn, mobj (m, kind));

@@ -764,6 +764,83 @@ test_go_away (void)
 }
 
 static void
+test_lifetime_options (void)
+{
+  const char *const lifetime[] = {
+    "--max-connection-ms", "900", "--go-away-time-left-ms", "400", NULL
+  };
+  const char *const short_ttl[] = {
+    "--resumption-ttl-ms", "1", "--setup-complete-delay-ms", "300", NULL
+  };
+  const char *const allow[] = { "--allow-resume-while-open", NULL };
+  Emu *e = emu_start (NULL, lifetime);
+  Cl *c = cl_connect (e), *d;
+  JsonObject *m;
+  char *s, *log;
+  gint64 t0 = g_get_monotonic_time (), t1;
+
+  /* goAway at 900 - 400 ms, the close at 900 ms */
+  cl_setup (c, NULL);
+  m = cl_wait (c, "goAway", 3000);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (json_object_get_string_member
+      (json_object_get_object_member (m, "goAway"), "timeLeft"), ==, "0.400s");
+  cl_wait_close (c, 3000);
+  t1 = g_get_monotonic_time ();
+  g_assert_cmpuint (c->close_code, ==, 1011);
+  g_assert_cmpint ((t1 - t0) / 1000, >=, 850);
+  cl_free (c);
+  emu_stop (e);
+
+  /* expired handle; a message before the delayed setupComplete */
+  e = emu_start (NULL, short_ttl);
+  c = cl_connect (e);
+  cl_setup (c, "\"sessionResumption\":{}");
+  m = cl_wait (c, "sessionResumptionUpdate", 2000);
+  g_assert_nonnull (m);
+  s = g_strdup_printf (SETUP_PREFIX ",\"sessionResumption\":{\"handle\":"
+      "\"%s\"}}}", handle_of (m));
+  cl_free (c);
+  g_usleep (20000);
+  d = cl_connect (e);
+  cl_send (d, s);
+  cl_wait_close (d, 3000);
+  g_assert_cmpuint (d->close_code, ==, 1008);
+  cl_free (d);
+  g_free (s);
+  d = cl_connect (e);
+  cl_send (d, SETUP_PREFIX "}}");
+  cl_send (d, "{\"realtimeInput\":{\"audioStreamEnd\":true}}");
+  cl_wait_close (d, 3000);
+  g_assert_cmpuint (d->close_code, ==, 1007);
+  g_assert_null (cl_wait (d, "setupComplete", 0));
+  cl_free (d);
+  log = emu_log_text (e);
+  g_assert_nonnull (strstr (log, "\"what\":\"resume-invalid\""));
+  g_assert_nonnull (strstr (log, "\"what\":\"early-message\""));
+  g_free (log);
+  emu_stop (e);
+
+  /* --allow-resume-while-open */
+  e = emu_start (NULL, allow);
+  c = cl_connect (e);
+  cl_setup (c, "\"sessionResumption\":{}");
+  m = cl_wait (c, "sessionResumptionUpdate", 2000);
+  s = g_strdup_printf ("\"sessionResumption\":{\"handle\":\"%s\"}",
+      handle_of (m));
+  d = cl_connect (e);
+  cl_setup (d, s);
+  g_assert_false (c->closed);
+  g_free (s);
+  cl_free (d);
+  cl_free (c);
+  log = emu_log_text (e);
+  g_assert_nonnull (strstr (log, "\"what\":\"resume-while-open\""));
+  g_free (log);
+  emu_stop (e);
+}
+
+static void
 test_go_away_fault_and_close (void)
 {
   Emu *e = emu_start ("{\"faults\":["
@@ -931,6 +1008,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gemini/echo", test_echo);
   g_test_add_func ("/gemini/resumption", test_resumption);
   g_test_add_func ("/gemini/go-away", test_go_away);
+  g_test_add_func ("/gemini/lifetime-options", test_lifetime_options);
   g_test_add_func ("/gemini/faults", test_go_away_fault_and_close);
   g_test_add_func ("/gemini/barge-in", test_barge_in);
   g_test_add_func ("/gemini/tool-call", test_tool_call);
