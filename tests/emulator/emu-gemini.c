@@ -45,9 +45,14 @@
 #define PATH_VERTEX_V1 \
   "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
 
+/* Google's front end takes the path with a doubled leading slash too, and
+ * @google/genai sends exactly that: its WebSocket base URL keeps the
+ * trailing slash of "https://host/" before "/ws/...". */
 static const char *const gemini_paths[] = {
   PATH_KEY_BETA, PATH_KEY_ALPHA, PATH_EPHEMERAL, PATH_VERTEX_BETA,
-  PATH_VERTEX_V1, NULL
+  PATH_VERTEX_V1,
+  "/" PATH_KEY_BETA, "/" PATH_KEY_ALPHA, "/" PATH_EPHEMERAL,
+  "/" PATH_VERTEX_BETA, "/" PATH_VERTEX_V1, NULL
 };
 
 /* Gemini API model ids (after "models/") and Vertex publisher model ids
@@ -112,8 +117,7 @@ typedef struct
   guint words_sent;
   guint n_chunks;
   guint chunk_idx;
-  gboolean delay_done;
-  guint timer;
+  EmuPacer pacer;
   guint in_tokens;
 } Reply;
 
@@ -314,26 +318,6 @@ bool_node (gboolean v)
   return n;
 }
 
-/* Word fragments whose concatenation is exactly @text. */
-static char **
-fragments (const char *text, guint * n_out)
-{
-  char **words = g_strsplit (text, " ", -1);
-  GPtrArray *out = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; words[i]; i++) {
-    if (i == 0 && !*words[0] && !words[1])
-      break;
-    g_ptr_array_add (out, i ? g_strconcat (" ", words[i], NULL) :
-        g_strdup (words[i]));
-  }
-  g_strfreev (words);
-  *n_out = out->len;
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (out, FALSE);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Closing: Google reports every error as a close frame with a reason. */
 
@@ -407,28 +391,37 @@ handle_free (Handle * h)
   g_free (h);
 }
 
+static gboolean
+handle_expired (gpointer key, gpointer value, gpointer now)
+{
+  return ((Handle *) value)->expires_us < *(gint64 *) now;
+}
+
 static void
 send_resumption_update (EmuConn * conn, gboolean resumable)
 {
   Gem *g = conn->priv;
-  JsonObject *body = json_object_new ();
+  JsonObject *body;
 
   if (!g->resumption || !emu_conn_alive (conn))
     return;
+  body = json_object_new ();
   if (resumable) {
     Handle *h = g_new0 (Handle, 1);
     char *name = g_strdup_printf ("emu-gemini-s%u-h%u", g->session_id,
         ++g->handle_seq);
+    gint64 now = g_get_monotonic_time ();
 
     h->session_id = g->session_id;
     h->model = g_strdup (g->model);
     conv_copy (&h->st, &g->st);
     h->st.input_samples = g->conn_base + g->total;
-    h->expires_us = g_get_monotonic_time () +
-        (gint64) emu_options.resumption_ttl_ms * 1000;
+    h->expires_us = now + (gint64) emu_options.resumption_ttl_ms * 1000;
+
     if (!handles)
       handles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
           (GDestroyNotify) handle_free);
+    g_hash_table_foreach_remove (handles, handle_expired, &now);
     g_hash_table_replace (handles, g_strdup (name), h);
     json_object_set_string_member (body, "newHandle", name);
     json_object_set_boolean_member (body, "resumable", TRUE);
@@ -510,9 +503,9 @@ go_away_timer_cb (EmuConn * conn)
   Gem *g = conn->priv;
   guint left = emu_options.go_away_time_left_ms;
 
+  /* the planned time left; the lifetime close is a timer of its own */
   if (emu_options.max_connection_ms)
-    left = MIN (left, (guint) MAX (0, (gint64) emu_options.max_connection_ms
-            - emu_conn_ms (conn)));
+    left = MIN (left, emu_options.max_connection_ms);
   if (!g->close_scheduled)
     go_away (conn, left);
 }
@@ -661,21 +654,29 @@ next_queued (EmuConn * conn)
     start_turn_reply (conn, t);
 }
 
+/* The reply is over: @last (turnComplete; NULL after an interruption)
+ * carries the usage, then a resumable handle. */
 static void
-finish_reply (EmuConn * conn)
+end_reply (EmuConn * conn, JsonObject * last)
 {
   Gem *g = conn->priv;
   Reply *r = g->reply;
   guint out_ms = r->pos / OUT_PER_MS;
 
+  emu_pacer_stop (conn, &r->pacer);
   g->reply = NULL;
   g->out_ms_total += out_ms;
-  emu_conn_send_event (conn, server_content ("generationComplete",
-          bool_node (TRUE)));
-  send_usage (conn, server_content ("turnComplete", bool_node (TRUE)),
-      r->in_tokens, AUDIO_TOKENS (out_ms));
+  send_usage (conn, last, r->in_tokens, AUDIO_TOKENS (out_ms));
   reply_free (r);
   send_resumption_update (conn, TRUE);
+}
+
+static void
+finish_reply (EmuConn * conn)
+{
+  emu_conn_send_event (conn, server_content ("generationComplete",
+          bool_node (TRUE)));
+  end_reply (conn, server_content ("turnComplete", bool_node (TRUE)));
   next_queued (conn);
 }
 
@@ -688,20 +689,15 @@ reply_step (EmuConn * conn)
   Reply *r = g->reply;
 
   if (r->chunk_idx < r->n_chunks) {
-    gsize n = MIN (CHUNK_OUT, r->audio->len - r->pos), len, i;
-    guint8 *bytes = g_malloc (n * 2 + 1);
+    gsize n = MIN (CHUNK_OUT, r->audio->len - r->pos), len;
+    guint8 *bytes = emu_audio_encode (EMU_FMT_PCM16,
+        &g_array_index (r->audio, gint16, r->pos), n, &len);
     JsonObject *blob = json_object_new (), *part = json_object_new (),
         *turn = json_object_new ();
     JsonArray *parts = json_array_new ();
     JsonNode *tn = json_node_new (JSON_NODE_OBJECT);
     char *b64;
 
-    for (i = 0; i < n; i++) {
-      guint16 v = (guint16) g_array_index (r->audio, gint16, r->pos + i);
-      bytes[2 * i] = v & 0xff;
-      bytes[2 * i + 1] = v >> 8;
-    }
-    len = n * 2;
     b64 = g_base64_encode (bytes, len);
     g_free (bytes);
     r->pos += n;
@@ -732,47 +728,17 @@ reply_step (EmuConn * conn)
   return TRUE;
 }
 
-static void reply_pump (EmuConn * conn);
-
-static gboolean
-reply_timer_cb (gpointer data)
+static EmuPacer *
+reply_pacer (EmuConn * conn)
 {
-  EmuConn *conn = data;
   Gem *g = conn->priv;
-
-  if (g->reply) {
-    emu_conn_timeout_remove (conn, g->reply->timer);
-    g->reply->timer = 0;
-    reply_pump (conn);
-  }
-  return G_SOURCE_REMOVE;
+  return g->reply ? &g->reply->pacer : NULL;
 }
 
 static void
 reply_pump (EmuConn * conn)
 {
-  Gem *g = conn->priv;
-
-  for (;;) {
-    Reply *r = g->reply;
-
-    if (!r || !emu_conn_alive (conn))
-      return;
-    if (!r->delay_done) {
-      r->delay_done = TRUE;
-      if (conn->first_audio_delay_ms > 0) {
-        r->timer = emu_conn_timeout_add (conn, conn->first_audio_delay_ms,
-            reply_timer_cb, conn);
-        return;
-      }
-    }
-    if (!reply_step (conn))
-      return;
-    if (conn->pace_audio) {
-      r->timer = emu_conn_timeout_add (conn, 100, reply_timer_cb, conn);
-      return;
-    }
-  }
+  emu_pacer_run (conn, reply_pacer, reply_step);
 }
 
 static char *
@@ -803,7 +769,7 @@ start_reply (EmuConn * conn, TurnInput * t)
   else
     r->audio = sine_reply ();
   r->n_chunks = (r->audio->len + CHUNK_OUT - 1) / CHUNK_OUT;
-  r->words = fragments (text, &r->n_words);
+  r->words = emu_split_words (text, &r->n_words);
   r->in_tokens = t->audio ? AUDIO_TOKENS (t->audio->len / IN_PER_MS) : 0;
   if (t->tool_text)
     r->in_tokens += (strlen (t->tool_text) + 3) / 4;
@@ -885,18 +851,10 @@ interrupt (EmuConn * conn)
   Reply *r = g->reply;
 
   if (r) {
-    guint out_ms = r->pos / OUT_PER_MS;
-    if (r->timer)
-      emu_conn_timeout_remove (conn, r->timer);
-    if (r->timer)
-      g_source_remove (r->timer);
-    g->reply = NULL;
-    g->out_ms_total += out_ms;
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
-    send_usage (conn, NULL, r->in_tokens, AUDIO_TOKENS (out_ms));
-    reply_free (r);
-    send_resumption_update (conn, TRUE);
+    if (g->reply == r)
+      end_reply (conn, NULL);
   }
   if (g->call_id && emu_conn_alive (conn)) {
     JsonObject *body = json_object_new ();
@@ -930,16 +888,6 @@ user_transcript_for (Gem * g, guint turn, guint64 start, guint len)
 }
 
 static void
-drop_buffer_until (Gem * g, gint64 pos)
-{
-  gint64 n = CLAMP (pos - g->buf_start, 0, (gint64) g->buf->len);
-
-  if (n > 0)
-    g_array_remove_range (g->buf, 0, n);
-  g->buf_start += n;
-}
-
-static void
 begin_turn (EmuConn * conn, TurnInput * t, const char *user_transcript)
 {
   Gem *g = conn->priv;
@@ -968,12 +916,12 @@ end_audio_turn (EmuConn * conn, gint64 start, gint64 end)
 
   t->audio = g_array_new (FALSE, FALSE, sizeof (gint16));
   g_array_append_vals (t->audio, &g_array_index (g->buf, gint16, s), e - s);
-  drop_buffer_until (g, end);
+  emu_buffer_drop_until (g->buf, &g->buf_start, end);
   t->turn = ++g->st.user_turns;
   text = user_transcript_for (g, t->turn, g->conn_base + start, t->audio->len);
   emu_conn_note (conn, "user-turn", text);
   if (g->in_transcription) {
-    frags = fragments (text, &n);
+    frags = emu_split_words (text, &n);
     for (i = 0; i < n && emu_conn_alive (conn); i++)
       send_transcription (conn, "inputTranscription", frags[i]);
     g_strfreev (frags);
@@ -1066,7 +1014,7 @@ append_audio (EmuConn * conn, const guint8 * data, gsize len)
   g_array_unref (native);
   g_free (joined);
   if (g->buf->len > MAX_BUFFER_IN && !g->activity && !g->in_speech)
-    drop_buffer_until (g, g->total - MAX_BUFFER_IN);
+    emu_buffer_drop_until (g->buf, &g->buf_start, g->total - MAX_BUFFER_IN);
   run_vad (conn);
   return TRUE;
 }
@@ -1415,10 +1363,12 @@ validate_model (VErr * e, Gem * g, const char *model)
   if (!model || !*model)
     return verr (e, 1007, R_INVALID);
   if (g->ep == EP_VERTEX) {
-    const char *m = strstr (model, "/publishers/google/models/");
-    if (g_str_has_prefix (model, "projects/") && strstr (model,
-            "/locations/") && m)
-      id = m + strlen ("/publishers/google/models/");
+    /* projects/P/locations/L/publishers/google/models/ID, or without the
+     * project part in express mode (API key, global host) */
+    const char *m = strstr (model, "publishers/google/models/");
+    if (m && (m == model || (g_str_has_prefix (model, "projects/")
+                && strstr (model, "/locations/") && m[-1] == '/')))
+      id = m + strlen ("publishers/google/models/");
   } else if (g_str_has_prefix (model, "models/")) {
     id = model + strlen ("models/");
   }
@@ -1935,6 +1885,9 @@ gemini_message (EmuConn * conn, const char *text, gsize len)
   } else if (g_str_equal (kind, "realtimeInput")) {
     handle_realtime_input (conn, mobj (m, kind), sub);
   } else if (g_str_equal (kind, "clientContent")) {
+    /* history re-sent on a resumed session: the real model loops on it */
+    if (g->resumed_from)
+      emu_conn_note (conn, "client-content-after-resume", g->resumed_from);
     handle_client_content (conn, mobj (m, kind));
   } else {
     handle_tool_response (conn, mobj (m, kind));
@@ -1970,6 +1923,8 @@ gemini_check_handshake (SoupServerMessage * msg, const char *path,
 
   /* The upgrade always succeeds: Google reports bad credentials as a
    * close frame once the call starts (gemini-nova.md A9). */
+  if (g_str_has_prefix (path, "//"))
+    path++;
   if (g_str_equal (path, PATH_EPHEMERAL)) {
     if (auth && g_ascii_strncasecmp (auth, "Token ", 6) == 0)
       cred = auth + 6;
@@ -2044,6 +1999,8 @@ gemini_conn_open (EmuConn * conn, SoupServerMessage * msg, const char *path,
 {
   Gem *g = g_new0 (Gem, 1);
 
+  if (g_str_has_prefix (path, "//"))
+    path++;
   conn->priv = g;
   g->conn = conn;
   g->ep = g_str_equal (path, PATH_EPHEMERAL) ? EP_EPHEMERAL :

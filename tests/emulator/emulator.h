@@ -129,8 +129,29 @@ void emu_conn_drop (EmuConn * conn);
 void emu_conn_note (EmuConn * conn, const char *what, const char *detail);
 guint emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func,
     gpointer data);
-void emu_conn_timeout_remove (EmuConn * conn, guint id);
+gboolean emu_conn_timeout_remove (EmuConn * conn, guint id);
 void emu_conn_write_raw_input (EmuConn * conn, const gint16 * samples, gsize n);
+
+/* Replies sent step by step: conn->first_audio_delay_ms before the first
+ * step, and with conn->pace_audio 100 ms between steps (unless @unpaced).
+ * @get returns the current reply's pacer (NULL when there is none); @step
+ * sends one step and returns FALSE once the reply ended or went away. */
+typedef struct
+{
+  guint timer;
+  gboolean delay_done;
+  gboolean unpaced;
+} EmuPacer;
+typedef EmuPacer *(*EmuPacerGet) (EmuConn * conn);
+typedef gboolean (*EmuPacerStep) (EmuConn * conn);
+void emu_pacer_run (EmuConn * conn, EmuPacerGet get, EmuPacerStep step);
+void emu_pacer_stop (EmuConn * conn, EmuPacer * pacer);
+
+/* Words of @text as deltas whose concatenation is exactly @text */
+char **emu_split_words (const char *text, guint * n_out);
+/* Drops the samples of @buf (which starts at absolute sample *@buf_start)
+ * that come before absolute sample @pos. */
+void emu_buffer_drop_until (GArray * buf, gint64 * buf_start, gint64 pos);
 
 /* JSON text of @node (rewrites doubles json-glib 1.6 would mangle) */
 char *emu_json_to_string (JsonNode * node);

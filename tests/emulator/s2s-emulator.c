@@ -813,7 +813,7 @@ emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func, gpointer data)
 
 /* Dialects call this from the callback of a one-shot timer too (returning
  * G_SOURCE_REMOVE afterwards), so only forget the id there. */
-void
+gboolean
 emu_conn_timeout_remove (EmuConn * conn, guint id)
 {
   guint i;
@@ -821,9 +821,111 @@ emu_conn_timeout_remove (EmuConn * conn, guint id)
   for (i = 0; i < conn->timers->len; i++) {
     if (g_array_index (conn->timers, guint, i) == id) {
       g_array_remove_index_fast (conn->timers, i);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+typedef struct
+{
+  EmuConn *conn;
+  guint id;
+  EmuPacerGet get;
+  EmuPacerStep step;
+} PaceTimer;
+
+static gboolean
+pace_timer_cb (gpointer data)
+{
+  PaceTimer *t = data;
+  EmuPacer *p;
+
+  emu_conn_timeout_remove (t->conn, t->id);
+  p = t->get (t->conn);
+  if (p && p->timer == t->id) {
+    p->timer = 0;
+    emu_pacer_run (t->conn, t->get, t->step);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pace_after (EmuConn * conn, EmuPacer * p, guint ms, EmuPacerGet get,
+    EmuPacerStep step)
+{
+  PaceTimer *t = g_new0 (PaceTimer, 1);
+
+  t->conn = conn;
+  t->get = get;
+  t->step = step;
+  /* in conn->timers, so closing the connection removes it */
+  t->id = g_timeout_add_full (G_PRIORITY_DEFAULT, ms, pace_timer_cb, t, g_free);
+  g_array_append_val (conn->timers, t->id);
+  p->timer = t->id;
+}
+
+void
+emu_pacer_run (EmuConn * conn, EmuPacerGet get, EmuPacerStep step)
+{
+  for (;;) {
+    EmuPacer *p = get (conn);
+
+    if (!p || !emu_conn_alive (conn))
+      return;
+    if (!p->delay_done) {
+      p->delay_done = TRUE;
+      if (conn->first_audio_delay_ms > 0 && !p->unpaced) {
+        pace_after (conn, p, conn->first_audio_delay_ms, get, step);
+        return;
+      }
+    }
+    if (!step (conn))
+      return;
+    /* step returned TRUE: the reply, and so @p, is still there */
+    if (conn->pace_audio && !p->unpaced) {
+      pace_after (conn, p, 100, get, step);
       return;
     }
   }
+}
+
+void
+emu_pacer_stop (EmuConn * conn, EmuPacer * p)
+{
+  /* a closed connection already removed its timers */
+  if (p->timer && emu_conn_timeout_remove (conn, p->timer))
+    g_source_remove (p->timer);
+  p->timer = 0;
+}
+
+char **
+emu_split_words (const char *text, guint * n_out)
+{
+  char **words = g_strsplit (text, " ", -1);
+  GPtrArray *out = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; words[i]; i++) {
+    if (i == 0 && words[i][0] == '\0' && !words[i + 1])
+      break;
+    g_ptr_array_add (out, i == 0 ? g_strdup (words[i]) :
+        g_strconcat (" ", words[i], NULL));
+  }
+  g_strfreev (words);
+  *n_out = out->len;
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
+void
+emu_buffer_drop_until (GArray * buf, gint64 * buf_start, gint64 pos)
+{
+  gint64 n = CLAMP (pos - *buf_start, 0, (gint64) buf->len);
+
+  if (n > 0)
+    g_array_remove_range (buf, 0, n);
+  *buf_start += n;
 }
 
 static void

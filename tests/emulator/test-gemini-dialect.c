@@ -202,7 +202,8 @@ iterate_until (gboolean * flag, guint timeout_ms)
 }
 
 static Cl *
-cl_connect_full (Emu * e, const char *path_query, const char *key)
+cl_connect_auth (Emu * e, const char *path_query, const char *header,
+    const char *value)
 {
   Cl *c = g_new0 (Cl, 1);
   char *url = g_strconcat (e->url, path_query, NULL);
@@ -211,9 +212,9 @@ cl_connect_full (Emu * e, const char *path_query, const char *key)
   c->session = soup_session_new ();
   c->msgs = g_ptr_array_new_with_free_func ((GDestroyNotify)
       json_object_unref);
-  if (key)
+  if (value)
     soup_message_headers_append (soup_message_get_request_headers (msg),
-        "x-goog-api-key", key);
+        header, value);
   soup_session_websocket_connect_async (c->session, msg, NULL, NULL,
       G_PRIORITY_DEFAULT, NULL, connected_cb, c);
   iterate_until (&c->done, 5000);
@@ -227,6 +228,8 @@ cl_connect_full (Emu * e, const char *path_query, const char *key)
   return c;
 }
 
+#define cl_connect_full(e, p, key) \
+  cl_connect_auth ((e), (p), "x-goog-api-key", (key))
 #define cl_connect(e) cl_connect_full ((e), PATH, KEY)
 
 static void
@@ -529,6 +532,62 @@ test_setup_validation (void)
   emu_stop (e);
 }
 
+#define VERTEX_PATH \
+  "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+#define VERTEX_MODEL "publishers/google/models/gemini-live-2.5-flash-native-audio"
+#define EPHEMERAL_PATH "/ws/google.ai.generativelanguage.v1alpha." \
+  "GenerativeService.BidiGenerateContentConstrained"
+
+static void
+expect_setup_complete (Cl * c, const char *setup)
+{
+  cl_send (c, setup);
+  g_assert_nonnull (cl_wait (c, "setupComplete", 5000));
+  cl_free (c);
+}
+
+static void
+expect_close (Cl * c, const char *setup, gushort code, const char *reason)
+{
+  cl_send (c, setup);
+  cl_wait_close (c, 5000);
+  g_assert_cmpuint (c->close_code, ==, code);
+  g_assert_nonnull (strstr (c->close_reason, reason));
+  cl_free (c);
+}
+
+static void
+test_vertex_and_ephemeral (void)
+{
+  Emu *e = emu_start (NULL, NULL);
+  const char *full = "{\"setup\":{\"model\":\"projects/p/locations/"
+      "us-central1/" VERTEX_MODEL "\"}}";
+  const char *express = "{\"setup\":{\"model\":\"" VERTEX_MODEL "\"}}";
+  char *log;
+
+  /* Vertex: bearer token, full model path or express mode with a key */
+  expect_setup_complete (cl_connect_auth (e, VERTEX_PATH, "Authorization",
+          "Bearer " KEY), full);
+  expect_setup_complete (cl_connect_full (e, VERTEX_PATH, KEY), express);
+  expect_close (cl_connect_auth (e, VERTEX_PATH, "Authorization",
+          "Bearer ya29.wrong"), full, 1008, "invalid authentication");
+  expect_close (cl_connect_auth (e, VERTEX_PATH, "Authorization",
+          "Bearer " KEY), SETUP_PREFIX "}}", 1008, "Publisher Model");
+  /* ephemeral tokens on the Constrained endpoint */
+  expect_setup_complete (cl_connect_auth (e, EPHEMERAL_PATH
+          "?access_token=auth_tokens/abc", NULL, NULL), SETUP_PREFIX "}}");
+  expect_setup_complete (cl_connect_auth (e, EPHEMERAL_PATH, "Authorization",
+          "Token auth_tokens/abc"), SETUP_PREFIX "}}");
+  expect_close (cl_connect_full (e, EPHEMERAL_PATH, KEY), SETUP_PREFIX "}}",
+      1008, "unregistered callers");
+  log = emu_log_text (e);
+  g_assert_null (strstr (log, KEY));
+  g_assert_null (strstr (log, "auth_tokens/abc"));
+  g_assert_null (strstr (log, "ya29"));
+  g_free (log);
+  emu_stop (e);
+}
+
 static void
 test_echo (void)
 {
@@ -705,6 +764,83 @@ test_go_away (void)
 }
 
 static void
+test_lifetime_options (void)
+{
+  const char *const lifetime[] = {
+    "--max-connection-ms", "900", "--go-away-time-left-ms", "400", NULL
+  };
+  const char *const short_ttl[] = {
+    "--resumption-ttl-ms", "1", "--setup-complete-delay-ms", "300", NULL
+  };
+  const char *const allow[] = { "--allow-resume-while-open", NULL };
+  Emu *e = emu_start (NULL, lifetime);
+  Cl *c = cl_connect (e), *d;
+  JsonObject *m;
+  char *s, *log;
+  gint64 t0 = g_get_monotonic_time (), t1;
+
+  /* goAway at 900 - 400 ms, the close at 900 ms */
+  cl_setup (c, NULL);
+  m = cl_wait (c, "goAway", 3000);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (json_object_get_string_member
+      (json_object_get_object_member (m, "goAway"), "timeLeft"), ==, "0.400s");
+  cl_wait_close (c, 3000);
+  t1 = g_get_monotonic_time ();
+  g_assert_cmpuint (c->close_code, ==, 1011);
+  g_assert_cmpint ((t1 - t0) / 1000, >=, 850);
+  cl_free (c);
+  emu_stop (e);
+
+  /* expired handle; a message before the delayed setupComplete */
+  e = emu_start (NULL, short_ttl);
+  c = cl_connect (e);
+  cl_setup (c, "\"sessionResumption\":{}");
+  m = cl_wait (c, "sessionResumptionUpdate", 2000);
+  g_assert_nonnull (m);
+  s = g_strdup_printf (SETUP_PREFIX ",\"sessionResumption\":{\"handle\":"
+      "\"%s\"}}}", handle_of (m));
+  cl_free (c);
+  g_usleep (20000);
+  d = cl_connect (e);
+  cl_send (d, s);
+  cl_wait_close (d, 3000);
+  g_assert_cmpuint (d->close_code, ==, 1008);
+  cl_free (d);
+  g_free (s);
+  d = cl_connect (e);
+  cl_send (d, SETUP_PREFIX "}}");
+  cl_send (d, "{\"realtimeInput\":{\"audioStreamEnd\":true}}");
+  cl_wait_close (d, 3000);
+  g_assert_cmpuint (d->close_code, ==, 1007);
+  g_assert_null (cl_wait (d, "setupComplete", 0));
+  cl_free (d);
+  log = emu_log_text (e);
+  g_assert_nonnull (strstr (log, "\"what\":\"resume-invalid\""));
+  g_assert_nonnull (strstr (log, "\"what\":\"early-message\""));
+  g_free (log);
+  emu_stop (e);
+
+  /* --allow-resume-while-open */
+  e = emu_start (NULL, allow);
+  c = cl_connect (e);
+  cl_setup (c, "\"sessionResumption\":{}");
+  m = cl_wait (c, "sessionResumptionUpdate", 2000);
+  s = g_strdup_printf ("\"sessionResumption\":{\"handle\":\"%s\"}",
+      handle_of (m));
+  d = cl_connect (e);
+  cl_setup (d, s);
+  g_assert_false (c->closed);
+  g_free (s);
+  cl_free (d);
+  cl_free (c);
+  log = emu_log_text (e);
+  g_assert_nonnull (strstr (log, "\"what\":\"resume-while-open\""));
+  g_free (log);
+  emu_stop (e);
+}
+
+static void
 test_go_away_fault_and_close (void)
 {
   Emu *e = emu_start ("{\"faults\":["
@@ -868,9 +1004,11 @@ main (int argc, char **argv)
     return 2;
   }
   g_test_add_func ("/gemini/setup-validation", test_setup_validation);
+  g_test_add_func ("/gemini/vertex-and-ephemeral", test_vertex_and_ephemeral);
   g_test_add_func ("/gemini/echo", test_echo);
   g_test_add_func ("/gemini/resumption", test_resumption);
   g_test_add_func ("/gemini/go-away", test_go_away);
+  g_test_add_func ("/gemini/lifetime-options", test_lifetime_options);
   g_test_add_func ("/gemini/faults", test_go_away_fault_and_close);
   g_test_add_func ("/gemini/barge-in", test_barge_in);
   g_test_add_func ("/gemini/tool-call", test_tool_call);
