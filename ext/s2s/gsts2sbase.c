@@ -473,9 +473,15 @@ gst_s2s_json_int (JsonObject * o, const gchar * name)
   switch (json_node_get_value_type (n)) {
     case G_TYPE_INT64:
       return json_node_get_int (n);
-    case G_TYPE_DOUBLE:
-      return (gint64) CLAMP (json_node_get_double (n), (gdouble) G_MININT64,
-          (gdouble) G_MAXINT64);
+    case G_TYPE_DOUBLE:{
+      gdouble d = json_node_get_double (n);
+      /* 2^63 itself does not fit: saturate below it; NaN is 0 */
+      if (d >= 9.2e18)
+        return G_MAXINT64;
+      if (d <= -9.2e18)
+        return G_MININT64;
+      return d == d ? (gint64) d : 0;
+    }
     case G_TYPE_STRING:
       return g_ascii_strtoll (json_node_get_string (n), NULL, 10);
     default:
@@ -1969,6 +1975,14 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
     klass->create_response (self);
 }
 
+/* Totals saturate: counts come from the network */
+static void
+usage_add (gint64 * total, gint64 n)
+{
+  if (n > 0)
+    *total = n > G_MAXINT64 - *total ? G_MAXINT64 : *total + n;
+}
+
 void
 gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * u)
 {
@@ -1977,11 +1991,11 @@ gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * u)
       (g_get_monotonic_time () - priv->session_start_us) / 1e6 : 0.0;
 
   GST_S2S_BASE_LOCK (self);
-  priv->usage_total.input_tokens += u->input_tokens;
-  priv->usage_total.output_tokens += u->output_tokens;
-  priv->usage_total.input_audio_tokens += u->input_audio_tokens;
-  priv->usage_total.output_audio_tokens += u->output_audio_tokens;
-  priv->usage_total.cached_tokens += u->cached_tokens;
+  usage_add (&priv->usage_total.input_tokens, u->input_tokens);
+  usage_add (&priv->usage_total.output_tokens, u->output_tokens);
+  usage_add (&priv->usage_total.input_audio_tokens, u->input_audio_tokens);
+  usage_add (&priv->usage_total.output_audio_tokens, u->output_audio_tokens);
+  usage_add (&priv->usage_total.cached_tokens, u->cached_tokens);
   GST_S2S_BASE_UNLOCK (self);
 
   post_element_message (self, gst_structure_new ("s2s-usage",

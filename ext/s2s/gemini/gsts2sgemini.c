@@ -983,6 +983,13 @@ handle_tool_call (GstS2SGemini * self, JsonObject * tc)
   }
 }
 
+/* A token count: never negative, and small enough to sum */
+static gint64
+token_count (JsonObject * o, const gchar * name)
+{
+  return CLAMP (gst_s2s_json_int (o, name), 0, G_MAXINT32);
+}
+
 static void
 handle_usage (GstS2SGemini * self, JsonObject * um)
 {
@@ -992,11 +999,11 @@ handle_usage (GstS2SGemini * self, JsonObject * um)
   };
   guint l, i;
 
-  u.input_tokens = gst_s2s_json_int (um, "promptTokenCount");
-  u.output_tokens = gst_s2s_json_int (um, "responseTokenCount");
+  u.input_tokens = token_count (um, "promptTokenCount");
+  u.output_tokens = token_count (um, "responseTokenCount");
   if (u.output_tokens == 0)
-    u.output_tokens = gst_s2s_json_int (um, "candidatesTokenCount");
-  u.cached_tokens = gst_s2s_json_int (um, "cachedContentTokenCount");
+    u.output_tokens = token_count (um, "candidatesTokenCount");
+  u.cached_tokens = token_count (um, "cachedContentTokenCount");
   for (l = 0; l < G_N_ELEMENTS (lists); l++) {
     JsonArray *details = gst_s2s_json_array (um, lists[l]);
     for (i = 0; details && i < json_array_get_length (details); i++) {
@@ -1004,9 +1011,9 @@ handle_usage (GstS2SGemini * self, JsonObject * um)
       if (g_strcmp0 (gst_s2s_json_string (d, "modality"), "AUDIO") != 0)
         continue;
       if (l == 0)
-        u.input_audio_tokens += gst_s2s_json_int (d, "tokenCount");
+        u.input_audio_tokens += token_count (d, "tokenCount");
       else
-        u.output_audio_tokens += gst_s2s_json_int (d, "tokenCount");
+        u.output_audio_tokens += token_count (d, "tokenCount");
     }
   }
   gst_s2s_base_usage (GST_S2S_BASE (self), &u);
