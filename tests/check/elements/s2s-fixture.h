@@ -15,11 +15,18 @@
 
 #include "s2s-mock-server.h"
 
+#ifdef HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 G_BEGIN_DECLS
 
 #define MS(x) ((GstClockTime) (x) * GST_MSECOND)
-/* bound for things that take a few ms; only reached when a test fails */
-#define WAIT_MS 5000
+/* bound for things that take a few ms; only reached when a test fails
+ * (valgrind on a loaded 2-core machine needs far more) */
+#define WAIT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
 /* Fixture: mock server + element + harness + a bus that keeps every message */
 typedef struct
