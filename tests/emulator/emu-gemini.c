@@ -149,6 +149,8 @@ typedef struct
   gboolean in_transcription;
   gboolean out_transcription;
   gboolean resumption;
+  gboolean history_in_client_content;   /* historyConfig (3.1) */
+  gboolean model_spoke;         /* a model turn happened on this session */
 
   /* session */
   guint session_id;
@@ -777,6 +779,7 @@ start_reply (EmuConn * conn, TurnInput * t)
     r->in_tokens += (strlen (t->user_text) + 3) / 4;
   g_free (text);
   g->reply = r;
+  g->model_spoke = TRUE;
   send_resumption_update (conn, FALSE);
   reply_pump (conn);
 }
@@ -1467,6 +1470,16 @@ validate_setup (VErr * e, Gem * g, JsonObject * s)
       return FALSE;
     g->out_transcription = TRUE;
   }
+  if ((o = mobj (s, "historyConfig"))) {
+    static const char *const hc_known[] = {
+      "initialHistoryInClientContent", NULL
+    };
+    if (!check_fields (e, o, "setup.history_config", hc_known)
+        || !want_type (e, o, "setup.history_config",
+            "initialHistoryInClientContent", G_TYPE_BOOLEAN, "TYPE_BOOL"))
+      return FALSE;
+    g->history_in_client_content = mbool (o, "initialHistoryInClientContent");
+  }
   if (member (s, "explicitVadSignal") && g->ep != EP_VERTEX)
     return verr (e, 1007, "explicit_vad_signal parameter is not supported in "
         "Gemini API.");
@@ -1719,11 +1732,21 @@ static void
 handle_client_content (EmuConn * conn, JsonObject * cc)
 {
   static const char *const known[] = { "turns", "turnComplete", NULL };
+  Gem *g = conn->priv;
   VErr e = { 0, NULL };
   JsonNode *turns;
-  GString *text = g_string_new (NULL);
+  GString *text;
   guint i, j;
 
+  /* Gemini 3.1 takes clientContent only as initial history, announced by
+   * historyConfig, before the first model turn (gemini-nova.md A4) */
+  if (g_str_has_suffix (g->model, "gemini-3.1-flash-live-preview")
+      && (!g->history_in_client_content || g->model_spoke
+          || g->st.user_turns > 0)) {
+    gem_close (conn, 1007, R_INVALID);
+    return;
+  }
+  text = g_string_new (NULL);
   if (!check_fields (&e, cc, "client_content", known)
       || !want_type (&e, cc, "client_content", "turnComplete",
           G_TYPE_BOOLEAN, "TYPE_BOOL")) {

@@ -969,6 +969,62 @@ test_tool_call (void)
 }
 
 static void
+test_client_content (void)
+{
+  Emu *e = emu_start (NULL, NULL);
+  Cl *c = cl_connect (e);
+  const char *hello = "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+      "\"parts\":[{\"text\":\"hello there\"}]}],\"turnComplete\":true}}";
+  const char *seed = "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+      "\"parts\":[{\"text\":\"earlier\"}]},{\"role\":\"model\",\"parts\":"
+      "[{\"text\":\"ok\"}]}],\"turnComplete\":false}}";
+  const char *setup31 = "{\"setup\":{\"model\":"
+      "\"models/gemini-3.1-flash-live-preview\"";
+  char *s;
+  GArray *out;
+
+  /* 2.5: a text turn is answered with 1 s of 440 Hz */
+  cl_setup (c, NULL);
+  cl_send (c, hello);
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 5000));
+  s = transcript (c, "outputTranscription", 0, c->cursor);
+  g_assert_cmpstr (s, ==, "echo of turn 1; first turn: hello there");
+  g_free (s);
+  out = reply_audio (c, 0, c->cursor);
+  g_assert_cmpuint (out->len, ==, 24000);
+  g_assert_cmpint (g_array_index (out, gint16, 15), ==,
+      (gint16) lrint (8000 * sin (2 * G_PI * 440 * 15 / 24000.0)));
+  g_array_unref (out);
+  cl_free (c);
+
+  /* 3.1: only initial history announced by historyConfig */
+  c = cl_connect (e);
+  s = g_strdup_printf ("%s}}", setup31);
+  cl_send (c, s);
+  g_free (s);
+  g_assert_nonnull (cl_wait (c, "setupComplete", 5000));
+  cl_send (c, seed);
+  cl_wait_close (c, 5000);
+  g_assert_cmpuint (c->close_code, ==, 1007);
+  cl_free (c);
+  c = cl_connect (e);
+  s = g_strdup_printf
+      ("%s,\"historyConfig\":{\"initialHistoryInClientContent\":" "true}}}",
+      setup31);
+  cl_send (c, s);
+  g_free (s);
+  g_assert_nonnull (cl_wait (c, "setupComplete", 5000));
+  cl_send (c, seed);
+  cl_send (c, hello);
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 5000));
+  cl_send (c, hello);
+  cl_wait_close (c, 5000);
+  g_assert_cmpuint (c->close_code, ==, 1007);
+  cl_free (c);
+  emu_stop (e);
+}
+
+static void
 test_manual_activity (void)
 {
   Emu *e = emu_start (NULL, NULL);
@@ -1013,5 +1069,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gemini/barge-in", test_barge_in);
   g_test_add_func ("/gemini/tool-call", test_tool_call);
   g_test_add_func ("/gemini/manual-activity", test_manual_activity);
+  g_test_add_func ("/gemini/client-content", test_client_content);
   return g_test_run ();
 }
