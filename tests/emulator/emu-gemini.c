@@ -149,6 +149,8 @@ typedef struct
   gboolean in_transcription;
   gboolean out_transcription;
   gboolean resumption;
+  gboolean transparent;         /* Vertex transparent resumption */
+  guint64 client_msgs;          /* client messages on this connection */
   gboolean history_in_client_content;   /* historyConfig (3.1) */
   gboolean model_spoke;         /* a model turn happened on this session */
 
@@ -427,6 +429,14 @@ send_resumption_update (EmuConn * conn, gboolean resumable)
     g_hash_table_replace (handles, g_strdup (name), h);
     json_object_set_string_member (body, "newHandle", name);
     json_object_set_boolean_member (body, "resumable", TRUE);
+    if (g->transparent && g->client_msgs) {
+      /* 0-based index of this connection's last client message the handle
+       * includes (int64, so a JSON string) */
+      char *idx = g_strdup_printf ("%" G_GUINT64_FORMAT, g->client_msgs - 1);
+      json_object_set_string_member (body, "lastConsumedClientMessageIndex",
+          idx);
+      g_free (idx);
+    }
     g_free (name);
   }
   /* not resumable: proto3 JSON leaves out the empty handle and false */
@@ -846,7 +856,9 @@ start_turn_reply (EmuConn * conn, TurnInput * t)
   turn_input_free (t);
 }
 
-/* Barge-in: the model stops, the client is told to flush. */
+/* Barge-in: the model stops and the client is told to flush.  Google's
+ * LiveServerContent docs: an interrupted turn has no generationComplete,
+ * it goes "interrupted > turn_complete". */
 static void
 interrupt (EmuConn * conn)
 {
@@ -857,20 +869,23 @@ interrupt (EmuConn * conn)
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
     if (g->reply == r)
-      end_reply (conn, NULL);
+      end_reply (conn, server_content ("turnComplete", bool_node (TRUE)));
   }
   if (g->call_id && emu_conn_alive (conn)) {
     JsonObject *body = json_object_new ();
     JsonArray *ids = json_array_new ();
+    TurnInput *t = g_steal_pointer (&g->call_turn);
 
     json_array_add_string_element (ids, g->call_id);
     json_object_set_array_member (body, "ids", ids);
+    g_hash_table_add (g->cancelled_calls, g_steal_pointer (&g->call_id));
+    g_clear_pointer (&g->call_name, g_free);
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
     emu_conn_send_event (conn, msg_new ("toolCallCancellation", body));
-    g_hash_table_add (g->cancelled_calls, g_steal_pointer (&g->call_id));
-    g_clear_pointer (&g->call_name, g_free);
-    g_clear_pointer (&g->call_turn, turn_input_free);
+    send_usage (conn, server_content ("turnComplete", bool_node (TRUE)),
+        AUDIO_TOKENS (t->audio ? t->audio->len / IN_PER_MS : 0), 0);
+    turn_input_free (t);
     send_resumption_update (conn, TRUE);
   }
 }
@@ -1444,6 +1459,10 @@ validate_setup (VErr * e, Gem * g, JsonObject * s)
     if (member (o, "transparent") && g->ep != EP_VERTEX)
       return verr (e, 1007, "transparent parameter is not supported in "
           "Gemini API.");
+    if (!want_type (e, o, "setup.session_resumption", "transparent",
+            G_TYPE_BOOLEAN, "TYPE_BOOL"))
+      return FALSE;
+    g->transparent = mbool (o, "transparent");
     g->resumption = TRUE;
   }
   if ((o = mobj (s, "contextWindowCompression"))) {
@@ -1869,6 +1888,7 @@ gemini_message (EmuConn * conn, const char *text, gsize len)
   emu_conn_log_event (conn, "client", root);
   if (!emu_conn_alive (conn))
     goto out;
+  g->client_msgs++;
   if (!JSON_NODE_HOLDS_OBJECT (root)) {
     gem_close (conn, 1007, "Invalid JSON payload received. Expected an "
         "object.");

@@ -570,6 +570,23 @@ test_vertex_and_ephemeral (void)
           "Bearer ya29.wrong"), full, 1008, "invalid authentication");
   expect_close (cl_connect_auth (e, VERTEX_PATH, "Authorization",
           "Bearer " KEY), SETUP_PREFIX "}}", 1008, "Publisher Model");
+  /* transparent resumption: Vertex only, handles carry the index of the
+   * last client message they include (setup = 0) */
+  {
+    Cl *c = cl_connect_auth (e, VERTEX_PATH, "Authorization", "Bearer " KEY);
+    JsonObject *m;
+
+    cl_send (c, "{\"setup\":{\"model\":\"" VERTEX_MODEL "\","
+        "\"sessionResumption\":{\"transparent\":true}}}");
+    m = cl_wait (c, "sessionResumptionUpdate", 5000);
+    g_assert_nonnull (m);
+    g_assert_cmpstr (json_object_get_string_member
+        (json_object_get_object_member (m, "sessionResumptionUpdate"),
+            "lastConsumedClientMessageIndex"), ==, "0");
+    cl_free (c);
+  }
+  expect_close_after (e, PATH, KEY, SETUP_PREFIX ",\"sessionResumption\":"
+      "{\"transparent\":true}}}", 1007, "not supported in Gemini API");
   /* ephemeral tokens on the Constrained endpoint */
   expect_setup_complete (cl_connect_auth (e, EPHEMERAL_PATH
           "?access_token=auth_tokens/abc", NULL, NULL), SETUP_PREFIX "}}");
@@ -858,6 +875,21 @@ test_go_away_fault_and_close (void)
   emu_stop (e);
 }
 
+/* Types of messages [from, to) joined with ',' */
+static char *
+types_between (Cl * c, guint from, guint to)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = from; i < to && i < c->msgs->len; i++) {
+    char *t = msg_type (g_ptr_array_index (c->msgs, i));
+    g_string_append_printf (s, "%s%s", s->len ? "," : "", t);
+    g_free (t);
+  }
+  return g_string_free (s, FALSE);
+}
+
 static void
 test_barge_in (void)
 {
@@ -865,23 +897,43 @@ test_barge_in (void)
   Emu *e = emu_start (NULL, args);
   Cl *c = cl_connect (e);
   GArray *in = tone_audio (500, 1000, 600), *again = tone_audio (0, 300, 600);
-  guint i, after;
+  GArray *sent;
+  guint start, cut, tc;
+  JsonObject *m;
+  char *s;
 
   cl_setup (c, NULL);
+  start = c->cursor;
   cl_send_audio (c, in);
   g_assert_nonnull (cl_wait (c, "serverContent.modelTurn", 5000));
   /* user speaks again while the paced 2.1 s reply is playing */
   cl_send_audio (c, again);
   g_assert_nonnull (cl_wait (c, "serverContent.interrupted", 5000));
-  after = c->cursor;
+  cut = c->cursor - 1;
+  /* interrupted > turnComplete (with usage), no generationComplete, and
+   * nothing more of the first reply */
+  m = cl_wait (c, "serverContent.turnComplete", 5000);
+  g_assert_nonnull (m);
+  tc = c->cursor - 1;
+  s = types_between (c, cut, tc + 1);
+  g_assert_cmpstr (s, ==, "serverContent.interrupted,"
+      "serverContent.turnComplete");
+  g_free (s);
+  s = types_between (c, start, cut);
+  g_assert_null (strstr (s, "generationComplete"));
+  g_free (s);
+  sent = reply_audio (c, start, cut);
+  g_assert_cmpuint (sent->len, <, 2100 * 24);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member
+          (m, "usageMetadata"), "responseTokenCount"), ==,
+      sent->len / 24 * 32 / 1000);
+  g_array_unref (sent);
+  /* then turn 2 is answered in full */
+  g_assert_nonnull (cl_wait (c, "serverContent.generationComplete", 8000));
   g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 8000));
-  /* the first reply never completed: exactly one turnComplete (turn 2) */
-  for (i = 0; i < after; i++) {
-    char *t = msg_type (g_ptr_array_index (c->msgs, i));
-    g_assert_cmpstr (t, !=, "serverContent.turnComplete");
-    g_assert_cmpstr (t, !=, "serverContent.generationComplete");
-    g_free (t);
-  }
+  s = transcript (c, "outputTranscription", tc, c->cursor);
+  g_assert_true (g_str_has_prefix (s, "echo of turn 2;"));
+  g_free (s);
   g_array_unref (in);
   g_array_unref (again);
   cl_free (c);
@@ -940,6 +992,8 @@ test_tool_call (void)
           (json_object_get_object_member (m, "toolCallCancellation"), "ids"),
           0), ==, s);
   g_free (s);
+  /* the interrupted turn ends with turnComplete */
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 2000));
   /* turn 3 (no script entry) is answered */
   g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 8000));
   g_assert_false (c->closed);
