@@ -159,7 +159,6 @@ typedef struct
   char *resumed_from;
   ConvState st;
   guint64 conn_base;            /* st.input_samples when this conn began */
-  guint handle_seq;
 
   /* input, 16 kHz; positions count from this connection's first sample */
   GArray *buf;
@@ -193,6 +192,7 @@ typedef struct
 static GHashTable *handles;     /* handle string -> Handle* */
 static GList *live_gems;        /* Gem* of open connections */
 static guint session_counter;
+static guint handle_counter;    /* process-wide: every handle is unique */
 
 /* ------------------------------------------------------------------------ */
 /* JSON helpers.  Google's JSON mapping accepts both lowerCamelCase and the
@@ -413,7 +413,7 @@ send_resumption_update (EmuConn * conn, gboolean resumable)
   if (resumable) {
     Handle *h = g_new0 (Handle, 1);
     char *name = g_strdup_printf ("emu-gemini-s%u-h%u", g->session_id,
-        ++g->handle_seq);
+        ++handle_counter);
     gint64 now = g_get_monotonic_time ();
 
     h->session_id = g->session_id;
