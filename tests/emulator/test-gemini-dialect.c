@@ -733,6 +733,19 @@ test_resumption (void)
   g_assert_cmpuint (g_bytes_get_size (r2), ==, in->len * 2);
   g_bytes_unref (r1);
   g_bytes_unref (r2);
+  /* a handle is a snapshot: the one from after turn 1 restores that state
+   * again, although the session went on to turn 2 since */
+  b = cl_connect (e);
+  cl_setup (b, setup);
+  start = b->cursor;
+  cl_send_audio (b, in);
+  g_assert_nonnull (cl_wait (b, "serverContent.turnComplete", 5000));
+  s = transcript (b, "outputTranscription", start, b->cursor);
+  g_assert_cmpstr (s, ==, "echo of turn 2; first turn: turn 1, 1600 ms of "
+      "speech at 400 ms");
+  g_free (s);
+  cl_free (b);
+
   log = emu_log_text (e);
   g_assert_nonnull (strstr (log, "\"what\":\"resume-refused-old-open\""));
   g_assert_nonnull (strstr (log, "\"what\":\"resume\""));
