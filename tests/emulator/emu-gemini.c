@@ -149,13 +149,16 @@ typedef struct
   gboolean in_transcription;
   gboolean out_transcription;
   gboolean resumption;
+  gboolean transparent;         /* Vertex transparent resumption */
+  guint64 client_msgs;          /* client messages on this connection */
+  gboolean history_in_client_content;   /* historyConfig (3.1) */
+  gboolean model_spoke;         /* a model turn happened on this session */
 
   /* session */
   guint session_id;
   char *resumed_from;
   ConvState st;
   guint64 conn_base;            /* st.input_samples when this conn began */
-  guint handle_seq;
 
   /* input, 16 kHz; positions count from this connection's first sample */
   GArray *buf;
@@ -189,6 +192,7 @@ typedef struct
 static GHashTable *handles;     /* handle string -> Handle* */
 static GList *live_gems;        /* Gem* of open connections */
 static guint session_counter;
+static guint handle_counter;    /* process-wide: every handle is unique */
 
 /* ------------------------------------------------------------------------ */
 /* JSON helpers.  Google's JSON mapping accepts both lowerCamelCase and the
@@ -409,7 +413,7 @@ send_resumption_update (EmuConn * conn, gboolean resumable)
   if (resumable) {
     Handle *h = g_new0 (Handle, 1);
     char *name = g_strdup_printf ("emu-gemini-s%u-h%u", g->session_id,
-        ++g->handle_seq);
+        ++handle_counter);
     gint64 now = g_get_monotonic_time ();
 
     h->session_id = g->session_id;
@@ -425,6 +429,14 @@ send_resumption_update (EmuConn * conn, gboolean resumable)
     g_hash_table_replace (handles, g_strdup (name), h);
     json_object_set_string_member (body, "newHandle", name);
     json_object_set_boolean_member (body, "resumable", TRUE);
+    if (g->transparent && g->client_msgs) {
+      /* 0-based index of this connection's last client message the handle
+       * includes (int64, so a JSON string) */
+      char *idx = g_strdup_printf ("%" G_GUINT64_FORMAT, g->client_msgs - 1);
+      json_object_set_string_member (body, "lastConsumedClientMessageIndex",
+          idx);
+      g_free (idx);
+    }
     g_free (name);
   }
   /* not resumable: proto3 JSON leaves out the empty handle and false */
@@ -777,6 +789,7 @@ start_reply (EmuConn * conn, TurnInput * t)
     r->in_tokens += (strlen (t->user_text) + 3) / 4;
   g_free (text);
   g->reply = r;
+  g->model_spoke = TRUE;
   send_resumption_update (conn, FALSE);
   reply_pump (conn);
 }
@@ -843,7 +856,9 @@ start_turn_reply (EmuConn * conn, TurnInput * t)
   turn_input_free (t);
 }
 
-/* Barge-in: the model stops, the client is told to flush. */
+/* Barge-in: the model stops and the client is told to flush.  Google's
+ * LiveServerContent docs: an interrupted turn has no generationComplete,
+ * it goes "interrupted > turn_complete". */
 static void
 interrupt (EmuConn * conn)
 {
@@ -854,20 +869,23 @@ interrupt (EmuConn * conn)
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
     if (g->reply == r)
-      end_reply (conn, NULL);
+      end_reply (conn, server_content ("turnComplete", bool_node (TRUE)));
   }
   if (g->call_id && emu_conn_alive (conn)) {
     JsonObject *body = json_object_new ();
     JsonArray *ids = json_array_new ();
+    TurnInput *t = g_steal_pointer (&g->call_turn);
 
     json_array_add_string_element (ids, g->call_id);
     json_object_set_array_member (body, "ids", ids);
+    g_hash_table_add (g->cancelled_calls, g_steal_pointer (&g->call_id));
+    g_clear_pointer (&g->call_name, g_free);
     emu_conn_send_event (conn, server_content ("interrupted",
             bool_node (TRUE)));
     emu_conn_send_event (conn, msg_new ("toolCallCancellation", body));
-    g_hash_table_add (g->cancelled_calls, g_steal_pointer (&g->call_id));
-    g_clear_pointer (&g->call_name, g_free);
-    g_clear_pointer (&g->call_turn, turn_input_free);
+    send_usage (conn, server_content ("turnComplete", bool_node (TRUE)),
+        AUDIO_TOKENS (t->audio ? t->audio->len / IN_PER_MS : 0), 0);
+    turn_input_free (t);
     send_resumption_update (conn, TRUE);
   }
 }
@@ -1441,6 +1459,10 @@ validate_setup (VErr * e, Gem * g, JsonObject * s)
     if (member (o, "transparent") && g->ep != EP_VERTEX)
       return verr (e, 1007, "transparent parameter is not supported in "
           "Gemini API.");
+    if (!want_type (e, o, "setup.session_resumption", "transparent",
+            G_TYPE_BOOLEAN, "TYPE_BOOL"))
+      return FALSE;
+    g->transparent = mbool (o, "transparent");
     g->resumption = TRUE;
   }
   if ((o = mobj (s, "contextWindowCompression"))) {
@@ -1466,6 +1488,16 @@ validate_setup (VErr * e, Gem * g, JsonObject * s)
     if (!check_fields (e, o, "setup.output_audio_transcription", tr_known))
       return FALSE;
     g->out_transcription = TRUE;
+  }
+  if ((o = mobj (s, "historyConfig"))) {
+    static const char *const hc_known[] = {
+      "initialHistoryInClientContent", NULL
+    };
+    if (!check_fields (e, o, "setup.history_config", hc_known)
+        || !want_type (e, o, "setup.history_config",
+            "initialHistoryInClientContent", G_TYPE_BOOLEAN, "TYPE_BOOL"))
+      return FALSE;
+    g->history_in_client_content = mbool (o, "initialHistoryInClientContent");
   }
   if (member (s, "explicitVadSignal") && g->ep != EP_VERTEX)
     return verr (e, 1007, "explicit_vad_signal parameter is not supported in "
@@ -1719,11 +1751,21 @@ static void
 handle_client_content (EmuConn * conn, JsonObject * cc)
 {
   static const char *const known[] = { "turns", "turnComplete", NULL };
+  Gem *g = conn->priv;
   VErr e = { 0, NULL };
   JsonNode *turns;
-  GString *text = g_string_new (NULL);
+  GString *text;
   guint i, j;
 
+  /* Gemini 3.1 takes clientContent only as initial history, announced by
+   * historyConfig, before the first model turn (gemini-nova.md A4) */
+  if (g_str_has_suffix (g->model, "gemini-3.1-flash-live-preview")
+      && (!g->history_in_client_content || g->model_spoke
+          || g->st.user_turns > 0)) {
+    gem_close (conn, 1007, R_INVALID);
+    return;
+  }
+  text = g_string_new (NULL);
   if (!check_fields (&e, cc, "client_content", known)
       || !want_type (&e, cc, "client_content", "turnComplete",
           G_TYPE_BOOLEAN, "TYPE_BOOL")) {
@@ -1846,6 +1888,7 @@ gemini_message (EmuConn * conn, const char *text, gsize len)
   emu_conn_log_event (conn, "client", root);
   if (!emu_conn_alive (conn))
     goto out;
+  g->client_msgs++;
   if (!JSON_NODE_HOLDS_OBJECT (root)) {
     gem_close (conn, 1007, "Invalid JSON payload received. Expected an "
         "object.");

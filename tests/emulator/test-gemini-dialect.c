@@ -443,20 +443,27 @@ handle_of (JsonObject * m)
 /* ------------------------------------------------------------------------ */
 /* Tests */
 
+/* Sends @first on @c (then freed) and expects the server to close with
+ * @code and a reason that contains @reason_part (NULL: any). */
+static void
+expect_close (Cl * c, const char *first, gushort code, const char *reason_part)
+{
+  if (first)
+    cl_send (c, first);
+  cl_wait_close (c, 5000);
+  g_assert_cmpuint (c->close_code, ==, code);
+  g_assert_nonnull (c->close_reason);
+  if (reason_part && !strstr (c->close_reason, reason_part))
+    g_error ("close reason '%s' lacks '%s'", c->close_reason, reason_part);
+  g_assert_cmpuint (strlen (c->close_reason), <=, 123);
+  cl_free (c);
+}
+
 static void
 expect_close_after (Emu * e, const char *path, const char *key,
     const char *first, gushort code, const char *reason_part)
 {
-  Cl *c = cl_connect_full (e, path, key);
-
-  cl_send (c, first);
-  cl_wait_close (c, 5000);
-  g_assert_cmpuint (c->close_code, ==, code);
-  g_assert_nonnull (c->close_reason);
-  if (!strstr (c->close_reason, reason_part))
-    g_error ("close reason '%s' lacks '%s'", c->close_reason, reason_part);
-  g_assert_cmpuint (strlen (c->close_reason), <=, 123);
-  cl_free (c);
+  expect_close (cl_connect_full (e, path, key), first, code, reason_part);
 }
 
 #define SETUP_PREFIX "{\"setup\":{\"model\":\"" MODEL "\""
@@ -547,16 +554,6 @@ expect_setup_complete (Cl * c, const char *setup)
 }
 
 static void
-expect_close (Cl * c, const char *setup, gushort code, const char *reason)
-{
-  cl_send (c, setup);
-  cl_wait_close (c, 5000);
-  g_assert_cmpuint (c->close_code, ==, code);
-  g_assert_nonnull (strstr (c->close_reason, reason));
-  cl_free (c);
-}
-
-static void
 test_vertex_and_ephemeral (void)
 {
   Emu *e = emu_start (NULL, NULL);
@@ -573,6 +570,23 @@ test_vertex_and_ephemeral (void)
           "Bearer ya29.wrong"), full, 1008, "invalid authentication");
   expect_close (cl_connect_auth (e, VERTEX_PATH, "Authorization",
           "Bearer " KEY), SETUP_PREFIX "}}", 1008, "Publisher Model");
+  /* transparent resumption: Vertex only, handles carry the index of the
+   * last client message they include (setup = 0) */
+  {
+    Cl *c = cl_connect_auth (e, VERTEX_PATH, "Authorization", "Bearer " KEY);
+    JsonObject *m;
+
+    cl_send (c, "{\"setup\":{\"model\":\"" VERTEX_MODEL "\","
+        "\"sessionResumption\":{\"transparent\":true}}}");
+    m = cl_wait (c, "sessionResumptionUpdate", 5000);
+    g_assert_nonnull (m);
+    g_assert_cmpstr (json_object_get_string_member
+        (json_object_get_object_member (m, "sessionResumptionUpdate"),
+            "lastConsumedClientMessageIndex"), ==, "0");
+    cl_free (c);
+  }
+  expect_close_after (e, PATH, KEY, SETUP_PREFIX ",\"sessionResumption\":"
+      "{\"transparent\":true}}}", 1007, "not supported in Gemini API");
   /* ephemeral tokens on the Constrained endpoint */
   expect_setup_complete (cl_connect_auth (e, EPHEMERAL_PATH
           "?access_token=auth_tokens/abc", NULL, NULL), SETUP_PREFIX "}}");
@@ -685,20 +699,14 @@ test_resumption (void)
   setup = g_strdup_printf ("\"sessionResumption\":{\"handle\":\"%s\"}", handle);
   x = cl_connect (e);
   s = g_strdup_printf (SETUP_PREFIX ",%s}}", setup);
-  cl_send (x, s);
+  expect_close (x, s, 1011, NULL);
   g_free (s);
-  cl_wait_close (x, 5000);
-  g_assert_cmpuint (x->close_code, ==, 1011);
-  cl_free (x);
 
   /* unknown handle */
   x = cl_connect (e);
-  cl_send (x, SETUP_PREFIX ",\"sessionResumption\":{\"handle\":\"nope\"}}}");
-  cl_wait_close (x, 5000);
-  g_assert_cmpuint (x->close_code, ==, 1008);
-  g_assert_cmpstr (x->close_reason, ==, "BidiGenerateContent session not "
-      "found");
-  cl_free (x);
+  expect_close (x,
+      SETUP_PREFIX ",\"sessionResumption\":{\"handle\":\"nope\"}}}", 1008,
+      "BidiGenerateContent session not " "found");
 
   cl_free (a);
   b = cl_connect (e);
@@ -725,6 +733,19 @@ test_resumption (void)
   g_assert_cmpuint (g_bytes_get_size (r2), ==, in->len * 2);
   g_bytes_unref (r1);
   g_bytes_unref (r2);
+  /* a handle is a snapshot: the one from after turn 1 restores that state
+   * again, although the session went on to turn 2 since */
+  b = cl_connect (e);
+  cl_setup (b, setup);
+  start = b->cursor;
+  cl_send_audio (b, in);
+  g_assert_nonnull (cl_wait (b, "serverContent.turnComplete", 5000));
+  s = transcript (b, "outputTranscription", start, b->cursor);
+  g_assert_cmpstr (s, ==, "echo of turn 2; first turn: turn 1, 1600 ms of "
+      "speech at 400 ms");
+  g_free (s);
+  cl_free (b);
+
   log = emu_log_text (e);
   g_assert_nonnull (strstr (log, "\"what\":\"resume-refused-old-open\""));
   g_assert_nonnull (strstr (log, "\"what\":\"resume\""));
@@ -803,18 +824,15 @@ test_lifetime_options (void)
   cl_free (c);
   g_usleep (20000);
   d = cl_connect (e);
-  cl_send (d, s);
-  cl_wait_close (d, 3000);
-  g_assert_cmpuint (d->close_code, ==, 1008);
-  cl_free (d);
+  expect_close (d, s, 1008, NULL);
   g_free (s);
   d = cl_connect (e);
   cl_send (d, SETUP_PREFIX "}}");
   cl_send (d, "{\"realtimeInput\":{\"audioStreamEnd\":true}}");
   cl_wait_close (d, 3000);
-  g_assert_cmpuint (d->close_code, ==, 1007);
+  /* closed before the delayed setupComplete could come */
   g_assert_null (cl_wait (d, "setupComplete", 0));
-  cl_free (d);
+  expect_close (d, NULL, 1007, "Request contains an invalid argument.");
   log = emu_log_text (e);
   g_assert_nonnull (strstr (log, "\"what\":\"resume-invalid\""));
   g_assert_nonnull (strstr (log, "\"what\":\"early-message\""));
@@ -863,19 +881,26 @@ test_go_away_fault_and_close (void)
   g_assert_cmpuint (c->close_code, ==, 1011);
   cl_free (c);
   c = cl_connect (e);
-  cl_send (c, SETUP_PREFIX "}}");
-  cl_wait_close (c, 3000);
-  g_assert_cmpuint (c->close_code, ==, 1008);
-  g_assert_cmpstr (c->close_reason, ==, "Requested entity was not found.");
-  cl_free (c);
+  expect_close (c, SETUP_PREFIX "}}", 1008, "Requested entity was not found.");
   c = cl_connect (e);
-  cl_send (c, SETUP_PREFIX "}}");
-  cl_wait_close (c, 3000);
-  g_assert_cmpuint (c->close_code, ==, 1011);
-  g_assert_cmpstr (c->close_reason, ==, "The service is currently "
+  expect_close (c, SETUP_PREFIX "}}", 1011, "The service is currently "
       "unavailable.");
-  cl_free (c);
   emu_stop (e);
+}
+
+/* Types of messages [from, to) joined with ',' */
+static char *
+types_between (Cl * c, guint from, guint to)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = from; i < to && i < c->msgs->len; i++) {
+    char *t = msg_type (g_ptr_array_index (c->msgs, i));
+    g_string_append_printf (s, "%s%s", s->len ? "," : "", t);
+    g_free (t);
+  }
+  return g_string_free (s, FALSE);
 }
 
 static void
@@ -885,23 +910,43 @@ test_barge_in (void)
   Emu *e = emu_start (NULL, args);
   Cl *c = cl_connect (e);
   GArray *in = tone_audio (500, 1000, 600), *again = tone_audio (0, 300, 600);
-  guint i, after;
+  GArray *sent;
+  guint start, cut, tc;
+  JsonObject *m;
+  char *s;
 
   cl_setup (c, NULL);
+  start = c->cursor;
   cl_send_audio (c, in);
   g_assert_nonnull (cl_wait (c, "serverContent.modelTurn", 5000));
   /* user speaks again while the paced 2.1 s reply is playing */
   cl_send_audio (c, again);
   g_assert_nonnull (cl_wait (c, "serverContent.interrupted", 5000));
-  after = c->cursor;
+  cut = c->cursor - 1;
+  /* interrupted > turnComplete (with usage), no generationComplete, and
+   * nothing more of the first reply */
+  m = cl_wait (c, "serverContent.turnComplete", 5000);
+  g_assert_nonnull (m);
+  tc = c->cursor - 1;
+  s = types_between (c, cut, tc + 1);
+  g_assert_cmpstr (s, ==, "serverContent.interrupted,"
+      "serverContent.turnComplete");
+  g_free (s);
+  s = types_between (c, start, cut);
+  g_assert_null (strstr (s, "generationComplete"));
+  g_free (s);
+  sent = reply_audio (c, start, cut);
+  g_assert_cmpuint (sent->len, <, 2100 * 24);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member
+          (m, "usageMetadata"), "responseTokenCount"), ==,
+      sent->len / 24 * 32 / 1000);
+  g_array_unref (sent);
+  /* then turn 2 is answered in full */
+  g_assert_nonnull (cl_wait (c, "serverContent.generationComplete", 8000));
   g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 8000));
-  /* the first reply never completed: exactly one turnComplete (turn 2) */
-  for (i = 0; i < after; i++) {
-    char *t = msg_type (g_ptr_array_index (c->msgs, i));
-    g_assert_cmpstr (t, !=, "serverContent.turnComplete");
-    g_assert_cmpstr (t, !=, "serverContent.generationComplete");
-    g_free (t);
-  }
+  s = transcript (c, "outputTranscription", tc, c->cursor);
+  g_assert_true (g_str_has_prefix (s, "echo of turn 2;"));
+  g_free (s);
   g_array_unref (in);
   g_array_unref (again);
   cl_free (c);
@@ -960,11 +1005,63 @@ test_tool_call (void)
           (json_object_get_object_member (m, "toolCallCancellation"), "ids"),
           0), ==, s);
   g_free (s);
+  /* the interrupted turn ends with turnComplete */
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 2000));
   /* turn 3 (no script entry) is answered */
   g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 8000));
   g_assert_false (c->closed);
   g_array_unref (in);
   cl_free (c);
+  emu_stop (e);
+}
+
+static void
+test_client_content (void)
+{
+  Emu *e = emu_start (NULL, NULL);
+  Cl *c = cl_connect (e);
+  const char *hello = "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+      "\"parts\":[{\"text\":\"hello there\"}]}],\"turnComplete\":true}}";
+  const char *seed = "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+      "\"parts\":[{\"text\":\"earlier\"}]},{\"role\":\"model\",\"parts\":"
+      "[{\"text\":\"ok\"}]}],\"turnComplete\":false}}";
+  const char *setup31 = "{\"setup\":{\"model\":"
+      "\"models/gemini-3.1-flash-live-preview\"";
+  char *s;
+  GArray *out;
+
+  /* 2.5: a text turn is answered with 1 s of 440 Hz */
+  cl_setup (c, NULL);
+  cl_send (c, hello);
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 5000));
+  s = transcript (c, "outputTranscription", 0, c->cursor);
+  g_assert_cmpstr (s, ==, "echo of turn 1; first turn: hello there");
+  g_free (s);
+  out = reply_audio (c, 0, c->cursor);
+  g_assert_cmpuint (out->len, ==, 24000);
+  g_assert_cmpint (g_array_index (out, gint16, 15), ==,
+      (gint16) lrint (8000 * sin (2 * G_PI * 440 * 15 / 24000.0)));
+  g_array_unref (out);
+  cl_free (c);
+
+  /* 3.1: only initial history announced by historyConfig */
+  c = cl_connect (e);
+  s = g_strdup_printf ("%s}}", setup31);
+  cl_send (c, s);
+  g_free (s);
+  g_assert_nonnull (cl_wait (c, "setupComplete", 5000));
+  expect_close (c, seed, 1007, NULL);
+  c = cl_connect (e);
+  s = g_strdup_printf
+      ("%s,\"historyConfig\":{\"initialHistoryInClientContent\":" "true}}}",
+      setup31);
+  cl_send (c, s);
+  g_free (s);
+  g_assert_nonnull (cl_wait (c, "setupComplete", 5000));
+  cl_send (c, seed);
+  cl_send (c, hello);
+  g_assert_nonnull (cl_wait (c, "serverContent.turnComplete", 5000));
+  expect_close (c, hello, 1007, NULL);
   emu_stop (e);
 }
 
@@ -1013,5 +1110,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gemini/barge-in", test_barge_in);
   g_test_add_func ("/gemini/tool-call", test_tool_call);
   g_test_add_func ("/gemini/manual-activity", test_manual_activity);
+  g_test_add_func ("/gemini/client-content", test_client_content);
   return g_test_run ();
 }
