@@ -1217,7 +1217,10 @@ flush_input_on_io (GstS2SBase * self)
 
   GST_S2S_BASE_LOCK (self);
   priv->in_flush_scheduled = FALSE;
-  if (!priv->session_ready || priv->fatal) {
+  /* a socket that closed under us (its callback is on the way) keeps the
+   * input: a successor connection may yet send it */
+  if (!priv->session_ready || priv->fatal ||
+      (priv->ws && !gst_s2s_ws_is_open (priv->ws))) {
     GST_S2S_BASE_UNLOCK (self);
     return;
   }

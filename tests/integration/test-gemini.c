@@ -245,6 +245,60 @@ GST_START_TEST (test_errors_by_code)
 
 GST_END_TEST;
 
+/* The connection drops after the first turn's resumption handle: the
+ * element resumes on a new connection and the second turn still knows the
+ * first; no input sample arrives twice */
+GST_START_TEST (test_reconnect_after_drop)
+{
+  ItEmu *emu = it_emu_start ("{\"faults\":[{\"connection\":1,"
+      "\"after_server_event\":\"sessionResumptionUpdate\","
+      "\"action\":\"drop\"}]}");
+  gchar *wav = it_audio_path ("two-turns-16k.wav");
+  GstElement *p = make_pipeline (wav, emu->url, "false");
+  GPtrArray *msgs = it_msgs_new ();
+  GBytes *file = it_wav_read_pcm (wav, IN_RATE), *r1, *r2;
+  GByteArray *got = g_byte_array_new ();
+  gchar *assistant = NULL;
+  const guint8 *f;
+  gsize flen, n;
+  const guint8 *d;
+
+  it_assert_eos (it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL));
+  fail_unless (it_msgs_find (msgs, 0, "s2s-session", "state",
+          "reconnecting") >= 0, "no s2s-session reconnecting");
+  fail_unless (it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL) != NULL);
+  fail_unless_equals_int (stat_uint (p, "reconnects"), 1);
+  fail_unless_equals_int (it_final_transcripts (msgs, "assistant",
+          &assistant), 2);
+  fail_unless (g_str_has_prefix (assistant, "echo of turn 2; first turn: "
+          "turn 1,"), "%s", assistant);
+
+  /* connection 1 then 2: the file in order, nothing twice */
+  r1 = it_emu_in_raw (emu, 1);
+  r2 = it_emu_in_raw (emu, 2);
+  d = g_bytes_get_data (r1, &n);
+  g_byte_array_append (got, d, n);
+  d = g_bytes_get_data (r2, &n);
+  g_byte_array_append (got, d, n);
+  f = g_bytes_get_data (file, &flen);
+  fail_unless (got->len >= flen, "%u of %" G_GSIZE_FORMAT " bytes arrived",
+      got->len, flen);
+  fail_unless (memcmp (got->data, f, flen) == 0,
+      "input lost or repeated across the reconnect");
+
+  g_bytes_unref (r1);
+  g_bytes_unref (r2);
+  g_bytes_unref (file);
+  g_byte_array_unref (got);
+  g_free (assistant);
+  g_ptr_array_unref (msgs);
+  it_pipeline_stop (p);
+  g_free (wav);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
 static Suite *
 s2s_gemini_suite (void)
 {
@@ -257,6 +311,7 @@ s2s_gemini_suite (void)
   tcase_add_test (tc, test_two_turns);
   tcase_add_test (tc, test_barge_in);
   tcase_add_test (tc, test_errors_by_code);
+  tcase_add_test (tc, test_reconnect_after_drop);
   return s;
 }
 
