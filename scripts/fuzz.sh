@@ -9,8 +9,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzzing=enabled -Dtests=enabled \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 fi
-ninja -C build-fuzz tests/fuzz/fuzz-openai-events tests/fuzz/fuzz-grok-events
-for target in openai-events grok-events; do
+targets="openai-events grok-events gemini-events"
+for target in $targets; do ninja -C build-fuzz tests/fuzz/fuzz-$target; done
+for target in $targets; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/${target%%-*}/* "$corpus"/
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

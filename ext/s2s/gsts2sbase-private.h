@@ -17,6 +17,15 @@ JsonArray *gst_s2s_parse_history (const gchar * json, GError ** error);
 
 void gst_s2s_config_free (GstS2SConfig * config);
 
+/* Typed members of a server event, NULL/0/FALSE when @o is NULL or the
+ * member is missing or of another type. Integers may come as JSON numbers
+ * or (protobuf int64) as strings. */
+const gchar *gst_s2s_json_string (JsonObject * o, const gchar * name);
+gint64 gst_s2s_json_int (JsonObject * o, const gchar * name);
+gboolean gst_s2s_json_bool (JsonObject * o, const gchar * name);
+JsonObject *gst_s2s_json_object (JsonObject * o, const gchar * name);
+JsonArray *gst_s2s_json_array (JsonObject * o, const gchar * name);
+
 G_END_DECLS
 
 #endif

@@ -61,6 +61,16 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 /* After input EOS with server VAD, how long the provider has to report
  * speech in the last audio (on top of its silence duration) */
 #define EOS_SETTLE_MS 1000
+/* Session renewal: how often a requested rotation looks for a turn
+ * boundary, the most it keeps before the connection's announced end, how
+ * long sent frames get to reach the wire before the close frame, and how
+ * long the peer gets to answer it */
+#define ROTATION_TICK_MS 50
+#define ROTATION_MAX_MARGIN (5 * GST_SECOND)
+#define ROTATION_DRAIN_MS 150
+#define ROTATION_CLOSE_TIMEOUT_MS 1000
+/* Successive reconnects that may fail before the error stands */
+#define MAX_RESUME_FAILURES 3
 
 enum
 {
@@ -160,6 +170,13 @@ struct _GstS2SBasePrivate
   gboolean eos_handled;
   gint64 session_start_us;
   gchar *session_id;
+  /* renewal */
+  gboolean rotation_pending;
+  gint64 rotation_deadline_us;
+  gchar *rotation_reason;
+  GSource *rotation_timer;
+  GstS2SWs *closing_ws;
+  guint resume_failures;
 
   /* State shared between threads: lock */
   GMutex lock;
@@ -167,6 +184,9 @@ struct _GstS2SBasePrivate
   gboolean flushing;
   gboolean stopping;
   gboolean fatal;
+  /* a successor connection is being set up: actions wait in `deferred` */
+  gboolean renewing;
+  GQueue deferred;
 
   /* input */
   GstSegment in_segment;
@@ -431,6 +451,69 @@ gst_s2s_config_free (GstS2SConfig * c)
   if (c->tools)
     json_array_unref (c->tools);
   g_free (c);
+}
+
+const gchar *
+gst_s2s_json_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_STRING)
+    return json_node_get_string (n);
+  return NULL;
+}
+
+gint64
+gst_s2s_json_int (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return 0;
+  switch (json_node_get_value_type (n)) {
+    case G_TYPE_INT64:
+      return json_node_get_int (n);
+    case G_TYPE_DOUBLE:{
+      gdouble d = json_node_get_double (n);
+      /* 2^63 itself does not fit: saturate below it; NaN is 0 */
+      if (d >= 9.2e18)
+        return G_MAXINT64;
+      if (d <= -9.2e18)
+        return G_MININT64;
+      return d == d ? (gint64) d : 0;
+    }
+    case G_TYPE_STRING:
+      return g_ascii_strtoll (json_node_get_string (n), NULL, 10);
+    default:
+      return 0;
+  }
+}
+
+gboolean
+gst_s2s_json_bool (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_BOOLEAN &&
+      json_node_get_boolean (n);
+}
+
+JsonObject *
+gst_s2s_json_object (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+JsonArray *
+gst_s2s_json_array (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
 }
 
 static JsonNode *
@@ -1137,7 +1220,10 @@ flush_input_on_io (GstS2SBase * self)
 
   GST_S2S_BASE_LOCK (self);
   priv->in_flush_scheduled = FALSE;
-  if (!priv->session_ready || priv->fatal) {
+  /* a socket that closed under us (its callback is on the way) keeps the
+   * input: a successor connection may yet send it */
+  if (!priv->session_ready || priv->fatal ||
+      (priv->ws && !gst_s2s_ws_is_open (priv->ws))) {
     GST_S2S_BASE_UNLOCK (self);
     return;
   }
@@ -1165,9 +1251,13 @@ ws_opened (gpointer user_data)
   GstS2SBase *self = user_data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
 
-  GST_INFO_OBJECT (self, "connected");
+  GST_INFO_OBJECT (self, "connected%s", self->priv->renewing ?
+      " (successor)" : "");
   self->priv->session_open = TRUE;
-  klass->session_open (self, self->priv->config);
+  if (self->priv->renewing && klass->session_resume)
+    klass->session_resume (self, self->priv->config);
+  else
+    klass->session_open (self, self->priv->config);
 }
 
 static void
@@ -1180,12 +1270,12 @@ ws_message (GBytes * data, gboolean binary, gpointer user_data)
 }
 
 static void
-map_close_code (GstS2SBase * self, gushort code, GstS2SErrorCode * ec,
-    gboolean * retryable)
+map_close_code (GstS2SBase * self, gushort code, const gchar * reason,
+    GstS2SErrorCode * ec, gboolean * retryable)
 {
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
 
-  if (klass->map_close && klass->map_close (self, code, ec, retryable))
+  if (klass->map_close && klass->map_close (self, code, reason, ec, retryable))
     return;
 
   switch (code) {
@@ -1219,6 +1309,11 @@ map_close_code (GstS2SBase * self, gushort code, GstS2SErrorCode * ec,
   }
 }
 
+static void begin_renewal (GstS2SBase * self, const gchar * state,
+    const gchar * reason, gboolean reconnect);
+static void clear_deferred_locked (GstS2SBase * self);
+static void run_deferred (GstS2SBase * self);
+
 void
 gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
     const gchar * reason)
@@ -1228,6 +1323,9 @@ gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
   };
   gchar *debug;
 
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean resume;
+
   GST_S2S_BASE_LOCK (self);
   if (self->priv->fatal || self->priv->stopping) {
     GST_S2S_BASE_UNLOCK (self);
@@ -1235,14 +1333,27 @@ gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
   }
   GST_S2S_BASE_UNLOCK (self);
 
-  map_close_code (self, close_code, &r.code, &r.retryable);
+  map_close_code (self, close_code, reason, &r.code, &r.retryable);
   debug = g_strdup_printf ("connection closed by the server, code %u%s%s",
       close_code, reason && *reason ? ": " : "", reason ? reason : "");
   r.debug = debug;
   if (reason && *reason == '\0')
     r.provider_message = NULL;
-  post_session_state (self, "closed", debug);
-  post_error_report (self, &r);
+
+  /* a successor that fails before it is ready is not retried: the error
+   * stands, so a refused resume cannot loop */
+  resume = !self->priv->renewing && klass->can_resume &&
+      self->priv->resume_failures < MAX_RESUME_FAILURES &&
+      klass->can_resume (self, close_code, reason);
+  if (resume) {
+    self->priv->resume_failures++;
+    r.fatal = FALSE;
+    post_error_report (self, &r);
+    begin_renewal (self, "reconnecting", debug, TRUE);
+  } else {
+    post_session_state (self, "closed", debug);
+    post_error_report (self, &r);
+  }
   g_free (debug);
 }
 
@@ -1296,36 +1407,212 @@ static const GstS2SWsCallbacks ws_callbacks = {
   ws_opened, ws_message, ws_closed, ws_failed
 };
 
-static gboolean
-connect_on_io (gpointer data)
+static void
+open_connection (GstS2SBase * self)
 {
-  GstS2SBase *self = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   GstS2SConfig *c = self->priv->config;
   SoupMessage *msg;
   GError *err = NULL;
 
-  post_session_state (self, "connecting", NULL);
   msg = klass->build_request (self, c, &err);
   if (msg == NULL) {
     post_config_error (self, "url", err ? err->message : "unusable");
     g_clear_error (&err);
-    return G_SOURCE_REMOVE;
+    return;
   }
   self->priv->ws = gst_s2s_ws_new (GST_OBJECT (self), &ws_callbacks, self);
   gst_s2s_ws_connect (self->priv->ws, msg, c->ssl_ca_file, c->proxy,
       c->connect_timeout);
   g_object_unref (msg);
+}
+
+static gboolean
+connect_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+
+  post_session_state (self, "connecting", NULL);
+  open_connection (self);
   return G_SOURCE_REMOVE;
+}
+
+static void
+clear_rotation (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+
+  if (priv->rotation_timer) {
+    g_source_destroy (priv->rotation_timer);
+    g_source_unref (priv->rotation_timer);
+    priv->rotation_timer = NULL;
+  }
+  priv->rotation_pending = FALSE;
+  g_clear_pointer (&priv->rotation_reason, g_free);
 }
 
 static void
 stop_session_on_io (GstS2SBase * self)
 {
+  clear_rotation (self);
+  gst_s2s_ws_free (self->priv->closing_ws);
+  self->priv->closing_ws = NULL;
   gst_s2s_ws_free (self->priv->ws);
   self->priv->ws = NULL;
   self->priv->session_open = FALSE;
   self->priv->session_ready = FALSE;
+  GST_S2S_BASE_LOCK (self);
+  self->priv->renewing = FALSE;
+  clear_deferred_locked (self);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Session renewal (I/O thread) */
+
+static gboolean
+open_successor_on_io (gpointer data)
+{
+  GstS2SBase *self = data;
+
+  gst_s2s_ws_free (self->priv->closing_ws);
+  self->priv->closing_ws = NULL;
+  if (self->priv->renewing && !self->priv->fatal && !self->priv->stopping)
+    open_connection (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The old connection is closed (from its own callback: free it later) */
+static void
+old_connection_closed (gpointer user_data)
+{
+  GstS2SBase *self = user_data;
+
+  io_invoke (self, open_successor_on_io, gst_object_ref (self),
+      (GDestroyNotify) gst_object_unref);
+}
+
+/* Stops input and actions, closes the connection in order, then opens its
+ * successor. A response cut short here ends "incomplete": its audio so far
+ * stays on the timeline, nothing of it is asked for again. */
+static void
+begin_renewal (GstS2SBase * self, const gchar * state, const gchar * reason,
+    gboolean reconnect)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gchar *resp_id;
+  gboolean cut;
+
+  clear_rotation (self);
+  GST_S2S_BASE_LOCK (self);
+  priv->session_ready = FALSE;
+  priv->renewing = TRUE;
+  priv->user_speaking = FALSE;
+  cut = priv->response_active;
+  resp_id = g_strdup (priv->response_id);
+  if (reconnect)
+    priv->reconnects++;
+  else
+    priv->rotations++;
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "%s: %s", state, GST_STR_NULL (reason));
+  if (cut)
+    gst_s2s_base_response_done (self, resp_id, "incomplete");
+  g_free (resp_id);
+  post_session_state (self, state, reason);
+
+  priv->session_open = FALSE;
+  priv->closing_ws = priv->ws;
+  priv->ws = NULL;
+  if (priv->closing_ws)
+    gst_s2s_ws_close (priv->closing_ws, ROTATION_DRAIN_MS,
+        ROTATION_CLOSE_TIMEOUT_MS, old_connection_closed, self);
+  else
+    old_connection_closed (self);
+}
+
+static gboolean
+at_turn_boundary (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean idle;
+
+  GST_S2S_BASE_LOCK (self);
+  idle = priv->session_ready && !priv->response_active &&
+      !priv->awaiting_response && !priv->user_speaking &&
+      g_hash_table_size (priv->pending_calls) == 0;
+  GST_S2S_BASE_UNLOCK (self);
+  return idle && (klass->rotation_ready == NULL
+      || klass->rotation_ready (self));
+}
+
+static gboolean
+rotation_tick (gpointer data)
+{
+  GstS2SBase *self = data;
+  GstS2SBasePrivate *priv = self->priv;
+  gboolean forced;
+  gchar *reason;
+
+  if (priv->fatal || priv->stopping || priv->renewing)
+    return G_SOURCE_CONTINUE;
+  forced = g_get_monotonic_time () >= priv->rotation_deadline_us;
+  if (!forced && !at_turn_boundary (self))
+    return G_SOURCE_CONTINUE;
+
+  reason = g_strdup_printf ("%s%s", GST_STR_NULL (priv->rotation_reason),
+      forced ? " (deadline, not at a turn boundary)" : "");
+  begin_renewal (self, "rotating", reason, FALSE);
+  g_free (reason);
+  /* begin_renewal destroyed this source */
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_s2s_base_request_rotation (GstS2SBase * self, GstClockTime time_left,
+    const gchar * reason)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gint64 deadline = g_get_monotonic_time ();
+
+  if (priv->renewing || priv->fatal || priv->stopping || priv->io_ctx == NULL)
+    return;
+  if (GST_CLOCK_TIME_IS_VALID (time_left))
+    deadline += (gint64) ((time_left - MIN (time_left / 4,
+                ROTATION_MAX_MARGIN)) / GST_USECOND);
+  if (!priv->rotation_pending || deadline < priv->rotation_deadline_us)
+    priv->rotation_deadline_us = deadline;
+  priv->rotation_pending = TRUE;
+  g_free (priv->rotation_reason);
+  priv->rotation_reason = g_strdup (reason);
+  GST_INFO_OBJECT (self, "rotation requested (%s), %" G_GINT64_FORMAT
+      " ms to go", GST_STR_NULL (reason),
+      (priv->rotation_deadline_us - g_get_monotonic_time ()) / 1000);
+
+  if (priv->rotation_timer == NULL) {
+    priv->rotation_timer = g_timeout_source_new (ROTATION_TICK_MS);
+    g_source_set_callback (priv->rotation_timer, rotation_tick, self, NULL);
+    g_source_attach (priv->rotation_timer, priv->io_ctx);
+  }
+}
+
+gboolean
+gst_s2s_base_is_renewing (GstS2SBase * self)
+{
+  return self->priv->renewing;
+}
+
+gchar *
+gst_s2s_base_dup_conversation (GstS2SBase * self)
+{
+  gchar *json;
+
+  GST_S2S_BASE_LOCK (self);
+  json = conv_to_json (self);
+  GST_S2S_BASE_UNLOCK (self);
+  return json;
 }
 
 static gboolean
@@ -1347,13 +1634,15 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
   GstS2SBasePrivate *priv = self->priv;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   JsonArray *seed = NULL;
+  gboolean resumed;
 
   if (priv->session_ready)
     return;
 
   g_free (priv->session_id);
   priv->session_id = g_strdup (session_id);
-  priv->session_start_us = g_get_monotonic_time ();
+  if (priv->session_start_us == 0)
+    priv->session_start_us = g_get_monotonic_time ();
 
   /* the history is sent before any audio, so the first turn has it */
   if (!priv->history_sent) {
@@ -1370,11 +1659,16 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
 
   GST_S2S_BASE_LOCK (self);
   priv->session_ready = TRUE;
+  resumed = priv->renewing;
+  priv->renewing = FALSE;
   GST_S2S_BASE_UNLOCK (self);
 
-  GST_INFO_OBJECT (self, "session %s ready", GST_STR_NULL (session_id));
-  post_session_state (self, "ready", NULL);
+  GST_INFO_OBJECT (self, "session %s ready%s", GST_STR_NULL (session_id),
+      resumed ? " (successor)" : "");
+  post_session_state (self, "ready", resumed ? "resumed" : NULL);
+  /* input queued during the switch first, then what the app asked for */
   flush_input_on_io (self);
+  run_deferred (self);
 }
 
 /* Stops the model: drops queued output and the rest of the response in
@@ -1701,6 +1995,8 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
 
   GST_S2S_BASE_LOCK (self);
   priv->response_active = FALSE;
+  /* a finished turn shows the connection works: reconnects start over */
+  priv->resume_failures = 0;
   audio = priv->response_audio;
   /* results still queued for the I/O thread ask for the reply once sent */
   if (priv->create_after_done && g_hash_table_size (priv->pending_calls) == 0
@@ -1722,6 +2018,14 @@ gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
     klass->create_response (self);
 }
 
+/* Totals saturate: counts come from the network */
+static void
+usage_add (gint64 * total, gint64 n)
+{
+  if (n > 0)
+    *total = n > G_MAXINT64 - *total ? G_MAXINT64 : *total + n;
+}
+
 void
 gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * u)
 {
@@ -1730,11 +2034,11 @@ gst_s2s_base_usage (GstS2SBase * self, const GstS2SUsage * u)
       (g_get_monotonic_time () - priv->session_start_us) / 1e6 : 0.0;
 
   GST_S2S_BASE_LOCK (self);
-  priv->usage_total.input_tokens += u->input_tokens;
-  priv->usage_total.output_tokens += u->output_tokens;
-  priv->usage_total.input_audio_tokens += u->input_audio_tokens;
-  priv->usage_total.output_audio_tokens += u->output_audio_tokens;
-  priv->usage_total.cached_tokens += u->cached_tokens;
+  usage_add (&priv->usage_total.input_tokens, u->input_tokens);
+  usage_add (&priv->usage_total.output_tokens, u->output_tokens);
+  usage_add (&priv->usage_total.input_audio_tokens, u->input_audio_tokens);
+  usage_add (&priv->usage_total.output_audio_tokens, u->output_audio_tokens);
+  usage_add (&priv->usage_total.cached_tokens, u->cached_tokens);
   GST_S2S_BASE_UNLOCK (self);
 
   post_element_message (self, gst_structure_new ("s2s-usage",
@@ -1770,6 +2074,22 @@ gst_s2s_base_tool_call (GstS2SBase * self, const gchar * call_id,
           "arguments", G_TYPE_STRING, arguments, NULL));
 }
 
+void
+gst_s2s_base_tool_call_cancelled (GstS2SBase * self, const gchar * call_id)
+{
+  gboolean known;
+
+  GST_S2S_BASE_LOCK (self);
+  known = g_hash_table_remove (self->priv->pending_calls, call_id);
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+
+  GST_DEBUG_OBJECT (self, "tool call %s cancelled (%s)", call_id,
+      known ? "pending" : "unknown or answered");
+  post_element_message (self, gst_structure_new ("s2s-tool-cancel",
+          "call-id", G_TYPE_STRING, call_id, NULL));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Action signals (any thread) */
 
@@ -1802,6 +2122,61 @@ io_call_new (GstS2SBase * self, const gchar * a, const gchar * b, gboolean flag)
   return c;
 }
 
+/* An action that reached the I/O thread while a successor connection is
+ * being set up waits for it (session_ready runs it) */
+typedef struct
+{
+  GSourceFunc func;
+  IoCall *call;
+} Deferred;
+
+static gboolean
+defer_while_renewing (IoCall * c, GSourceFunc func)
+{
+  GstS2SBasePrivate *priv = c->self->priv;
+  Deferred *d;
+
+  if (!priv->renewing)
+    return FALSE;
+  d = g_new (Deferred, 1);
+  d->func = func;
+  d->call = io_call_new (c->self, c->a, c->b, c->flag);
+  GST_S2S_BASE_LOCK (c->self);
+  g_queue_push_tail (&priv->deferred, d);
+  GST_S2S_BASE_UNLOCK (c->self);
+  return TRUE;
+}
+
+static void
+deferred_free (Deferred * d)
+{
+  io_call_free (d->call);
+  g_free (d);
+}
+
+/* lock held */
+static void
+clear_deferred_locked (GstS2SBase * self)
+{
+  g_queue_clear_full (&self->priv->deferred, (GDestroyNotify) deferred_free);
+}
+
+static void
+run_deferred (GstS2SBase * self)
+{
+  Deferred *d;
+
+  for (;;) {
+    GST_S2S_BASE_LOCK (self);
+    d = g_queue_pop_head (&self->priv->deferred);
+    GST_S2S_BASE_UNLOCK (self);
+    if (d == NULL)
+      break;
+    d->func (d->call);
+    deferred_free (d);
+  }
+}
+
 /* lock held; FALSE when there is no session to act on */
 static gboolean
 session_usable_locked (GstS2SBase * self)
@@ -1816,6 +2191,8 @@ tool_result_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, tool_result_on_io))
+    return G_SOURCE_REMOVE;
   GST_S2S_BASE_LOCK (c->self);
   c->self->priv->tool_results_queued--;
   GST_S2S_BASE_UNLOCK (c->self);
@@ -1868,6 +2245,8 @@ send_text_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, send_text_on_io))
+    return G_SOURCE_REMOVE;
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_text (c->self, "user", c->a);
@@ -1924,6 +2303,8 @@ commit_on_io (gpointer data)
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   gboolean enough;
 
+  if (defer_while_renewing (c, commit_on_io))
+    return G_SOURCE_REMOVE;
   if (!self->priv->session_ready)
     return G_SOURCE_REMOVE;
   /* what the chain queued so far belongs to this turn */
@@ -1964,6 +2345,8 @@ say_on_io (gpointer data)
   IoCall *c = data;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (c->self);
 
+  if (defer_while_renewing (c, say_on_io))
+    return G_SOURCE_REMOVE;
   if (!c->self->priv->session_ready)
     return G_SOURCE_REMOVE;
   klass->send_text (c->self, "assistant-say", c->a);
@@ -2005,6 +2388,11 @@ snapshot_config (GstS2SBase * self)
   if ((c->api_key == NULL || *c->api_key == '\0') && klass->api_key_env) {
     g_free (c->api_key);
     c->api_key = g_strdup (g_getenv (klass->api_key_env));
+  }
+  if ((c->api_key == NULL || *c->api_key == '\0') &&
+      klass->api_key_env_fallback) {
+    g_free (c->api_key);
+    c->api_key = g_strdup (g_getenv (klass->api_key_env_fallback));
   }
   c->model = g_strdup (priv->model ? priv->model : klass->default_model);
   c->voice = g_strdup (priv->voice ? priv->voice : klass->default_voice);
@@ -2064,7 +2452,8 @@ check_config (GstS2SBase * self)
   }
   GST_OBJECT_UNLOCK (self);
 
-  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0')) {
+  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0') &&
+      (klass->needs_api_key == NULL || klass->needs_api_key (self))) {
     prop = "api-key";
     problem = klass->api_key_env ?
         g_strdup_printf (_("no key set, and %s is not set either"),
@@ -2210,6 +2599,8 @@ reset_state (GstS2SBase * self)
   priv->fatal = FALSE;
   priv->flushing = FALSE;
   priv->stopping = FALSE;
+  priv->renewing = FALSE;
+  clear_deferred_locked (self);
   priv->pipeline_latency = 0;
 }
 
@@ -2243,6 +2634,7 @@ start_session (GstS2SBase * self)
   priv->session_open = FALSE;
   priv->session_ready = FALSE;
   priv->history_sent = FALSE;
+  priv->resume_failures = 0;
   priv->session_start_us = 0;
   g_clear_pointer (&priv->session_id, g_free);
 

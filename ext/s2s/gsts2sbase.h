@@ -197,12 +197,41 @@ struct _GstS2SBaseClass
 
   void (*send_text) (GstS2SBase * self, const gchar * role, const gchar * text);
 
-  /* Map a close code of the socket to an error code; return FALSE to use
-   * the base's mapping */
+  /* Map a close code of the socket (and its reason text, may be NULL) to
+   * an error code; return FALSE to use the base's mapping */
   gboolean (*map_close) (GstS2SBase * self, gushort code,
-      GstS2SErrorCode * error_code, gboolean * retryable);
+      const gchar * reason, GstS2SErrorCode * error_code,
+      gboolean * retryable);
 
-  gpointer _gst_reserved[GST_PADDING_LARGE];
+  /* Second environment variable the api-key falls back to, or NULL */
+  const gchar *api_key_env_fallback;
+
+  /* FALSE when the element authenticates without api-key (a bearer token
+   * property, for example); NULL means an api-key is required */
+  gboolean (*needs_api_key) (GstS2SBase * self);
+
+  /* --- Session renewal (see gst_s2s_base_request_rotation()) --- */
+
+  /* The socket of a successor connection is open: carry the session on
+   * (Gemini: setup with the resumption handle; Nova: session start and the
+   * conversation so far from gst_s2s_base_dup_conversation()). Then call
+   * gst_s2s_base_session_ready() as after session_open. NULL: session_open
+   * is called again. The base never sends `history` to a successor. */
+  void (*session_resume) (GstS2SBase * self, const GstS2SConfig * config);
+
+  /* The connection closed with @close_code/@reason: TRUE when a successor
+   * can carry the session on (s2s-session "reconnecting", a WARNING),
+   * FALSE for the usual ERROR. NULL: never. */
+  gboolean (*can_resume) (GstS2SBase * self, gushort close_code,
+      const gchar * reason);
+
+  /* A requested rotation waits for a turn boundary (no response, no
+   * pending tool call, user not speaking) and, if set, for this to return
+   * TRUE (Gemini: a resumable handle newer than the last activity). The
+   * deadline overrides both. */
+  gboolean (*rotation_ready) (GstS2SBase * self);
+
+  gpointer _gst_reserved[GST_PADDING_LARGE - 5];
 };
 
 GType gst_s2s_base_get_type (void);
@@ -250,6 +279,31 @@ void gst_s2s_base_provider_error (GstS2SBase * self, GstS2SErrorCode code,
 /* The socket closed under us */
 void gst_s2s_base_connection_lost (GstS2SBase * self, gushort close_code,
     const gchar * reason);
+
+/* A tool call was withdrawn by the server (after an interruption): its
+ * result is no longer wanted. Posts `s2s-tool-cancel` (call-id). */
+void gst_s2s_base_tool_call_cancelled (GstS2SBase * self,
+    const gchar * call_id);
+
+/* Session renewal. The provider's connection ends in @time_left
+ * (GST_CLOCK_TIME_NONE: unknown, treated as now). The base moves to a
+ * successor connection at the next turn boundary, at the latest a margin
+ * (a quarter of @time_left, at most 5 s) before the end: it stops sending
+ * input (the chain keeps queueing it), closes the old connection in order
+ * (close frame, then the peer's answer or 1 s), opens a new one and calls
+ * session_resume; once the provider calls gst_s2s_base_session_ready() the
+ * queued input and any action deferred meanwhile (send-text, tool-result,
+ * commit, say) go out on the new connection. Posts s2s-session "rotating"
+ * and counts `rotations` in stats. */
+void gst_s2s_base_request_rotation (GstS2SBase * self, GstClockTime time_left,
+    const gchar * reason);
+
+/* TRUE while a successor connection is being set up */
+gboolean gst_s2s_base_is_renewing (GstS2SBase * self);
+
+/* The conversation so far in the neutral history form (JSON array text;
+ * g_free it), as the `history` property reads it */
+gchar *gst_s2s_base_dup_conversation (GstS2SBase * self);
 
 /* Helpers for subclasses */
 const GstS2SAudioFormat *gst_s2s_base_get_out_format (GstS2SBase * self);

@@ -14,6 +14,7 @@ void s2s_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (s2sopenai);
 GST_ELEMENT_REGISTER_DECLARE (s2sgrok);
+GST_ELEMENT_REGISTER_DECLARE (s2sgemini);
 
 G_END_DECLS
 

@@ -40,6 +40,12 @@ struct _GstS2SWs
   gboolean timed_out;
   GstS2SWsGuard *guard;
   gulong sig_message, sig_closed, sig_error;
+
+  /* orderly close in progress */
+  GstS2SWsDoneFunc close_done;
+  gpointer close_data;
+  GSource *close_source;
+  guint close_timeout_ms;
 };
 
 static GstS2SWsGuard *
@@ -122,6 +128,75 @@ on_ws_error (SoupWebsocketConnection * conn, GError * error, gpointer user_data)
 }
 
 static void
+clear_close_source (GstS2SWs * ws)
+{
+  if (ws->close_source) {
+    g_source_destroy (ws->close_source);
+    g_source_unref (ws->close_source);
+    ws->close_source = NULL;
+  }
+}
+
+static void
+finish_close (GstS2SWs * ws)
+{
+  GstS2SWsDoneFunc done = ws->close_done;
+
+  clear_close_source (ws);
+  ws->close_done = NULL;
+  if (done)
+    done (ws->close_data);
+}
+
+static gboolean
+on_close_timeout (gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+
+  GST_INFO_OBJECT (ws->parent, "no answer to the close frame in %u ms",
+      ws->close_timeout_ms);
+  finish_close (ws);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_close_source (GstS2SWs * ws, guint ms, GSourceFunc func)
+{
+  clear_close_source (ws);
+  ws->close_source = g_timeout_source_new (ms);
+  g_source_set_callback (ws->close_source, func, ws, NULL);
+  g_source_attach (ws->close_source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+on_close_drained (gpointer user_data)
+{
+  GstS2SWs *ws = user_data;
+
+  if (!gst_s2s_ws_is_open (ws)) {
+    finish_close (ws);
+    return G_SOURCE_REMOVE;
+  }
+  schedule_close_source (ws, ws->close_timeout_ms, on_close_timeout);
+  soup_websocket_connection_close (ws->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_s2s_ws_close (GstS2SWs * ws, guint drain_ms, guint timeout_ms,
+    GstS2SWsDoneFunc done, gpointer user_data)
+{
+  ws->close_done = done;
+  ws->close_data = user_data;
+  ws->close_timeout_ms = timeout_ms;
+  if (!gst_s2s_ws_is_open (ws)) {
+    finish_close (ws);
+    return;
+  }
+  schedule_close_source (ws, drain_ms, on_close_drained);
+}
+
+static void
 on_ws_closed (SoupWebsocketConnection * conn, gpointer user_data)
 {
   GstS2SWs *ws = user_data;
@@ -136,6 +211,10 @@ on_ws_closed (SoupWebsocketConnection * conn, gpointer user_data)
 
   GST_INFO_OBJECT (ws->parent, "WebSocket closed, code %u (%s)", code,
       GST_STR_NULL (data));
+  if (ws->close_done) {
+    finish_close (ws);
+    return;
+  }
   ws->cb.closed (code, data, ws->user_data);
 }
 
@@ -282,6 +361,7 @@ gst_s2s_ws_free (GstS2SWs * ws)
   ws->guard->dead = TRUE;
   guard_unref (ws->guard);
   clear_timeout (ws);
+  clear_close_source (ws);
   if (ws->cancellable)
     g_cancellable_cancel (ws->cancellable);
 

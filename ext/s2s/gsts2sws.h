@@ -37,6 +37,16 @@ gboolean gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len);
 
 gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
 
+typedef void (*GstS2SWsDoneFunc) (gpointer user_data);
+
+/* Orderly close: after @drain_ms (so frames libsoup still queues reach the
+ * wire before the close frame, which libsoup sends ahead of them), a close
+ * frame; @done runs once the peer answered it or @timeout_ms later. Frames
+ * arriving meanwhile still reach the message callback; the closed callback
+ * does not fire. Free the connection after @done. */
+void gst_s2s_ws_close (GstS2SWs * ws, guint drain_ms, guint timeout_ms,
+    GstS2SWsDoneFunc done, gpointer user_data);
+
 /* Close and free; never blocks. Pending callbacks are dropped. */
 void gst_s2s_ws_free (GstS2SWs * ws);
 

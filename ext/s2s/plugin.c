@@ -18,6 +18,9 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (s2sopenai, plugin);
   ret |= GST_ELEMENT_REGISTER (s2sgrok, plugin);
 #endif
+#ifdef HAVE_GEMINI
+  ret |= GST_ELEMENT_REGISTER (s2sgemini, plugin);
+#endif
 
   return ret;
 }

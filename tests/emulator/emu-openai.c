@@ -103,8 +103,7 @@ typedef struct
   guint n_chunks;
   guint chunk_idx;
   gboolean part_added;
-  gboolean delay_done;
-  guint timer;
+  EmuPacer pacer;
 
   /* tool call reply */
   char *tool_name;
@@ -300,24 +299,10 @@ count_words (const char *s)
   return n;
 }
 
-/* Word deltas whose concatenation is exactly @text. */
 static char **
 split_deltas (const char *text, guint * n_out)
 {
-  char **words = g_strsplit (text, " ", -1);
-  GPtrArray *out = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; words[i]; i++) {
-    if (i == 0 && words[i][0] == '\0' && !words[i + 1])
-      break;
-    g_ptr_array_add (out, i == 0 ? g_strdup (words[i]) :
-        g_strconcat (" ", words[i], NULL));
-  }
-  g_strfreev (words);
-  *n_out = out->len;
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (out, FALSE);
+  return emu_split_words (text, n_out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1637,11 +1622,7 @@ finish_response (EmuConn * conn, const char *status, const char *reason)
 
   if (!r)
     return;
-  if (r->timer) {
-    g_source_remove (r->timer);
-    emu_conn_timeout_remove (conn, r->timer);
-    r->timer = 0;
-  }
+  emu_pacer_stop (conn, &r->pacer);
   text = done ? g_strdup (r->transcript ? r->transcript : "") :
       partial_transcript (r);
 
@@ -1806,51 +1787,32 @@ response_step (EmuConn * conn)
 }
 
 static gboolean tool_step (EmuConn * conn);
-static void response_pump (EmuConn * conn);
+
+static EmuPacer *
+response_pacer (EmuConn * conn)
+{
+  Oa *oa = conn->priv;
+  Response *r = oa->resp;
+
+  if (!r)
+    return NULL;
+  /* text and tool calls go out at once */
+  r->pacer.unpaced = r->text_only || r->tool_name;
+  return &r->pacer;
+}
 
 static gboolean
-response_timer_cb (gpointer data)
+response_pace_step (EmuConn * conn)
 {
-  EmuConn *conn = data;
   Oa *oa = conn->priv;
 
-  if (oa->resp) {
-    emu_conn_timeout_remove (conn, oa->resp->timer);
-    oa->resp->timer = 0;
-    response_pump (conn);
-  }
-  return G_SOURCE_REMOVE;
+  return oa->resp->tool_name ? tool_step (conn) : response_step (conn);
 }
 
 static void
 response_pump (EmuConn * conn)
 {
-  Oa *oa = conn->priv;
-
-  for (;;) {
-    Response *r = oa->resp;
-
-    if (!r || !emu_conn_alive (conn))
-      return;
-    if (r->tool_name) {
-      tool_step (conn);
-      return;
-    }
-    if (!r->delay_done) {
-      r->delay_done = TRUE;
-      if (conn->first_audio_delay_ms > 0 && !r->text_only) {
-        r->timer = emu_conn_timeout_add (conn, conn->first_audio_delay_ms,
-            response_timer_cb, conn);
-        return;
-      }
-    }
-    if (!response_step (conn))
-      return;
-    if (conn->pace_audio && !r->text_only) {
-      r->timer = emu_conn_timeout_add (conn, 100, response_timer_cb, conn);
-      return;
-    }
-  }
+  emu_pacer_run (conn, response_pacer, response_pace_step);
 }
 
 static gboolean
@@ -2028,11 +1990,7 @@ reset_vad (Oa * oa)
 static void
 drop_buffer_until (Oa * oa, gint64 pos)
 {
-  gint64 n = CLAMP (pos - oa->buf_start, 0, (gint64) oa->buf->len);
-
-  if (n > 0)
-    g_array_remove_range (oa->buf, 0, n);
-  oa->buf_start += n;
+  emu_buffer_drop_until (oa->buf, &oa->buf_start, pos);
 }
 
 static void
@@ -3019,7 +2977,7 @@ openai_conn_free (EmuConn * conn)
     return;
   if (oa->resp) {
     /* timers were removed with the connection */
-    oa->resp->timer = 0;
+    oa->resp->pacer.timer = 0;
     response_free (oa->resp);
   }
   json_object_unref (oa->session);

@@ -14,17 +14,14 @@
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
-
 /* Every dialect keeps audio internally as mono S16 at this rate: it is the
  * OpenAI wire rate, so 24 kHz PCM in and out stays sample exact, and 8 kHz
  * G.711 maps onto it by an exact factor of 3. */
 #define EMU_RATE 24000
 #define EMU_SAMPLES_PER_MS (EMU_RATE / 1000)
-
 /* Bound per-connection input buffering (10 minutes at EMU_RATE). */
 #define EMU_MAX_BUFFER_SAMPLES ((gsize) EMU_RATE * 600)
-
-typedef enum
+    typedef enum
 {
   EMU_FMT_PCM16,                /* S16LE at 24 kHz */
   EMU_FMT_PCMU,                 /* G.711 mu-law at 8 kHz */
@@ -41,7 +38,7 @@ struct _EmuDialect
 
   /* Runs before the WebSocket upgrade.  Returns 0 to accept, or an HTTP
    * status; then *body is the JSON error body to send. */
-  guint (*check_handshake) (SoupServerMessage * msg, const char *path,
+    guint (*check_handshake) (SoupServerMessage * msg, const char *path,
       GHashTable * query, char **body);
   /* Body for a scripted handshake rejection. */
   char *(*http_error_body) (guint status, const char *type,
@@ -59,7 +56,33 @@ struct _EmuDialect
   void (*fault_error) (EmuConn * conn, const char *type, const char *code,
       const char *message);
   void (*fault_session_expired) (EmuConn * conn);
+
+  /* Optional, added for Gemini Live (NULL/FALSE keep the OpenAI
+   * behaviour). */
+  /* Server JSON goes out in binary frames (opcode 2) instead of text. */
+  gboolean binary_frames;
+  /* Name of a server event for after_server_event faults and counts
+   * (newly allocated; NULL or unset = the event's "type" member). */
+  char *(*event_type) (JsonObject * event);
+  /* Close reason for a scripted close without "reason" (may be NULL). */
+  const char *(*default_close_reason) (gushort code);
+  /* The "go_away" fault action. */
+  void (*fault_go_away) (EmuConn * conn, guint time_left_ms);
 };
+
+/* Emulator-wide knobs set by CLI flags or the script's top level (see
+ * README.md); a dialect reads the ones that apply to it. 0 = off. */
+typedef struct
+{
+  guint go_away_every_ms;       /* goAway this long after each open */
+  guint go_away_time_left_ms;   /* timeLeft of those goAways */
+  guint max_connection_ms;      /* connection lifetime limit */
+  guint resumption_ttl_ms;      /* resumption handle lifetime */
+  gboolean allow_resume_while_open;
+  guint setup_complete_delay_ms;
+} EmuOptions;
+
+extern EmuOptions emu_options;
 
 struct _EmuConn
 {
@@ -103,11 +126,32 @@ void emu_conn_log_event (EmuConn * conn, const char *dir, JsonNode * event);
 void emu_conn_client_event_done (EmuConn * conn, const char *type);
 void emu_conn_close (EmuConn * conn, gushort code, const char *reason);
 void emu_conn_drop (EmuConn * conn);
+void emu_conn_note (EmuConn * conn, const char *what, const char *detail);
 guint emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func,
     gpointer data);
-void emu_conn_timeout_remove (EmuConn * conn, guint id);
-void emu_conn_write_raw_input (EmuConn * conn, const gint16 * samples,
-    gsize n);
+gboolean emu_conn_timeout_remove (EmuConn * conn, guint id);
+void emu_conn_write_raw_input (EmuConn * conn, const gint16 * samples, gsize n);
+
+/* Replies sent step by step: conn->first_audio_delay_ms before the first
+ * step, and with conn->pace_audio 100 ms between steps (unless @unpaced).
+ * @get returns the current reply's pacer (NULL when there is none); @step
+ * sends one step and returns FALSE once the reply ended or went away. */
+typedef struct
+{
+  guint timer;
+  gboolean delay_done;
+  gboolean unpaced;
+} EmuPacer;
+typedef EmuPacer *(*EmuPacerGet) (EmuConn * conn);
+typedef gboolean (*EmuPacerStep) (EmuConn * conn);
+void emu_pacer_run (EmuConn * conn, EmuPacerGet get, EmuPacerStep step);
+void emu_pacer_stop (EmuConn * conn, EmuPacer * pacer);
+
+/* Words of @text as deltas whose concatenation is exactly @text */
+char **emu_split_words (const char *text, guint * n_out);
+/* Drops the samples of @buf (which starts at absolute sample *@buf_start)
+ * that come before absolute sample @pos. */
+void emu_buffer_drop_until (GArray * buf, gint64 * buf_start, gint64 pos);
 
 /* JSON text of @node (rewrites doubles json-glib 1.6 would mangle) */
 char *emu_json_to_string (JsonNode * node);
@@ -147,7 +191,7 @@ gsize emu_base64_decoded_len (const char *text);
 /* Dialects */
 extern const EmuDialect emu_openai_dialect;
 extern const EmuDialect emu_grok_dialect;   /* emu-openai.c, a variant */
+extern const EmuDialect emu_gemini_dialect;
 
 G_END_DECLS
-
 #endif /* __S2S_EMULATOR_H__ */

@@ -22,6 +22,7 @@
 static const EmuDialect *const dialects[] = {
   &emu_openai_dialect,
   &emu_grok_dialect,
+  &emu_gemini_dialect,
   NULL
 };
 
@@ -47,6 +48,7 @@ typedef enum
   ACT_PACE_AUDIO,
   ACT_SESSION_EXPIRED,
   ACT_SILENT,
+  ACT_GO_AWAY,
 } FaultAction;
 
 typedef struct
@@ -58,6 +60,8 @@ typedef struct
   guint connection;             /* 0 = any */
   FaultAction action;
   gushort close_code;
+  char *close_reason;
+  guint time_left_ms;
   char *err_type;
   char *err_code;
   char *err_message;
@@ -87,6 +91,11 @@ static gboolean opt_pace_audio;
 static guint conn_counter;
 static GList *live_conns;
 static GMainLoop *main_loop;
+
+EmuOptions emu_options = {
+  .go_away_time_left_ms = 10000,
+  .resumption_ttl_ms = 2 * 3600 * 1000,
+};
 
 /* ------------------------------------------------------------------------ */
 /* Time */
@@ -219,6 +228,8 @@ sanitize_node (JsonNode * node)
     JsonObject *out = json_object_new ();
     const char *type = obj_get_string (in, "type");
     gboolean audio_delta = type && g_str_has_suffix (type, "audio.delta");
+    /* Gemini Blob {mimeType, data} */
+    gboolean blob = obj_get_string (in, "mimeType") != NULL;
     GList *members = json_object_get_members (in), *l;
     JsonNode *res;
 
@@ -229,7 +240,8 @@ sanitize_node (JsonNode * node)
           json_node_get_value_type (child) == G_TYPE_STRING;
 
       if (is_str && (g_str_equal (name, "audio") || (audio_delta
-                  && g_str_equal (name, "delta")))) {
+                  && g_str_equal (name, "delta")) || (blob
+                  && g_str_equal (name, "data")))) {
         char *key = g_strdup_printf ("%s_bytes", name);
         json_object_set_int_member (out, key,
             emu_base64_decoded_len (json_node_get_string (child)));
@@ -484,7 +496,10 @@ parse_action (JsonNode * node, Fault * f, GError ** error)
       f->action = ACT_SILENT;
     else if (g_str_equal (s, "session_expired"))
       f->action = ACT_SESSION_EXPIRED;
-    else if (g_str_equal (s, "pace_audio")) {
+    else if (g_str_equal (s, "go_away")) {
+      f->action = ACT_GO_AWAY;
+      f->time_left_ms = G_MAXUINT;      /* the --go-away-time-left-ms value */
+    } else if (g_str_equal (s, "pace_audio")) {
       f->action = ACT_PACE_AUDIO;
       f->pace = TRUE;
     } else {
@@ -510,6 +525,18 @@ parse_action (JsonNode * node, Fault * f, GError ** error)
     }
     f->action = ACT_CLOSE;
     f->close_code = code;
+    f->close_reason = g_strdup (obj_get_string (o, "reason"));
+    if (f->close_reason && strlen (f->close_reason) > 123) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "fault close reason is longer than 123 bytes");
+      return FALSE;
+    }
+  } else if (json_object_has_member (o, "go_away")) {
+    JsonNode *g = json_object_get_member (o, "go_away");
+    gint64 t = obj_get_uint (JSON_NODE_HOLDS_OBJECT (g) ?
+        json_node_get_object (g) : o, "time_left_ms");
+    f->action = ACT_GO_AWAY;
+    f->time_left_ms = t >= 0 ? (guint) t : G_MAXUINT;
   } else if (json_object_has_member (o, "error")) {
     JsonNode *e = json_object_get_member (o, "error");
     JsonObject *eo = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) :
@@ -558,6 +585,7 @@ static void
 fault_free (Fault * f)
 {
   g_free (f->event_type);
+  g_free (f->close_reason);
   g_free (f->err_type);
   g_free (f->err_code);
   g_free (f->err_message);
@@ -646,6 +674,50 @@ reject_free (Reject * r)
   g_free (r);
 }
 
+/* Top-level emulator-wide knobs (EmuOptions); CLI flags override them. */
+static gboolean
+load_script_options (GError ** error)
+{
+  static const struct
+  {
+    const char *name;
+    gsize offset;
+  } keys[] = {
+    {"go_away_every_ms", G_STRUCT_OFFSET (EmuOptions, go_away_every_ms)},
+    {"go_away_time_left_ms", G_STRUCT_OFFSET (EmuOptions,
+            go_away_time_left_ms)},
+    {"max_connection_ms", G_STRUCT_OFFSET (EmuOptions, max_connection_ms)},
+    {"resumption_ttl_ms", G_STRUCT_OFFSET (EmuOptions, resumption_ttl_ms)},
+    {"setup_complete_delay_ms", G_STRUCT_OFFSET (EmuOptions,
+            setup_complete_delay_ms)},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (keys); i++) {
+    gint64 v;
+    if (!json_object_has_member (script, keys[i].name))
+      continue;
+    v = obj_get_uint (script, keys[i].name);
+    if (v < 0) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "script.%s must be a non-negative integer", keys[i].name);
+      return FALSE;
+    }
+    G_STRUCT_MEMBER (guint, &emu_options, keys[i].offset) = v;
+  }
+  if (json_object_has_member (script, "allow_resume_while_open")) {
+    JsonNode *n = json_object_get_member (script, "allow_resume_while_open");
+    if (!JSON_NODE_HOLDS_VALUE (n)
+        || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "script.allow_resume_while_open must be a boolean");
+      return FALSE;
+    }
+    emu_options.allow_resume_while_open = json_node_get_boolean (n);
+  }
+  return TRUE;
+}
+
 static gboolean
 load_script (const char *path, GError ** error)
 {
@@ -681,6 +753,8 @@ load_script (const char *path, GError ** error)
       goto out;
     }
   }
+  if (!load_script_options (error))
+    goto out;
   if (json_object_has_member (script, "faults")) {
     JsonArray *a;
     guint i;
@@ -744,7 +818,7 @@ emu_conn_timeout_add (EmuConn * conn, guint ms, GSourceFunc func, gpointer data)
 
 /* Dialects call this from the callback of a one-shot timer too (returning
  * G_SOURCE_REMOVE afterwards), so only forget the id there. */
-void
+gboolean
 emu_conn_timeout_remove (EmuConn * conn, guint id)
 {
   guint i;
@@ -752,9 +826,111 @@ emu_conn_timeout_remove (EmuConn * conn, guint id)
   for (i = 0; i < conn->timers->len; i++) {
     if (g_array_index (conn->timers, guint, i) == id) {
       g_array_remove_index_fast (conn->timers, i);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+typedef struct
+{
+  EmuConn *conn;
+  guint id;
+  EmuPacerGet get;
+  EmuPacerStep step;
+} PaceTimer;
+
+static gboolean
+pace_timer_cb (gpointer data)
+{
+  PaceTimer *t = data;
+  EmuPacer *p;
+
+  emu_conn_timeout_remove (t->conn, t->id);
+  p = t->get (t->conn);
+  if (p && p->timer == t->id) {
+    p->timer = 0;
+    emu_pacer_run (t->conn, t->get, t->step);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pace_after (EmuConn * conn, EmuPacer * p, guint ms, EmuPacerGet get,
+    EmuPacerStep step)
+{
+  PaceTimer *t = g_new0 (PaceTimer, 1);
+
+  t->conn = conn;
+  t->get = get;
+  t->step = step;
+  /* in conn->timers, so closing the connection removes it */
+  t->id = g_timeout_add_full (G_PRIORITY_DEFAULT, ms, pace_timer_cb, t, g_free);
+  g_array_append_val (conn->timers, t->id);
+  p->timer = t->id;
+}
+
+void
+emu_pacer_run (EmuConn * conn, EmuPacerGet get, EmuPacerStep step)
+{
+  for (;;) {
+    EmuPacer *p = get (conn);
+
+    if (!p || !emu_conn_alive (conn))
+      return;
+    if (!p->delay_done) {
+      p->delay_done = TRUE;
+      if (conn->first_audio_delay_ms > 0 && !p->unpaced) {
+        pace_after (conn, p, conn->first_audio_delay_ms, get, step);
+        return;
+      }
+    }
+    if (!step (conn))
+      return;
+    /* step returned TRUE: the reply, and so @p, is still there */
+    if (conn->pace_audio && !p->unpaced) {
+      pace_after (conn, p, 100, get, step);
       return;
     }
   }
+}
+
+void
+emu_pacer_stop (EmuConn * conn, EmuPacer * p)
+{
+  /* a closed connection already removed its timers */
+  if (p->timer && emu_conn_timeout_remove (conn, p->timer))
+    g_source_remove (p->timer);
+  p->timer = 0;
+}
+
+char **
+emu_split_words (const char *text, guint * n_out)
+{
+  char **words = g_strsplit (text, " ", -1);
+  GPtrArray *out = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; words[i]; i++) {
+    if (i == 0 && words[i][0] == '\0' && !words[i + 1])
+      break;
+    g_ptr_array_add (out, i == 0 ? g_strdup (words[i]) :
+        g_strconcat (" ", words[i], NULL));
+  }
+  g_strfreev (words);
+  *n_out = out->len;
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
+void
+emu_buffer_drop_until (GArray * buf, gint64 * buf_start, gint64 pos)
+{
+  gint64 n = CLAMP (pos - *buf_start, 0, (gint64) buf->len);
+
+  if (n > 0)
+    g_array_remove_range (buf, 0, n);
+  *buf_start += n;
 }
 
 static void
@@ -801,7 +977,10 @@ emu_conn_send_raw_text (EmuConn * conn, const char *text)
   if (soup_websocket_connection_get_state (conn->ws) !=
       SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  soup_websocket_connection_send_text (conn->ws, text);
+  if (conn->dialect->binary_frames)
+    soup_websocket_connection_send_binary (conn->ws, text, strlen (text));
+  else
+    soup_websocket_connection_send_text (conn->ws, text);
 }
 
 /* Takes ownership of @event. */
@@ -823,11 +1002,14 @@ emu_conn_send_event (EmuConn * conn, JsonObject * event)
   emu_conn_send_raw_text (conn, text);
   emu_conn_log_event (conn, "server", root);
   type = obj_get_string (event, "type");
-  if (type) {
-    char *t = g_strdup (type);
-    guint c = bump_count (conn->server_counts, t);
-    fire_faults (conn, TRIG_SERVER_EVENT, t, c);
-    g_free (t);
+  if (conn->dialect->event_type || type) {
+    char *t = conn->dialect->event_type ? conn->dialect->event_type (event) :
+        g_strdup (type);
+    if (t) {
+      guint c = bump_count (conn->server_counts, t);
+      fire_faults (conn, TRIG_SERVER_EVENT, t, c);
+      g_free (t);
+    }
   }
   emu_conn_unref (conn);
   g_free (text);
@@ -857,6 +1039,12 @@ emu_conn_close (EmuConn * conn, gushort code, const char *reason)
     soup_websocket_connection_close (conn->ws, code, reason);
 }
 
+void
+emu_conn_note (EmuConn * conn, const char *what, const char *detail)
+{
+  log_conn_note (conn->index, what, detail);
+}
+
 /* An abrupt loss: no close frame, the peer just sees the TCP stream end
  * (plus a TLS close_notify with TLS), as when a proxy or NAT drops us. */
 void
@@ -884,9 +1072,18 @@ run_fault (EmuConn * conn, Fault * f)
     case ACT_DROP:
       emu_conn_drop (conn);
       break;
-    case ACT_CLOSE:
-      log_conn_note (conn->index, "fault-close", NULL);
-      emu_conn_close (conn, f->close_code, NULL);
+    case ACT_CLOSE:{
+      const char *reason = f->close_reason;
+      if (!reason && conn->dialect->default_close_reason)
+        reason = conn->dialect->default_close_reason (f->close_code);
+      log_conn_note (conn->index, "fault-close", reason);
+      emu_conn_close (conn, f->close_code, reason);
+      break;
+    }
+    case ACT_GO_AWAY:
+      if (conn->dialect->fault_go_away)
+        conn->dialect->fault_go_away (conn, f->time_left_ms == G_MAXUINT ?
+            emu_options.go_away_time_left_ms : f->time_left_ms);
       break;
     case ACT_ERROR:
       if (conn->dialect->fault_error)
@@ -1497,6 +1694,9 @@ main (int argc, char **argv)
   gint port = 0;
   char *tls_cert = NULL, *tls_key = NULL, *script_path = NULL;
   gint first_delay = 0;
+  gint go_away_every = -1, go_away_left = -1, max_conn = -1, ttl = -1;
+  gint setup_delay = -1;
+  gboolean allow_resume = FALSE;
   GOptionEntry entries[] = {
     {"port", 'p', 0, G_OPTION_ARG_INT, &port,
         "TCP port on 127.0.0.1 (0 = pick a free one)", "N"},
@@ -1516,6 +1716,19 @@ main (int argc, char **argv)
         "Send audio deltas in real time (100 ms every 100 ms)", NULL},
     {"dialect", 0, 0, G_OPTION_ARG_STRING, &opt_dialect,
         "Dialect serving the paths several share (openai, grok)", "NAME"},
+    {"go-away-every-ms", 0, 0, G_OPTION_ARG_INT, &go_away_every,
+          "Gemini: goAway N ms after each connection opens, then the close",
+        "N"},
+    {"go-away-time-left-ms", 0, 0, G_OPTION_ARG_INT, &go_away_left,
+        "Gemini: timeLeft of goAway (default 10000)", "N"},
+    {"max-connection-ms", 0, 0, G_OPTION_ARG_INT, &max_conn,
+        "Gemini: connection lifetime limit (goAway timeLeft before it)", "N"},
+    {"resumption-ttl-ms", 0, 0, G_OPTION_ARG_INT, &ttl,
+        "Gemini: resumption handle lifetime (default 2 h)", "N"},
+    {"setup-complete-delay-ms", 0, 0, G_OPTION_ARG_INT, &setup_delay,
+        "Gemini: delay setupComplete by N ms", "N"},
+    {"allow-resume-while-open", 0, 0, G_OPTION_ARG_NONE, &allow_resume,
+        "Gemini: accept a resume while the old socket is still open", NULL},
     {NULL}
   };
   GOptionContext *ctx;
@@ -1564,6 +1777,18 @@ main (int argc, char **argv)
     g_printerr ("s2s-emulator: script %s: %s\n", script_path, error->message);
     return 2;
   }
+  if (go_away_every >= 0)
+    emu_options.go_away_every_ms = go_away_every;
+  if (go_away_left >= 0)
+    emu_options.go_away_time_left_ms = go_away_left;
+  if (max_conn >= 0)
+    emu_options.max_connection_ms = max_conn;
+  if (ttl >= 0)
+    emu_options.resumption_ttl_ms = ttl;
+  if (setup_delay >= 0)
+    emu_options.setup_complete_delay_ms = setup_delay;
+  if (allow_resume)
+    emu_options.allow_resume_while_open = TRUE;
   if (log_path) {
     log_file = fopen (log_path, "w");
     if (!log_file) {

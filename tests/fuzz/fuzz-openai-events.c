@@ -7,10 +7,7 @@
  * exactly as the I/O thread feeds frames from the socket.
  */
 
-#include <stdint.h>
-#include <string.h>
-#include <gst/gst.h>
-
+#include "fuzz-lines.h"
 #include "gsts2selements.h"
 #include "openai/gsts2sopenai.h"
 
@@ -22,36 +19,22 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
+static void
+feed (GstElement * element, const gchar * data, gsize size)
+{
+  gst_s2s_openai_handle_event (GST_S2S_OPENAI (element), data, size);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   static gboolean initialized = FALSE;
-  GstElement *element;
-  size_t start = 0, i;
 
   if (!initialized) {
     gst_init (NULL, NULL);
     FUZZ_REGISTER ();
     initialized = TRUE;
   }
-
-  element = gst_element_factory_make (FUZZ_FACTORY, NULL);
-  for (i = 0; i <= size; i++) {
-    if (i == size || data[i] == '\n') {
-      if (i > start)
-        gst_s2s_openai_handle_event (GST_S2S_OPENAI (element),
-            (const gchar *) data + start, i - start);
-      start = i + 1;
-    }
-  }
-  /* reading back the conversation walks everything the events built */
-  {
-    gchar *history = NULL;
-    GstStructure *stats = NULL;
-    g_object_get (element, "history", &history, "stats", &stats, NULL);
-    g_free (history);
-    gst_structure_free (stats);
-  }
-  gst_object_unref (element);
+  fuzz_feed_lines (FUZZ_FACTORY, feed, data, size);
   return 0;
 }

@@ -32,8 +32,12 @@ const ItProvider *
 it_provider (void)
 {
   static const ItProvider providers[] = {
-    {"openai", "s2sopenai", "OPENAI_API_KEY", NULL},
-    {"grok", "s2sgrok", "XAI_API_KEY", "grok"},
+    {"openai", "s2sopenai", "OPENAI_API_KEY", NULL, "openai/gsts2sopenai.c",
+        "response.done"},
+    {"grok", "s2sgrok", "XAI_API_KEY", "grok", "openai/gsts2sgrok.c",
+        "response.done"},
+    {"gemini", "s2sgemini", "GEMINI_API_KEY", NULL, "gemini/gsts2sgemini.c",
+        "serverContent.turnComplete"},
   };
   const gchar *name = g_getenv ("S2S_IT_PROVIDER");
   guint i;
@@ -262,10 +266,35 @@ const gchar *
 it_log_event_type (JsonObject * line)
 {
   JsonObject *ev = it_log_event (line);
+  const gchar *type;
+  GList *members;
 
   if (ev == NULL)
     return json_object_get_string_member_with_default (line, "what", NULL);
-  return json_object_get_string_member_with_default (ev, "type", NULL);
+  type = json_object_get_string_member_with_default (ev, "type", NULL);
+  if (type || json_object_get_size (ev) == 0)
+    return type;
+  /* Gemini: the first member, and for serverContent its first member too
+   * ("serverContent.turnComplete"), as the emulator names it; kept in the
+   * line so the string lives as long as the log */
+  type = json_object_get_string_member_with_default (line, "_it_type", NULL);
+  if (type)
+    return type;
+  members = json_object_get_members (ev);
+  {
+    JsonNode *sc = json_object_get_member (ev, members->data);
+    GList *sm = g_str_equal (members->data, "serverContent") &&
+        JSON_NODE_HOLDS_OBJECT (sc) ?
+        json_object_get_members (json_node_get_object (sc)) : NULL;
+    gchar *name = sm ? g_strdup_printf ("%s.%s", (gchar *) members->data,
+        (gchar *) sm->data) : g_strdup (members->data);
+
+    json_object_set_string_member (line, "_it_type", name);
+    g_free (name);
+    g_list_free (sm);
+  }
+  g_list_free (members);
+  return json_object_get_string_member (line, "_it_type");
 }
 
 gint
@@ -620,4 +649,78 @@ it_file_contents (const gchar * path)
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return NULL;
   return text;
+}
+
+/* --- Assertions shared by the test programs --- */
+
+void
+it_assert_eos (GstMessage * m)
+{
+  fail_unless (m != NULL, "timed out without EOS");
+  if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+    GError *e = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_error (m, &e, &dbg);
+    fail ("ERROR instead of EOS: %s (%s)", e->message, dbg);
+  }
+  fail_unless_equals_int (GST_MESSAGE_TYPE (m), GST_MESSAGE_EOS);
+}
+
+guint
+it_final_transcripts (GPtrArray * msgs, const gchar * role, gchar ** last_text)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < msgs->len; i++) {
+    GstMessage *m = g_ptr_array_index (msgs, i);
+    const GstStructure *s = gst_message_get_structure (m);
+    gboolean final = FALSE;
+
+    if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_ELEMENT || s == NULL ||
+        !gst_structure_has_name (s, "s2s-transcript") ||
+        g_strcmp0 (gst_structure_get_string (s, "role"), role) != 0)
+      continue;
+    fail_unless (gst_structure_get_boolean (s, "final", &final));
+    if (final) {
+      n++;
+      if (last_text) {
+        g_free (*last_text);
+        *last_text = g_strdup (gst_structure_get_string (s, "text"));
+      }
+    }
+  }
+  return n;
+}
+
+/* Output PTS are sample-contiguous from buffer @first to @last inclusive */
+void
+it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last)
+{
+  guint i;
+
+  for (i = first + 1; i <= last; i++) {
+    ItBuf *a = &g_array_index (sink->bufs, ItBuf, i - 1);
+    ItBuf *b = &g_array_index (sink->bufs, ItBuf, i);
+
+    fail_unless (GST_CLOCK_TIME_IS_VALID (a->pts) &&
+        GST_CLOCK_TIME_IS_VALID (a->duration));
+    fail_unless (b->pts == a->pts + a->duration, "buffer %u at %"
+        GST_TIME_FORMAT " does not follow %" GST_TIME_FORMAT " + %"
+        GST_TIME_FORMAT, i, GST_TIME_ARGS (b->pts), GST_TIME_ARGS (a->pts),
+        GST_TIME_ARGS (a->duration));
+    fail_if (b->discont, "DISCONT inside a response at buffer %u", i);
+    /* duration matches the samples it carries */
+    fail_unless (gst_util_uint64_scale_int (a->size / 2, GST_SECOND, rate) <=
+        a->duration + 1);
+  }
+}
+
+gboolean
+it_until_interrupted (GstElement * pipeline, GstMessage * msg, gpointer data)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  return !(GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "s2s-response") &&
+      g_strcmp0 (gst_structure_get_string (s, "event"), "interrupted") == 0);
 }

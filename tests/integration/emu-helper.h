@@ -33,13 +33,16 @@ void it_tmpdir_remove (const gchar * dir);
 /* --- The provider under test ---------------------------------------------- */
 
 /* The programs drive the element of $S2S_IT_PROVIDER ("openai" when unset,
- * or "grok"): same pipelines, same emulator, the provider's dialect. */
+ * "grok" or "gemini"): same pipelines, same emulator, the provider's
+ * dialect. */
 typedef struct
 {
   const gchar *name;            /* "provider" field of messages and errors */
   const gchar *element;         /* factory name */
   const gchar *key_env;         /* environment variable of the api-key */
   const gchar *dialect;         /* s2s-emulator --dialect, or NULL */
+  const gchar *source;          /* the element's source, below ext/s2s */
+  const gchar *done_event;      /* the emulator's end-of-reply event */
 } ItProvider;
 
 const ItProvider *it_provider (void);
@@ -71,7 +74,8 @@ void it_emu_stop (ItEmu * emu);
 
 /* The log as JsonObject lines (the array owns them) */
 GPtrArray *it_emu_log (ItEmu * emu);
-/* "event" of a client/server line, or NULL */
+/* "event" of a client/server line, or NULL; its type: "type", or for
+ * keyed (Gemini) events the key ("setup", "serverContent.turnComplete") */
 JsonObject *it_log_event (JsonObject * line);
 const gchar *it_log_event_type (JsonObject * line);
 const gchar *it_log_dir (JsonObject * line);
@@ -157,6 +161,22 @@ JsonNode *it_json_parse (const gchar * json);
 
 /* Reads a whole file as a string, NULL when missing */
 gchar *it_file_contents (const gchar * path);
+
+/* An ItMsgFunc: run until the first s2s-response "interrupted" */
+gboolean it_until_interrupted (GstElement * pipeline, GstMessage * msg,
+    gpointer data);
+
+/* --- Assertions --------------------------------------------------------- */
+
+/* @m is an EOS (not NULL for a timeout, not an ERROR) */
+void it_assert_eos (GstMessage * m);
+/* Final s2s-transcript messages of @role; the last one's text in
+ * *@last_text (g_free it) when not NULL */
+guint it_final_transcripts (GPtrArray * msgs, const gchar * role,
+    gchar ** last_text);
+/* Output PTS are sample-contiguous (at @rate, S16 mono) from buffer @first
+ * to @last inclusive, without DISCONT */
+void it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last);
 
 G_END_DECLS
 

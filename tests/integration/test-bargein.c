@@ -54,16 +54,6 @@ latency_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-static gboolean
-stop_on_interrupt (GstElement * pipeline, GstMessage * msg, gpointer data)
-{
-  const GstStructure *s = gst_message_get_structure (msg);
-
-  return !(GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
-      gst_structure_has_name (s, "s2s-response") &&
-      g_strcmp0 (gst_structure_get_string (s, "event"), "interrupted") == 0);
-}
-
 GST_START_TEST (test_barge_in)
 {
   const gchar *extra[] = { "--pace-audio", NULL };
@@ -115,7 +105,7 @@ GST_START_TEST (test_barge_in)
       latency_probe, &lp, NULL);
   sink = it_sink_attach (p, "sink");
 
-  m = it_run (p, 30000, msgs, stop_on_interrupt, NULL);
+  m = it_run (p, 30000, msgs, it_until_interrupted, NULL);
   if (m) {
     GError *e = NULL;
     if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)

@@ -33,19 +33,6 @@ make_pipeline (const gchar * wav, const gchar * s2s_props)
   return p;
 }
 
-static void
-assert_eos (GstMessage * m)
-{
-  fail_unless (m != NULL, "timed out without EOS");
-  if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
-    GError *e = NULL;
-    gchar *dbg = NULL;
-    gst_message_parse_error (m, &e, &dbg);
-    fail ("ERROR instead of EOS: %s (%s)", e->message, dbg);
-  }
-  fail_unless_equals_int (GST_MESSAGE_TYPE (m), GST_MESSAGE_EOS);
-}
-
 /* Indices of `name` messages with field=value must be in this order */
 static gint
 expect_msg_after (GPtrArray * msgs, gint after, const gchar * name,
@@ -56,32 +43,6 @@ expect_msg_after (GPtrArray * msgs, gint after, const gchar * name,
   fail_unless (i >= 0, "no %s %s=%s after message #%d", name, field, value,
       after);
   return i;
-}
-
-static guint
-final_transcripts (GPtrArray * msgs, const gchar * role, gchar ** last_text)
-{
-  guint i, n = 0;
-
-  for (i = 0; i < msgs->len; i++) {
-    GstMessage *m = g_ptr_array_index (msgs, i);
-    const GstStructure *s = gst_message_get_structure (m);
-    gboolean final = FALSE;
-
-    if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_ELEMENT || s == NULL ||
-        !gst_structure_has_name (s, "s2s-transcript") ||
-        g_strcmp0 (gst_structure_get_string (s, "role"), role) != 0)
-      continue;
-    fail_unless (gst_structure_get_boolean (s, "final", &final));
-    if (final) {
-      n++;
-      if (last_text) {
-        g_free (*last_text);
-        *last_text = g_strdup (gst_structure_get_string (s, "text"));
-      }
-    }
-  }
-  return n;
 }
 
 /* Server event @type number @nth (0-based) in the emulator log */
@@ -95,29 +56,6 @@ server_event (GPtrArray * log, const gchar * type, guint nth)
     fail_unless (i >= 0, "emulator sent no %s #%u", type, nth);
   } while (nth-- > 0);
   return it_log_event (g_ptr_array_index (log, i));
-}
-
-/* Output PTS are sample-contiguous from buffer @first to @last inclusive */
-static void
-assert_contiguous (ItSink * sink, guint first, guint last)
-{
-  guint i;
-
-  for (i = first + 1; i <= last; i++) {
-    ItBuf *a = &g_array_index (sink->bufs, ItBuf, i - 1);
-    ItBuf *b = &g_array_index (sink->bufs, ItBuf, i);
-
-    fail_unless (GST_CLOCK_TIME_IS_VALID (a->pts) &&
-        GST_CLOCK_TIME_IS_VALID (a->duration));
-    fail_unless (b->pts == a->pts + a->duration, "buffer %u at %"
-        GST_TIME_FORMAT " does not follow %" GST_TIME_FORMAT " + %"
-        GST_TIME_FORMAT, i, GST_TIME_ARGS (b->pts), GST_TIME_ARGS (a->pts),
-        GST_TIME_ARGS (a->duration));
-    fail_if (b->discont, "DISCONT inside a response at buffer %u", i);
-    /* duration matches the samples it carries */
-    fail_unless (gst_util_uint64_scale_int (a->size / 2, GST_SECOND, RATE) <=
-        a->duration + 1);
-  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -144,7 +82,7 @@ GST_START_TEST (test_spoken_turn_echo)
   guint64 first_pts = 0;
 
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   /* -- what the emulator heard and how its VAD cut the turn -- */
@@ -193,7 +131,7 @@ GST_START_TEST (test_spoken_turn_echo)
   /* one response: PTS sample-contiguous throughout */
   fail_unless (sink->bufs->len > 1);
   fail_unless (g_array_index (sink->bufs, ItBuf, 0).discont);
-  assert_contiguous (sink, 0, sink->bufs->len - 1);
+  it_assert_contiguous (sink, RATE, 0, sink->bufs->len - 1);
 
   /* -- the contract's messages, in order -- */
   a = expect_msg_after (msgs, -1, "s2s-session", "state", "connecting");
@@ -216,8 +154,8 @@ GST_START_TEST (test_spoken_turn_echo)
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
           "interrupted"), 0);
 
-  fail_unless_equals_int (final_transcripts (msgs, "user", NULL), 1);
-  fail_unless_equals_int (final_transcripts (msgs, "assistant", NULL), 1);
+  fail_unless_equals_int (it_final_transcripts (msgs, "user", NULL), 1);
+  fail_unless_equals_int (it_final_transcripts (msgs, "assistant", NULL), 1);
 
   i = it_msgs_find (msgs, 0, "s2s-usage", NULL, NULL);
   fail_unless (i >= 0, "no s2s-usage");
@@ -267,15 +205,15 @@ GST_START_TEST (test_two_turns)
   guint64 bytes_out = 0;
 
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
           "started"), 2);
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
           "done"), 2);
-  fail_unless_equals_int (final_transcripts (msgs, "user", NULL), 2);
-  fail_unless_equals_int (final_transcripts (msgs, "assistant", NULL), 2);
+  fail_unless_equals_int (it_final_transcripts (msgs, "user", NULL), 2);
+  fail_unless_equals_int (it_final_transcripts (msgs, "assistant", NULL), 2);
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-speech", "event",
           "started"), 2);
   fail_unless_equals_int (it_msgs_count (msgs, "s2s-speech", "event",
@@ -382,7 +320,7 @@ GST_START_TEST (test_tool_call)
   g_object_set (s2s, "tools", TOOLS_JSON, NULL);
   ctx.sink = it_sink_attach (p, "sink");
   m = it_run (p, RUN_TIMEOUT_MS, msgs, tool_msg, &ctx);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   /* the app got the call as the emulator made it */
@@ -440,11 +378,12 @@ GST_START_TEST (test_tool_call)
   fail_unless (follow_bytes > 0, "no audio after the tool call");
   /* the emulator's follow-up is 1 s of tone */
   fail_unless_equals_int64 (follow_bytes, RATE * 2);
-  fail_unless_equals_int (final_transcripts (msgs, "assistant", &assistant), 1);
-  fail_unless (strstr (assistant, TOOL_OUTPUT) != NULL,
-      "assistant said '%s'", assistant);
-  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
-          "done"), 2);
+  fail_unless_equals_int (it_final_transcripts (msgs, "assistant", &assistant),
+      1);
+  fail_unless (strstr (assistant, TOOL_OUTPUT) != NULL, "assistant said '%s'",
+      assistant);
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event", "done"),
+      2);
 
   json_node_unref (want_args);
   json_node_unref (got_args);
@@ -494,7 +433,7 @@ GST_START_TEST (test_history)
 
   g_object_set (s2s, "history", HISTORY_JSON, NULL);
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   /* one conversation.item.create per seeded item, in order, before the
@@ -622,7 +561,7 @@ GST_START_TEST (test_mulaw_end_to_end)
   fail_unless (p != NULL, "%s", err ? err->message : "?");
   sink = it_sink_attach (p, "sink");
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   log = it_emu_log (emu);
@@ -680,7 +619,7 @@ GST_START_TEST (test_azure_url)
   guint64 audio_dur = 0;
 
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   log = it_emu_log (emu);
@@ -709,7 +648,7 @@ GST_START_TEST (test_azure_url)
   fail_unless (audio_dur > 0);
   fail_unless_equals_uint64 (gst_util_uint64_scale_int (sink->data->len / 2,
           GST_SECOND, RATE), audio_dur);
-  fail_unless_equals_int (final_transcripts (msgs, "assistant", NULL), 1);
+  fail_unless_equals_int (it_final_transcripts (msgs, "assistant", NULL), 1);
 
   g_ptr_array_unref (log);
   g_ptr_array_unref (msgs);
@@ -742,7 +681,7 @@ GST_START_TEST (test_grok_native_16k)
   guint partials = 0, i;
 
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
-  assert_eos (m);
+  it_assert_eos (m);
   gst_message_unref (m);
 
   log = it_emu_log (emu);
@@ -785,7 +724,7 @@ GST_START_TEST (test_grok_native_16k)
         partials++;
       }
     }
-    fail_unless_equals_int (final_transcripts (msgs, "user", &final), 1);
+    fail_unless_equals_int (it_final_transcripts (msgs, "user", &final), 1);
     fail_unless (partials > 1);
     fail_unless_equals_string (sum->str, final);
     g_string_free (sum, TRUE);

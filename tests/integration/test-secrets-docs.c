@@ -8,6 +8,9 @@
  * written to a file: this program itself (S2S_IT_CHILD=prop sets the key with
  * g_object_set, S2S_IT_CHILD=env leaves it to OPENAI_API_KEY) and
  * gst-launch-1.0 with api-key=... on its command line.
+ *
+ * S2S_IT_PROVIDER picks the element under test (emu-helper.h): the same
+ * checks hold for every provider element.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -37,7 +40,22 @@ child_main (int argc, char **argv)
   gst_init (&argc, &argv);
   p = gst_pipeline_new (NULL);
   src = gst_element_factory_make ("filesrc", NULL);
-  parse = gst_element_factory_make ("wavparse", NULL);
+  parse = gst_bin_new (NULL);
+  {
+    /* wavparse ! audioresample: every element gets its native rate */
+    GstElement *wp = gst_element_factory_make ("wavparse", NULL);
+    GstElement *rs = gst_element_factory_make ("audioresample", NULL);
+    GstPad *pad;
+
+    gst_bin_add_many (GST_BIN (parse), wp, rs, NULL);
+    gst_element_link (wp, rs);
+    pad = gst_element_get_static_pad (wp, "sink");
+    gst_element_add_pad (parse, gst_ghost_pad_new ("sink", pad));
+    gst_object_unref (pad);
+    pad = gst_element_get_static_pad (rs, "src");
+    gst_element_add_pad (parse, gst_ghost_pad_new ("src", pad));
+    gst_object_unref (pad);
+  }
   s2s = gst_element_factory_make (it_provider ()->element, NULL);
   sink = gst_element_factory_make ("fakesink", NULL);
   if (!p || !src || !parse || !s2s || !sink)
@@ -207,7 +225,7 @@ check_child_run (const gchar * mode)
       "api-key must read back masked: %s", out);
   /* it did authenticate with it, and the emulator's log has it redacted */
   log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  fail_unless (it_log_find (log, 0, "server", it_provider ()->done_event) >= 0);
   g_ptr_array_unref (log);
   emu_log = it_file_contents (emu->log_path);
   fail_unless (strstr (emu_log, key) == NULL, "the emulator logged the key");
@@ -253,7 +271,8 @@ GST_START_TEST (test_secret_gst_launch)
   gchar *url = g_strdup_printf ("url=%s", emu->url);
   gchar *api = g_strdup_printf ("api-key=%s", key);
   const gchar *argv[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
-    "!", it_provider ()->element, url, api, "!", "fakesink", NULL
+    "!", "audioresample", "!", it_provider ()->element, url, api, "!",
+    "fakesink", NULL
   };
   const gchar *env[] = {
     "GST_DEBUG", "*:9",
@@ -369,9 +388,8 @@ substitute (GPtrArray * args, const gchar * prefix, const gchar * replacement)
 
 GST_START_TEST (test_doc_launch_line)
 {
-  gchar *src_file = g_strdup_printf ("gsts2s%s.c", it_provider ()->name);
   gchar *src_path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "ext",
-      "s2s", "openai", src_file, NULL);
+      "s2s", it_provider ()->source, NULL);
   gchar *src = it_file_contents (src_path);
   const gchar *start, *end;
   gchar *block, **lines, *cmd, **argv = NULL;
@@ -436,7 +454,7 @@ GST_START_TEST (test_doc_launch_line)
   g_bytes_get_data (pcm, &len);
   fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes", len);
   log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", "response.done") >= 0);
+  fail_unless (it_log_find (log, 0, "server", it_provider ()->done_event) >= 0);
   g_ptr_array_unref (log);
 
   g_bytes_unref (pcm);
@@ -453,7 +471,6 @@ GST_START_TEST (test_doc_launch_line)
   g_string_free (joined, TRUE);
   g_free (src);
   g_free (src_path);
-  g_free (src_file);
 }
 
 GST_END_TEST;

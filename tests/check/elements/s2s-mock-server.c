@@ -22,6 +22,8 @@ struct _S2SMockServer
   gchar *require_key;
   gboolean no_session_updated;
   guint session_updated_delay_ms;
+  gboolean gemini;
+  gboolean refuse_resume_while_open;
 
   GThread *thread;
   GMainContext *ctx;
@@ -46,6 +48,7 @@ struct _S2SMockServer
 typedef enum
 {
   OP_TEXT,
+  OP_BINARY,
   OP_DROP,
   OP_CLOSE,
 } OpKind;
@@ -71,12 +74,29 @@ send_text_on_server (S2SMockServer * m, const gchar * text)
     soup_websocket_connection_send_text (m->conn, text);
 }
 
+static gboolean
+conn_is_open (SoupWebsocketConnection * c)
+{
+  return c && soup_websocket_connection_get_state (c) ==
+      SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+static void
+send_binary_on (SoupWebsocketConnection * c, const gchar * text)
+{
+  if (conn_is_open (c))
+    soup_websocket_connection_send_binary (c, text, strlen (text));
+}
+
 static void
 send_session_updated (S2SMockServer * m)
 {
-  send_text_on_server (m, "{\"type\":\"session.updated\",\"event_id\":"
-      "\"event_mock_upd\",\"session\":{\"id\":\"sess_mock\",\"type\":"
-      "\"realtime\",\"object\":\"realtime.session\"}}");
+  if (m->gemini)
+    send_binary_on (m->conn, "{\"setupComplete\":{}}");
+  else
+    send_text_on_server (m, "{\"type\":\"session.updated\",\"event_id\":"
+        "\"event_mock_upd\",\"session\":{\"id\":\"sess_mock\",\"type\":"
+        "\"realtime\",\"object\":\"realtime.session\"}}");
   g_mutex_lock (&m->lock);
   m->session_updated_time = g_get_monotonic_time ();
   g_mutex_unlock (&m->lock);
@@ -90,8 +110,14 @@ delayed_session_updated_cb (gpointer data)
 }
 
 static void
-record_event (S2SMockServer * m, JsonObject * ev)
+record_event (S2SMockServer * m, JsonObject * ev, guint conn_index)
 {
+  if (!json_object_has_member (ev, "type") && json_object_get_size (ev) == 1) {
+    GList *names = json_object_get_members (ev);
+    json_object_set_string_member (ev, "type", names->data);
+    g_list_free (names);
+  }
+  json_object_set_int_member (ev, "_mock_conn", conn_index);
   g_mutex_lock (&m->lock);
   json_object_set_int_member (ev, "_mock_time_us", g_get_monotonic_time ());
   json_object_set_boolean_member (ev, "_mock_after_ready",
@@ -112,6 +138,8 @@ on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
   const gchar *data = g_bytes_get_data (message, &size);
   JsonObject *ev = NULL;
   const gchar *ev_type = NULL;
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (conn),
+          "mock-index"));
 
   if (type == SOUP_WEBSOCKET_DATA_TEXT &&
       json_parser_load_from_data (parser, data, size, NULL) &&
@@ -130,9 +158,30 @@ on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
   }
   g_object_unref (parser);
 
+  if (m->gemini && ev_type == NULL && json_object_has_member (ev, "setup"))
+    ev_type = "session.update";
+  if (m->gemini && g_strcmp0 (ev_type, "session.update") == 0 &&
+      m->refuse_resume_while_open) {
+    JsonObject *sr =
+        json_object_get_object_member (json_object_get_object_member (ev,
+            "setup"), "sessionResumption");
+    gboolean old_open = FALSE;
+    guint i;
+
+    for (i = 0; i < m->conns->len; i++)
+      if (g_ptr_array_index (m->conns, i) != conn &&
+          conn_is_open (g_ptr_array_index (m->conns, i)))
+        old_open = TRUE;
+    if (sr && json_object_has_member (sr, "handle") && old_open) {
+      record_event (m, ev, index);
+      soup_websocket_connection_close (conn, 1011, "Internal error occurred.");
+      return;
+    }
+  }
+
   /* the reply to session.update goes after the update is logged */
   if (g_strcmp0 (ev_type, "session.update") == 0) {
-    record_event (m, ev);
+    record_event (m, ev, index);
     if (m->no_session_updated)
       return;
     if (m->session_updated_delay_ms > 0) {
@@ -145,7 +194,7 @@ on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
     }
     return;
   }
-  record_event (m, ev);
+  record_event (m, ev, index);
 }
 
 static void
@@ -171,7 +220,12 @@ http_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   S2SMockServer *m = user_data;
   const gchar *auth = soup_message_headers_get_one
       (soup_server_message_get_request_headers (msg), "Authorization");
+  const gchar *goog = soup_message_headers_get_one
+      (soup_server_message_get_request_headers (msg), "x-goog-api-key");
   gboolean refuse = FALSE;
+
+  if (m->gemini && auth == NULL)
+    auth = goog;
 
   g_mutex_lock (&m->lock);
   m->n_requests++;
@@ -181,7 +235,8 @@ http_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   g_mutex_unlock (&m->lock);
 
   if (m->require_key) {
-    gchar *want = g_strdup_printf ("Bearer %s", m->require_key);
+    gchar *want = m->gemini && auth == goog ? g_strdup (m->require_key) :
+        g_strdup_printf ("Bearer %s", m->require_key);
     refuse = g_strcmp0 (auth, want) != 0;
     g_free (want);
   }
@@ -204,6 +259,8 @@ ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   S2SMockServer *m = user_data;
 
   g_ptr_array_add (m->conns, g_object_ref (conn));
+  g_object_set_data (G_OBJECT (conn), "mock-index",
+      GUINT_TO_POINTER (m->conns->len));
   m->conn = conn;
   soup_websocket_connection_set_max_incoming_payload_size (conn, 16 << 20);
   soup_websocket_connection_set_keepalive_interval (conn, 0);
@@ -216,9 +273,10 @@ ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   g_cond_broadcast (&m->cond);
   g_mutex_unlock (&m->lock);
 
-  send_text_on_server (m, "{\"type\":\"session.created\",\"event_id\":"
-      "\"event_mock_created\",\"session\":{\"id\":\"sess_mock\",\"type\":"
-      "\"realtime\",\"object\":\"realtime.session\"}}");
+  if (!m->gemini)
+    send_text_on_server (m, "{\"type\":\"session.created\",\"event_id\":"
+        "\"event_mock_created\",\"session\":{\"id\":\"sess_mock\",\"type\":"
+        "\"realtime\",\"object\":\"realtime.session\"}}");
 }
 
 static gboolean
@@ -234,6 +292,9 @@ op_cb (gpointer data)
     switch (op->kind) {
       case OP_TEXT:
         soup_websocket_connection_send_text (m->conn, op->text);
+        break;
+      case OP_BINARY:
+        send_binary_on (m->conn, op->text);
         break;
       case OP_DROP:
         g_io_stream_close (soup_websocket_connection_get_io_stream (m->conn),
@@ -290,6 +351,12 @@ server_thread (gpointer data)
   soup_server_add_handler (m->server, "/v1/realtime", http_cb, m, NULL);
   soup_server_add_websocket_handler (m->server, "/v1/realtime", NULL, NULL,
       ws_cb, m, NULL);
+  soup_server_add_handler (m->server, S2S_MOCK_GEMINI_PATH, http_cb, m, NULL);
+  soup_server_add_websocket_handler (m->server, S2S_MOCK_GEMINI_PATH, NULL,
+      NULL, ws_cb, m, NULL);
+  soup_server_add_handler (m->server, S2S_MOCK_VERTEX_PATH, http_cb, m, NULL);
+  soup_server_add_websocket_handler (m->server, S2S_MOCK_VERTEX_PATH, NULL,
+      NULL, ws_cb, m, NULL);
   if (!soup_server_listen_local (m->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
           &err))
     g_error ("mock server: listen: %s", err->message);
@@ -327,6 +394,8 @@ s2s_mock_server_new (const S2SMockOptions * opts)
     m->require_key = g_strdup (opts->require_key);
     m->no_session_updated = opts->no_session_updated;
     m->session_updated_delay_ms = opts->session_updated_delay_ms;
+    m->gemini = opts->gemini;
+    m->refuse_resume_while_open = opts->refuse_resume_while_open;
   }
   g_mutex_init (&m->lock);
   g_cond_init (&m->cond);
@@ -503,19 +572,83 @@ s2s_mock_server_send (S2SMockServer * m, const gchar * json)
   return run_op (m, OP_TEXT, json, 0);
 }
 
+static gboolean
+run_op_vprintf (S2SMockServer * m, OpKind kind, const gchar * format,
+    va_list args)
+{
+  gchar *text = g_strdup_vprintf (format, args);
+  gboolean ok = run_op (m, kind, text, 0);
+
+  g_free (text);
+  return ok;
+}
+
 gboolean
 s2s_mock_server_send_printf (S2SMockServer * m, const gchar * format, ...)
 {
   va_list args;
-  gchar *text;
   gboolean ok;
 
   va_start (args, format);
-  text = g_strdup_vprintf (format, args);
+  ok = run_op_vprintf (m, OP_TEXT, format, args);
   va_end (args);
-  ok = s2s_mock_server_send (m, text);
-  g_free (text);
   return ok;
+}
+
+gboolean
+s2s_mock_server_send_binary (S2SMockServer * m, const gchar * json)
+{
+  return run_op (m, OP_BINARY, json, 0);
+}
+
+gboolean
+s2s_mock_server_send_binary_printf (S2SMockServer * m, const gchar * format,
+    ...)
+{
+  va_list args;
+  gboolean ok;
+
+  va_start (args, format);
+  ok = run_op_vprintf (m, OP_BINARY, format, args);
+  va_end (args);
+  return ok;
+}
+
+typedef struct
+{
+  S2SMockServer *mock;
+  guint n;
+  gboolean done;
+} CountOp;
+
+static gboolean
+count_open_cb (gpointer data)
+{
+  CountOp *op = data;
+  guint i, n = 0;
+
+  for (i = 0; i < op->mock->conns->len; i++)
+    if (conn_is_open (g_ptr_array_index (op->mock->conns, i)))
+      n++;
+  g_mutex_lock (&op->mock->lock);
+  op->n = n;
+  op->done = TRUE;
+  g_cond_broadcast (&op->mock->cond);
+  g_mutex_unlock (&op->mock->lock);
+  return G_SOURCE_REMOVE;
+}
+
+guint
+s2s_mock_server_get_n_open (S2SMockServer * m)
+{
+  CountOp op = { m, 0, FALSE };
+
+  g_main_context_invoke (m->ctx, count_open_cb, &op);
+  g_mutex_lock (&m->lock);
+  while (!op.done)
+    g_cond_wait (&m->cond, &m->lock);
+  g_mutex_unlock (&m->lock);
+  return op.n;
 }
 
 void

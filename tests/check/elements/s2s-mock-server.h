@@ -2,10 +2,10 @@
  * Copyright (C) 2026 gst-s2s developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A small in-process mock of the OpenAI Realtime (GA) WebSocket server for
- * the unit tests: a SoupServer on its own thread and GMainContext that
- * records every client event and sends whatever server events a test asks
- * for.
+ * A small in-process mock of the providers' WebSocket servers for the unit
+ * tests (OpenAI Realtime GA by default, Gemini Live with `gemini`): a
+ * SoupServer on its own thread and GMainContext that records every client
+ * event and sends whatever server events a test asks for.
  */
 
 #ifndef __S2S_MOCK_SERVER_H__
@@ -27,7 +27,20 @@ typedef struct
   gboolean no_session_updated;
   /* Answer session.update this much later */
   guint session_updated_delay_ms;
+  /* Gemini Live: the upgrade is checked against "x-goog-api-key", no
+   * greeting, `setup` is answered with {"setupComplete":{}} in a binary
+   * frame (no_session_updated and the delay apply to it) */
+  gboolean gemini;
+  /* Gemini: a setup carrying a resumption handle while an earlier
+   * connection is still open is refused with close code 1011, as the
+   * service is reported to do (gemini-nova.md §A7) */
+  gboolean refuse_resume_while_open;
 } S2SMockOptions;
+
+#define S2S_MOCK_GEMINI_PATH \
+    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+#define S2S_MOCK_VERTEX_PATH \
+    "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 
 /* Sample rate of the PCM the response helpers send */
 #define S2S_MOCK_RATE 24000
@@ -51,9 +64,12 @@ gchar *s2s_mock_server_get_last_authorization (S2SMockServer * mock);
 gint64 s2s_mock_server_get_session_updated_time (S2SMockServer * mock);
 
 /* Client events. Every event is a JsonObject; text that is not a JSON
- * object is recorded as {"type":"<raw>","raw":text}. Each event also gets
- * "_mock_time_us" (monotonic time of arrival) and "_mock_after_ready"
- * (TRUE when session.updated had been sent before it arrived). */
+ * object is recorded as {"type":"<raw>","raw":text}. An object without
+ * "type" and with one member (Gemini's {"setup":{...}}) gets that member's
+ * name as "type". Each event also gets "_mock_time_us" (monotonic time of
+ * arrival), "_mock_after_ready" (TRUE when session.updated or
+ * setupComplete had been sent before it arrived) and "_mock_conn" (1 for
+ * the first connection, 2 for the next, ...). */
 
 /* Consumes events in arrival order until one of @type arrives; returns it
  * (unref it) or NULL after @timeout_ms. Skipped events stay in the log. */
@@ -69,6 +85,13 @@ guint s2s_mock_server_count_events (S2SMockServer * mock, const gchar * type);
 gboolean s2s_mock_server_send (S2SMockServer * mock, const gchar * json);
 gboolean s2s_mock_server_send_printf (S2SMockServer * mock,
     const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+/* The same in a binary frame, as Gemini sends its JSON */
+gboolean s2s_mock_server_send_binary (S2SMockServer * mock,
+    const gchar * json);
+gboolean s2s_mock_server_send_binary_printf (S2SMockServer * mock,
+    const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+/* Connections still open */
+guint s2s_mock_server_get_n_open (S2SMockServer * mock);
 
 void s2s_mock_server_send_response_created (S2SMockServer * mock,
     const gchar * response_id);

@@ -13,9 +13,9 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
-#include "s2s-check-fixture.h"
+#include "s2s-openai-fixture.h"
 
-#define fx_new(opts) fx_new_for ("s2sgrok", opts)
+#define fx_new(opts) fx_new_for ("s2sgrok", API_KEY, opts)
 #define PCM_CAPS(rate) "audio/x-raw, format=(string)S16LE, " \
     "layout=(string)interleaved, rate=(int)" #rate ", channels=(int)1"
 
@@ -179,7 +179,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_semantic_vad_refused)
 {
-  check_config_error_for ("s2sgrok", "XAI_API_KEY", "turn-detection",
+  check_config_error_for ("s2sgrok", API_KEY, "XAI_API_KEY", "turn-detection",
       "turn-detection", "semantic-vad");
 }
 

@@ -20,12 +20,38 @@
 #include <gst/check/gstharness.h>
 #include <gst/check/gsttestclock.h>
 
-#include "s2s-check-fixture.h"
+#include "s2s-openai-fixture.h"
 
-#define fx_new(opts) fx_new_for ("s2sopenai", opts)
 #define check_config_error(property, prop_name, value) \
-    check_config_error_for ("s2sopenai", "OPENAI_API_KEY", property, \
+    check_config_error_for ("s2sopenai", API_KEY, "OPENAI_API_KEY", property, \
         prop_name, value)
+
+static Fx *
+fx_new (const S2SMockOptions * opts)
+{
+  return fx_new_for ("s2sopenai", API_KEY, opts);
+}
+
+static void
+assert_buffers_equal_pattern (GPtrArray * bufs, guint64 first_sample,
+    gsize bytes)
+{
+  guint8 *want = s2s_mock_pattern (first_sample, bytes / 2);
+  gsize off = 0;
+  guint i;
+
+  for (i = 0; i < bufs->len; i++) {
+    GstBuffer *buf = g_ptr_array_index (bufs, i);
+    gsize size = gst_buffer_get_size (buf);
+
+    fail_unless (off + size <= bytes, "more output than the response had");
+    fail_unless (gst_buffer_memcmp (buf, 0, want + off, size) == 0,
+        "buffer %u does not hold the response's samples", i);
+    off += size;
+  }
+  fail_unless_equals_uint64 (off, bytes);
+  g_free (want);
+}
 
 /* ------------------------------------------------------------------------ */
 /* 1. Caps and the session configuration */

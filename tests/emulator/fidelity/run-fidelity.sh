@@ -1,9 +1,11 @@
 #!/bin/sh
 # Fidelity check of s2s-emulator against the official OpenAI SDK (the
-# OpenAI dialect, and the Grok dialect with the SDK set up for xAI).
+# OpenAI dialect, and the Grok dialect with the SDK set up for xAI) and the
+# official Google Gen AI SDK (@google/genai, Gemini Live dialect).
 # Usage: run-fidelity.sh <path-to-s2s-emulator> <certdir> [wav]
 #   certdir holds ca.pem, server.pem, server-key.pem (tests/certs).
-#   wav defaults to ../shared/audio/q1-weather-24k.wav from the project root.
+#   wav defaults to ../shared/audio/q1-weather-24k.wav from the project root;
+#   the Gemini check uses q1-weather-16k.wav from the same directory.
 # Exit: 0 pass, 1 fail, 77 skip (no node/npm or registry unreachable).
 set -u
 
@@ -15,13 +17,15 @@ wav=${3:-$here/../../../../shared/audio/q1-weather-24k.wav}
 command -v node >/dev/null 2>&1 || { echo "SKIP: node not found"; exit 77; }
 command -v npm >/dev/null 2>&1 || { echo "SKIP: npm not found"; exit 77; }
 [ -f "$wav" ] || { echo "SKIP: test audio not found: $wav"; exit 77; }
+wav16=$(dirname "$wav")/q1-weather-16k.wav
+[ -f "$wav16" ] || { echo "SKIP: test audio not found: $wav16"; exit 77; }
 
 # Install into a private work dir so the source tree stays clean; reuse it
 # between runs when S2S_FIDELITY_DIR is set.
 work=${S2S_FIDELITY_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/s2s-fidelity.XXXXXX")}
 mkdir -p "$work"
 cp "$here/package.json" "$here/package-lock.json" "$here/fidelity.mjs" \
-  "$here/fidelity-grok.mjs" "$here/selftest.mjs" "$work/"
+  "$here/fidelity-grok.mjs" "$here/selftest.mjs" "$here/fidelity-gemini.mjs" "$work/"
 emu_pid=
 cleanup () {
   [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
@@ -29,7 +33,8 @@ cleanup () {
 }
 trap cleanup EXIT INT TERM
 
-if [ ! -d "$work/node_modules/openai" ]; then
+if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/@google/genai" ] \
+  || ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.ci" 2>/dev/null; then
   if ! out=$(cd "$work" && npm ci --no-audit --no-fund 2>&1); then
     reason=$(printf '%s\n' "$out" | grep -m1 -E 'ERR|network|ENOTFOUND|ECONN|ETIMEDOUT|E[0-9]{3}' || printf '%s\n' "$out" | tail -n1)
     case "$out" in
@@ -39,6 +44,7 @@ if [ ! -d "$work/node_modules/openai" ]; then
     echo "FAIL: npm ci failed: $reason"
     exit 1
   fi
+  cp "$here/package-lock.json" "$work/node_modules/.package-lock.json.ci"
 fi
 
 # Node 20 has the WHATWG WebSocket (used by OpenAIRealtimeWebSocket) only
@@ -85,6 +91,8 @@ NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node $node_flags --no-warnings \
   "$work/fidelity.mjs" "$port" "$wav" || rc=1
 NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node --no-warnings \
   "$work/selftest.mjs" "$emulator" "$certdir" "$wav" || rc=1
+NODE_EXTRA_CA_CERTS="$certdir/ca.pem" node --no-warnings \
+  "$work/fidelity-gemini.mjs" "$emulator" "$certdir" "$wav16" || rc=1
 
 stop_emulator emulator
 

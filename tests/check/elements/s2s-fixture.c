@@ -1,16 +1,12 @@
 /* gst-s2s
  * Copyright (C) 2026 gst-s2s developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * The unit tests' fixture (see s2s-check-fixture.h).
  */
 
 #include <string.h>
 
-#include "s2s-check-fixture.h"
+#include "s2s-fixture.h"
 
-/* ------------------------------------------------------------------------ */
-/* Fixture: mock server + element + harness + a bus that keeps every message */
 
 
 static GstBusSyncReply
@@ -27,7 +23,8 @@ fx_bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
 }
 
 Fx *
-fx_new_for (const gchar * factory, const S2SMockOptions * opts)
+fx_new_for (const gchar * factory, const gchar * api_key,
+    const S2SMockOptions * opts)
 {
   Fx *fx = g_new0 (Fx, 1);
   gchar *url;
@@ -41,7 +38,7 @@ fx_new_for (const gchar * factory, const S2SMockOptions * opts)
   fail_unless (fx->el != NULL, "%s not found: GST_PLUGIN_PATH_1_0?", factory);
   gst_object_ref_sink (fx->el);
   url = s2s_mock_server_get_url (fx->mock);
-  g_object_set (fx->el, "url", url, "api-key", API_KEY, NULL);
+  g_object_set (fx->el, "url", url, "api-key", api_key, NULL);
   g_free (url);
   fx->bus = gst_bus_new ();
   gst_bus_set_sync_handler (fx->bus, fx_bus_sync, fx, NULL);
@@ -243,47 +240,25 @@ make_buffer (const guint8 * data, gsize size)
   return gst_buffer_new_memdup (data, size);
 }
 
-/* A 20 ms input buffer without timestamps (no pacing) */
 GstBuffer *
-input_chunk (guint index)
+fx_input_chunk (guint index, gsize bytes, guint64 offset)
 {
-  guint8 *pcm = s2s_mock_pattern ((guint64) index * (CHUNK_BYTES / 2) + 5000,
-      CHUNK_BYTES / 2);
-  GstBuffer *buf = make_buffer (pcm, CHUNK_BYTES);
+  guint8 *pcm = s2s_mock_pattern ((guint64) index * (bytes / 2) + offset,
+      bytes / 2);
+  GstBuffer *buf = make_buffer (pcm, bytes);
 
   g_free (pcm);
   return buf;
 }
 
 void
-push_input (Fx * fx, guint start, guint n)
+fx_push_input (Fx * fx, guint start, guint n, gsize bytes, guint64 offset)
 {
   guint i;
 
   for (i = start; i < start + n; i++)
-    fail_unless_equals_int (gst_harness_push (fx->h, input_chunk (i)),
-        GST_FLOW_OK);
-}
-
-void
-assert_buffers_equal_pattern (GPtrArray * bufs, guint64 first_sample,
-    gsize bytes)
-{
-  guint8 *want = s2s_mock_pattern (first_sample, bytes / 2);
-  gsize off = 0;
-  guint i;
-
-  for (i = 0; i < bufs->len; i++) {
-    GstBuffer *buf = g_ptr_array_index (bufs, i);
-    gsize size = gst_buffer_get_size (buf);
-
-    fail_unless (off + size <= bytes, "more output than the response had");
-    fail_unless (gst_buffer_memcmp (buf, 0, want + off, size) == 0,
-        "buffer %u does not hold the response's samples", i);
-    off += size;
-  }
-  fail_unless_equals_uint64 (off, bytes);
-  g_free (want);
+    fail_unless_equals_int (gst_harness_push (fx->h, fx_input_chunk (i, bytes,
+                offset)), GST_FLOW_OK);
 }
 
 /* JSON helpers */
@@ -354,14 +329,14 @@ count_s2s_io_threads (void)
   return n;
 }
 
-/* Setting @property to @value refuses READY with an invalid-config ERROR
- * naming @prop_name, before any connection; "api-key" means no key at all
- * (@key_env unset) */
+/* Config checks */
+
 void
-check_config_error_for (const gchar * factory, const gchar * key_env,
+check_config_error_for (const gchar * factory, const gchar * api_key,
+    const gchar * key_env,
     const gchar * property, const gchar * prop_name, const gchar * value)
 {
-  Fx *fx = fx_new_for (factory, NULL);
+  Fx *fx = fx_new_for (factory, api_key, NULL);
   GstMessage *msg;
   GError *err = NULL;
   gchar *debug = NULL;
@@ -387,8 +362,8 @@ check_config_error_for (const gchar * factory, const gchar * key_env,
       "invalid-config");
   fail_unless (strstr (err->message, prop_name) != NULL,
       "\"%s\" does not name %s", err->message, prop_name);
-  fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
-              API_KEY)));
+  fail_if (strstr (err->message, api_key) || (debug && strstr (debug,
+              api_key)), "the key leaked into the error");
   g_clear_error (&err);
   g_free (debug);
   gst_message_unref (msg);

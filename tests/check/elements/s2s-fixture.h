@@ -2,18 +2,16 @@
  * Copyright (C) 2026 gst-s2s developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The unit tests' fixture, shared by every provider element built on
- * s2sopenai's wire protocol (s2sopenai, s2sgrok): the in-process mock
- * server, the element under a GstHarness, a bus that keeps every message,
- * and pull/JSON helpers.
+ * The unit tests' fixture, shared by every element's test: the in-process
+ * mock server, the element under test in a GstHarness, a bus that keeps
+ * every message, and helpers to wait for messages, buffers and events.
  */
 
-#ifndef __S2S_CHECK_FIXTURE_H__
-#define __S2S_CHECK_FIXTURE_H__
+#ifndef __S2S_FIXTURE_H__
+#define __S2S_FIXTURE_H__
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
-#include <json-glib/json-glib.h>
 
 #include "s2s-mock-server.h"
 
@@ -25,18 +23,12 @@
 
 G_BEGIN_DECLS
 
-#define API_KEY "sk-unit-test-SECRET"
-#define S16_CAPS "audio/x-raw, format=(string)S16LE, " \
-    "layout=(string)interleaved, rate=(int)24000, channels=(int)1"
-#define MULAW_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
-#define ALAW_CAPS "audio/x-alaw, rate=(int)8000, channels=(int)1"
-/* 20 ms of 24 kHz S16LE: the element's output buffer size */
-#define CHUNK_BYTES 960
 #define MS(x) ((GstClockTime) (x) * GST_MSECOND)
 /* bound for things that take a few ms; only reached when a test fails
- * (a session's first start takes seconds under valgrind) */
+ * (valgrind on a loaded 2-core machine needs far more) */
 #define WAIT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
+/* Fixture: mock server + element + harness + a bus that keeps every message */
 typedef struct
 {
   S2SMockServer *mock;
@@ -48,14 +40,15 @@ typedef struct
   GPtrArray *msgs;
 } Fx;
 
-/* @factory against the mock server, with api-key API_KEY */
-Fx *fx_new_for (const gchar * factory, const S2SMockOptions * opts);
+/* A mock server with @opts and a @factory element pointed at it with
+ * @api_key; fx_start() puts it in a harness and goes to PLAYING */
+Fx *fx_new_for (const gchar * factory, const gchar * api_key,
+    const S2SMockOptions * opts);
 void fx_start (Fx * fx, const gchar * caps);
 void fx_free (Fx * fx);
+
 gboolean msg_matches (GstMessage * m, GstMessageType type, const gchar * name,
     const gchar * field, const gchar * value);
-/* The first message at or after *cursor (0 when NULL) that matches; moves
- * the cursor past it. Returns a ref, or NULL after @timeout_ms. */
 GstMessage *fx_wait_msg (Fx * fx, guint * cursor, GstMessageType type,
     const gchar * name, const gchar * field, const gchar * value,
     guint timeout_ms);
@@ -64,26 +57,33 @@ guint fx_count_msgs (Fx * fx, GstMessageType type, const gchar * name,
 void fx_wait_response (Fx * fx, const gchar * event,
     const gchar * response_id);
 void fx_wait_ready (Fx * fx);
+
 GstBuffer *pull_buffer (GstHarness * h, guint timeout_ms);
 GstEvent *pull_event (GstHarness * h, guint timeout_ms);
 GstEvent *pull_event_of_type (GstHarness * h, GstEventType type,
     guint timeout_ms);
 GPtrArray *pull_bytes (GstHarness * h, gsize bytes, guint timeout_ms);
 GstBuffer *make_buffer (const guint8 * data, gsize size);
-GstBuffer *input_chunk (guint index);
-void push_input (Fx * fx, guint start, guint n);
-void assert_buffers_equal_pattern (GPtrArray * bufs, guint64 first_sample,
-    gsize bytes);
+/* Input buffer @index of @bytes (no timestamps, so no pacing): the mock's
+ * pattern from sample @offset + @index * @bytes / 2 */
+GstBuffer *fx_input_chunk (guint index, gsize bytes, guint64 offset);
+void fx_push_input (Fx * fx, guint start, guint n, gsize bytes,
+    guint64 offset);
+
 JsonObject *jobj (JsonObject * o, const gchar * name);
 const gchar *jstr (JsonObject * o, const gchar * name);
 gint64 jint (JsonObject * o, const gchar * name, gint64 def);
 JsonArray *parse_array (const gchar * json);
+
+/* s2s-io threads of this process */
 guint count_s2s_io_threads (void);
+
 /* Setting @property to @value refuses READY with an invalid-config ERROR
- * naming @prop_name, before any connection; "api-key" means no key at all
- * (@key_env unset) */
-void check_config_error_for (const gchar * factory, const gchar * key_env,
-    const gchar * property, const gchar * prop_name, const gchar * value);
+ * naming @prop_name, before any connection and without @api_key in it;
+ * "api-key" means no key at all (@key_env unset) */
+void check_config_error_for (const gchar * factory, const gchar * api_key,
+    const gchar * key_env, const gchar * property, const gchar * prop_name,
+    const gchar * value);
 
 G_END_DECLS
 
