@@ -28,7 +28,8 @@ step "test suite" meson test -C build --print-errorlogs --num-processes 1
 if [ "${S2S_CHECK_QUICK:-0}" != 1 ]; then
   step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1
   step "unit tests and fuzz corpora under valgrind" \
-    bash scripts/valgrind.sh elements/s2sopenai fuzz-openai-events-corpus
+    bash scripts/valgrind.sh elements/s2sopenai fuzz-openai-events-corpus \
+    elements/s2sgrok fuzz-grok-events-corpus
   if command -v clang >/dev/null 2>&1; then
     step "libFuzzer, ${S2S_FUZZ_SECONDS:-20} s a target" \
       bash scripts/fuzz.sh "${S2S_FUZZ_SECONDS:-20}"
