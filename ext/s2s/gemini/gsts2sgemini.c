@@ -116,6 +116,7 @@ struct _GstS2SGemini
   gchar *handle;                /* latest resumable handle */
   gint64 handle_time;
   gboolean handle_fresh;        /* nothing happened since the handle */
+  gboolean replay_on_ready;     /* a successor without a handle */
   gboolean response_open;
   guint resp_serial;
   guint user_serial;
@@ -493,6 +494,7 @@ reset_connection_state (GstS2SGemini * self, const GstS2SConfig * c)
   self->text_turn = FALSE;
   self->response_open = FALSE;
   self->handle_fresh = FALSE;
+  self->replay_on_ready = FALSE;
   g_string_truncate (self->in_text, 0);
   g_string_truncate (self->out_text, 0);
 }
@@ -517,10 +519,33 @@ gst_s2s_gemini_session_resume (GstS2SBase * base, const GstS2SConfig * c)
   GstS2SGemini *self = GST_S2S_GEMINI (base);
 
   reset_connection_state (self, c);
-  if (self->handle == NULL)
+  if (self->handle == NULL) {
+    /* nothing to resume: a fresh session that gets the conversation so far
+     * as history once set up (it was never part of this session) */
     GST_WARNING_OBJECT (self, "no resumption handle yet: the new connection "
-        "starts a fresh session");
+        "starts a fresh session with the conversation as history");
+    self->replay_on_ready = TRUE;
+  }
   send_setup (self, c, self->handle);
+}
+
+static void gst_s2s_gemini_send_history (GstS2SBase * base, JsonArray * items);
+
+/* Before the base sends queued input on the new session */
+static void
+replay_conversation (GstS2SGemini * self)
+{
+  gchar *json = gst_s2s_base_dup_conversation (GST_S2S_BASE (self));
+  JsonNode *node = json_from_string (json, NULL);
+
+  self->replay_on_ready = FALSE;
+  if (node && JSON_NODE_HOLDS_ARRAY (node) &&
+      json_array_get_length (json_node_get_array (node)) > 0)
+    gst_s2s_gemini_send_history (GST_S2S_BASE (self),
+        json_node_get_array (node));
+  if (node)
+    json_node_unref (node);
+  g_free (json);
 }
 
 static void
@@ -611,14 +636,21 @@ gst_s2s_gemini_send_history (GstS2SBase * base, JsonArray * items)
       add_part (turns, "user", part);
     } else {
       const gchar *role = json_object_get_string_member (o, "role");
+      const gchar *text = json_object_get_string_member_with_default (o,
+          "text", "");
       json_object_unref (inner);
       json_object_unref (part);
-      add_part (turns, g_strcmp0 (role, "assistant") == 0 ? "model" : "user",
-          text_part (json_object_get_string_member (o, "text")));
+      /* an empty part is refused; a reply without transcript has none */
+      if (*text)
+        add_part (turns, g_strcmp0 (role, "assistant") == 0 ? "model" :
+            "user", text_part (text));
     }
   }
   g_hash_table_unref (names);
-  send_client_content (self, turns, FALSE);
+  if (json_array_get_length (turns) > 0)
+    send_client_content (self, turns, FALSE);
+  else
+    json_array_unref (turns);
 }
 
 static void
@@ -1044,6 +1076,8 @@ dispatch (GstS2SGemini * self, JsonObject * msg)
 
   if ((o = gst_s2s_json_object (msg, "setupComplete"))) {
     known = TRUE;
+    if (self->replay_on_ready)
+      replay_conversation (self);
     gst_s2s_base_session_ready (base, gst_s2s_json_string (o, "sessionId"));
   }
   if ((o = gst_s2s_json_object (msg, "sessionResumptionUpdate"))) {

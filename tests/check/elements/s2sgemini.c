@@ -802,6 +802,43 @@ GST_START_TEST (test_reconnect_on_drop)
 
 GST_END_TEST;
 
+/* goAway before any handle: the deadline forces the switch, and the new,
+ * fresh session gets the conversation so far as history */
+GST_START_TEST (test_rotation_without_handle)
+{
+  Fx *fx = fx_new (NULL);
+  JsonObject *ev;
+  JsonArray *turns;
+
+  g_object_set (fx->el, "history", "[{\"type\":\"message\",\"role\":\"user\","
+      "\"text\":\"My name is Ada.\"},{\"type\":\"message\",\"role\":"
+      "\"assistant\",\"text\":\"Hello Ada.\"}]", NULL);
+  fx_start (fx, IN_CAPS);
+  fx_wait_ready (fx);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "clientContent", WAIT_MS);
+  fail_unless (ev != NULL);
+  json_object_unref (ev);
+  s2s_mock_server_send_binary (fx->mock,
+      "{\"goAway\":{\"timeLeft\":\"0.4s\"}}");
+  fail_unless (s2s_mock_server_wait_connections (fx->mock, 2, WAIT_MS));
+  ev = s2s_mock_server_wait_for_event (fx->mock, "setup", WAIT_MS);
+  fail_unless (ev != NULL);
+  fail_unless_equals_int (jint (ev, "_mock_conn", 0), 2);
+  fail_if (json_object_has_member (jobj (jobj (ev, "setup"),
+              "sessionResumption"), "handle"));
+  json_object_unref (ev);
+  ev = s2s_mock_server_wait_for_event (fx->mock, "clientContent", WAIT_MS);
+  fail_unless (ev != NULL, "no conversation replayed on the fresh session");
+  fail_unless_equals_int (jint (ev, "_mock_conn", 0), 2);
+  turns = json_object_get_array_member (jobj (ev, "clientContent"), "turns");
+  fail_unless_equals_int (json_array_get_length (turns), 2);
+  json_object_unref (ev);
+  fail_unless_equals_int (stat_uint (fx, "rotations"), 1);
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 static Suite *
 s2sgemini_suite (void)
 {
@@ -823,6 +860,7 @@ s2sgemini_suite (void)
   tcase_add_test (tc, test_rotation_on_go_away);
   tcase_add_test (tc, test_rotation_waits_for_turn);
   tcase_add_test (tc, test_reconnect_on_drop);
+  tcase_add_test (tc, test_rotation_without_handle);
   return s;
 }
 
