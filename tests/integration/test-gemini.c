@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The secrets and documentation checks run for s2sgemini through
- * test-secrets-docs (integration-secrets-docs-gemini); session renewal has
+ * test-secrets-docs (integration-gemini-secrets-docs); session renewal has
  * its own, longer program (test-gemini-renewal).
  */
 
