@@ -26,10 +26,13 @@ rm -f build-asan/meson-logs/testlog.json build/meson-logs/testlog-valgrind.json
 step "test suite" meson test -C build --print-errorlogs --num-processes 1
 
 if [ "${S2S_CHECK_QUICK:-0}" != 1 ]; then
-  step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1
+  # the long real-time runs (suite long) go once, in the plain build
+  step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1 \
+    --no-suite long
   step "unit tests and fuzz corpora under valgrind" \
     bash scripts/valgrind.sh elements/s2sopenai fuzz-openai-events-corpus \
-    elements/s2sgrok fuzz-grok-events-corpus
+    elements/s2sgrok fuzz-grok-events-corpus \
+    elements/s2sgemini fuzz-gemini-events-corpus
   if command -v clang >/dev/null 2>&1; then
     step "libFuzzer, ${S2S_FUZZ_SECONDS:-20} s a target" \
       bash scripts/fuzz.sh "${S2S_FUZZ_SECONDS:-20}"
