@@ -10,7 +10,6 @@
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS
-
 /* A WebSocket client living on one GMainContext (the element's I/O thread).
  * Every function must be called on that thread; callbacks fire there. */
 typedef struct _GstS2SWs GstS2SWs;
@@ -40,6 +39,13 @@ gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
 /* Close and free; never blocks. Pending callbacks are dropped. */
 void gst_s2s_ws_free (GstS2SWs * ws);
 
-G_END_DECLS
+/* The accept-certificate rule of every TLS connection the elements make:
+ * verification stays on, and a certificate the system store rejects is
+ * accepted only when it verifies for @host:@port against @extra_ca (the
+ * ssl-ca-file anchors; NULL: refuse). */
+gboolean gst_s2s_tls_accept_with_extra_ca (GstObject * parent,
+    GTlsDatabase * extra_ca, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, const gchar * host, guint16 port);
 
+G_END_DECLS
 #endif /* __GST_S2S_WS_H__ */
