@@ -155,6 +155,8 @@ struct _GstS2SBasePrivate
   GstS2SWs *ws;
   GstS2SConfig *config;
   gboolean session_open;
+  /* the provider's open_transport succeeded: close_transport on stop */
+  gboolean own_transport;
   gboolean session_ready;
   gboolean history_sent;
   gboolean eos_handled;
@@ -998,12 +1000,37 @@ io_invoke (GstS2SBase * self, GSourceFunc func, gpointer data,
   g_source_unref (src);
 }
 
+static gboolean
+transport_send (GstS2SBase * self, const guint8 * data, gsize len,
+    gboolean binary)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  if (klass->open_transport)
+    return self->priv->own_transport &&
+        klass->transport_send (self, data, len, binary);
+  if (binary)
+    return gst_s2s_ws_send_binary (self->priv->ws, data, len);
+  return gst_s2s_ws_send_text (self->priv->ws, (const gchar *) data, len);
+}
+
+void
+gst_s2s_base_send_binary (GstS2SBase * self, const guint8 * data, gsize len)
+{
+  if (!transport_send (self, data, len, TRUE)) {
+    GST_DEBUG_OBJECT (self, "not connected, dropping %" G_GSIZE_FORMAT
+        " bytes", len);
+    return;
+  }
+  GST_LOG_OBJECT (self, "sent %" G_GSIZE_FORMAT " binary bytes", len);
+}
+
 void
 gst_s2s_base_send (GstS2SBase * self, const gchar * text, gssize len)
 {
   if (len < 0)
     len = strlen (text);
-  if (!gst_s2s_ws_send_text (self->priv->ws, text, len)) {
+  if (!transport_send (self, (const guint8 *) text, len, FALSE)) {
     GST_DEBUG_OBJECT (self, "not connected, dropping %" G_GSSIZE_FORMAT
         " bytes", len);
     return;
@@ -1293,6 +1320,26 @@ static const GstS2SWsCallbacks ws_callbacks = {
   ws_opened, ws_message, ws_closed, ws_failed
 };
 
+void
+gst_s2s_base_transport_opened (GstS2SBase * self)
+{
+  ws_opened (self);
+}
+
+void
+gst_s2s_base_transport_message (GstS2SBase * self, GBytes * data,
+    gboolean binary)
+{
+  ws_message (data, binary, self);
+}
+
+void
+gst_s2s_base_transport_failed (GstS2SBase * self, const GError * error,
+    guint http_status, const gchar * body)
+{
+  ws_failed (error, http_status, body, self);
+}
+
 static gboolean
 connect_on_io (gpointer data)
 {
@@ -1303,6 +1350,14 @@ connect_on_io (gpointer data)
   GError *err = NULL;
 
   post_session_state (self, "connecting", NULL);
+  if (klass->open_transport) {
+    self->priv->own_transport = klass->open_transport (self, c, &err);
+    if (!self->priv->own_transport) {
+      post_config_error (self, "url", err ? err->message : "unusable");
+      g_clear_error (&err);
+    }
+    return G_SOURCE_REMOVE;
+  }
   msg = klass->build_request (self, c, &err);
   if (msg == NULL) {
     post_config_error (self, "url", err ? err->message : "unusable");
@@ -1319,6 +1374,11 @@ connect_on_io (gpointer data)
 static void
 stop_session_on_io (GstS2SBase * self)
 {
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  if (self->priv->own_transport)
+    klass->close_transport (self);
+  self->priv->own_transport = FALSE;
   gst_s2s_ws_free (self->priv->ws);
   self->priv->ws = NULL;
   self->priv->session_open = FALSE;

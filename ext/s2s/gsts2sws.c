@@ -256,8 +256,9 @@ gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
       G_PRIORITY_DEFAULT, ws->cancellable, on_connected, guard_ref (ws->guard));
 }
 
-gboolean
-gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
+static gboolean
+ws_send (GstS2SWs * ws, SoupWebsocketDataType type, gconstpointer data,
+    gsize len)
 {
   GBytes *bytes;
 
@@ -266,11 +267,22 @@ gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
 
   /* send_message takes the exact length: no copy into a NUL-terminated
    * string as send_text would need */
-  bytes = g_bytes_new (text, len);
-  soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT,
-      bytes);
+  bytes = g_bytes_new (data, len);
+  soup_websocket_connection_send_message (ws->conn, type, bytes);
   g_bytes_unref (bytes);
   return TRUE;
+}
+
+gboolean
+gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
+{
+  return ws_send (ws, SOUP_WEBSOCKET_DATA_TEXT, text, len);
+}
+
+gboolean
+gst_s2s_ws_send_binary (GstS2SWs * ws, const guint8 * data, gsize len)
+{
+  return ws_send (ws, SOUP_WEBSOCKET_DATA_BINARY, data, len);
 }
 
 gboolean

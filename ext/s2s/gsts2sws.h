@@ -34,6 +34,8 @@ void gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
 
 gboolean gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len);
 
+gboolean gst_s2s_ws_send_binary (GstS2SWs * ws, const guint8 * data, gsize len);
+
 gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
 
 /* Close and free; never blocks. Pending callbacks are dropped. */
