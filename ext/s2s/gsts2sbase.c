@@ -2079,13 +2079,16 @@ check_config (GstS2SBase * self)
   }
   GST_OBJECT_UNLOCK (self);
 
-  if (prop == NULL && (c->api_key == NULL || *c->api_key == '\0')) {
+  if (prop == NULL && !klass->api_key_optional &&
+      (c->api_key == NULL || *c->api_key == '\0')) {
     prop = "api-key";
     problem = klass->api_key_env ?
         g_strdup_printf (_("no key set, and %s is not set either"),
         klass->api_key_env) : g_strdup (_("no key set"));
   }
-  if (prop == NULL) {
+  /* no url and no default_url: the provider derives its endpoint (e.g.
+   * from the region) in open_transport */
+  if (prop == NULL && c->url) {
     GUri *uri = g_uri_parse (c->url, G_URI_FLAGS_ENCODED, &err);
     const gchar *scheme = uri ? g_uri_get_scheme (uri) : NULL;
 

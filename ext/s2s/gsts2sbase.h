@@ -151,6 +151,9 @@ struct _GstS2SBaseClass
   /* TRUE when the server cancels its own response on barge-in (OpenAI
    * interrupt_response), so the base does not send a cancel */
   gboolean server_cancels_on_speech;
+  /* TRUE when the provider authenticates without api-key (e.g. AWS
+   * credentials), so an unset api-key is no configuration error */
+  gboolean api_key_optional;
 
   /* Extra configuration checks, on the way to READY. Set @error (message
    * names the property) and return FALSE to refuse. */
