@@ -17,6 +17,9 @@ plugin_init (GstPlugin * plugin)
 #ifdef HAVE_OPENAI
   ret |= GST_ELEMENT_REGISTER (s2sopenai, plugin);
 #endif
+#ifdef HAVE_NOVA
+  ret |= GST_ELEMENT_REGISTER (s2snova, plugin);
+#endif
 
   return ret;
 }

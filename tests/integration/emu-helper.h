@@ -16,9 +16,7 @@
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
-
 /* --- Environment (tests/meson.build test_env) ---------------------------- */
-
 /* Value of a required variable of the test environment; fails the test when
  * it is missing (never a silent skip). */
 const gchar *it_env (const gchar * name);
@@ -39,6 +37,7 @@ typedef struct
   gchar *log_path;
   gchar *url;                   /* ws://127.0.0.1:PORT (wss:// with TLS) */
   guint port;
+  gchar *nova_url;              /* with --nova-port: http(s)://127.0.0.1:P */
 } ItEmu;
 
 /* Starts `s2s-emulator --port 0 --log <tmp>/emu.log [--script F]
@@ -140,5 +139,4 @@ JsonNode *it_json_parse (const gchar * json);
 gchar *it_file_contents (const gchar * path);
 
 G_END_DECLS
-
 #endif /* __S2S_IT_EMU_HELPER_H__ */
