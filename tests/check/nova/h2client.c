@@ -519,6 +519,132 @@ GST_START_TEST (test_free_while_connecting)
 
 GST_END_TEST;
 
+/* ---- a minimal HTTP CONNECT proxy on its own threads ---- */
+
+typedef struct
+{
+  GSocketListener *listener;
+  guint16 port;
+  gchar *request_line;
+  GThread *thread;
+} Proxy;
+
+typedef struct
+{
+  GInputStream *in;
+  GOutputStream *out;
+} Pipe;
+
+static gpointer
+pipe_thread (gpointer data)
+{
+  Pipe *p = data;
+  guint8 buf[16384];
+  gssize n;
+
+  while ((n = g_input_stream_read (p->in, buf, sizeof (buf), NULL, NULL)) > 0)
+    if (!g_output_stream_write_all (p->out, buf, n, NULL, NULL, NULL))
+      break;
+  g_output_stream_close (p->out, NULL, NULL);
+  g_free (p);
+  return NULL;
+}
+
+static gpointer
+proxy_thread (gpointer data)
+{
+  Proxy *px = data;
+  GSocketConnection *in, *out;
+  GSocketClient *client;
+  GString *head = g_string_new (NULL);
+  gchar **parts, *eol;
+  const gchar *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+  Pipe *a, *b;
+  GThread *ta, *tb;
+
+  in = g_socket_listener_accept (px->listener, NULL, NULL, NULL);
+  if (in == NULL)
+    goto out;
+  while (!strstr (head->str, "\r\n\r\n")) {
+    gchar c;
+    if (g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (in)),
+            &c, 1, NULL, NULL) != 1)
+      break;
+    g_string_append_c (head, c);
+  }
+  eol = strstr (head->str, "\r\n");
+  px->request_line = g_strndup (head->str, eol ? eol - head->str : 0);
+  parts = g_strsplit (px->request_line, " ", 3);
+  client = g_socket_client_new ();
+  g_socket_client_set_enable_proxy (client, FALSE);
+  out = parts[0] && parts[1] ? g_socket_client_connect_to_host (client,
+      parts[1], 0, NULL, NULL) : NULL;
+  g_strfreev (parts);
+  g_object_unref (client);
+  if (out == NULL) {
+    g_object_unref (in);
+    goto out;
+  }
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (in)),
+      ok, strlen (ok), NULL, NULL, NULL);
+  a = g_new0 (Pipe, 1);
+  a->in = g_io_stream_get_input_stream (G_IO_STREAM (in));
+  a->out = g_io_stream_get_output_stream (G_IO_STREAM (out));
+  b = g_new0 (Pipe, 1);
+  b->in = g_io_stream_get_input_stream (G_IO_STREAM (out));
+  b->out = g_io_stream_get_output_stream (G_IO_STREAM (in));
+  ta = g_thread_new ("proxy-up", pipe_thread, a);
+  tb = g_thread_new ("proxy-down", pipe_thread, b);
+  g_thread_join (ta);
+  g_thread_join (tb);
+  g_object_unref (in);
+  g_object_unref (out);
+out:
+  g_string_free (head, TRUE);
+  return NULL;
+}
+
+/* https:// through an http:// proxy (HTTP CONNECT), TLS end to end */
+GST_START_TEST (test_proxy_connect)
+{
+  Proxy px = { 0, };
+  gchar *ca = cert_path ("ca.pem"), *proxy, *url, *expect;
+  GError *err = NULL;
+
+  fx_setup (SRV_ECHO, TRUE);
+  px.listener = g_socket_listener_new ();
+  px.port = g_socket_listener_add_any_inet_port (px.listener, NULL, &err);
+  fail_unless (px.port > 0);
+  px.thread = g_thread_new ("proxy", proxy_thread, &px);
+  proxy = g_strdup_printf ("http://127.0.0.1:%u", px.port);
+  url = g_strdup_printf ("https://127.0.0.1:%u/x",
+      emu_h2_server_port (fx.server));
+  fail_unless (gst_s2s_h2_client_connect (fx.client, "POST", url, NULL, ca,
+          proxy, 5000, &err), "%s", err ? err->message : "");
+  gst_s2s_h2_client_send (fx.client, (const guint8 *) "via proxy", 9);
+  fail_unless (iterate_until_len (fx.client_got, 9));
+  fail_unless (memcmp (fx.client_got->str, "via proxy", 9) == 0);
+  gst_s2s_h2_client_end (fx.client);
+  fail_unless (iterate_until (&fx.closed));
+  fail_unless (fx.error == NULL, "%s", fx.error ? fx.error->message : "");
+
+  fx_teardown ();
+  g_socket_listener_close (px.listener);
+  g_thread_join (px.thread);
+  expect = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.",
+      (guint) g_ascii_strtoull (strrchr (url, ':') + 1, NULL, 10));
+  fail_unless (px.request_line && g_str_has_prefix (px.request_line, expect),
+      "proxy saw '%s'", GST_STR_NULL (px.request_line));
+  g_free (expect);
+  g_free (px.request_line);
+  g_object_unref (px.listener);
+  g_free (proxy);
+  g_free (url);
+  g_free (ca);
+}
+
+GST_END_TEST;
+
 static Suite *
 h2client_suite (void)
 {
@@ -540,6 +666,7 @@ h2client_suite (void)
   tcase_add_test (tc, test_refused_urls);
   tcase_add_test (tc, test_free_in_callback);
   tcase_add_test (tc, test_free_while_connecting);
+  tcase_add_test (tc, test_proxy_connect);
   return s;
 }
 
