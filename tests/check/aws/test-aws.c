@@ -1160,10 +1160,19 @@ write_file (const gchar * path, const gchar * text)
 }
 
 static void
+capture_log (const gchar * domain, GLogLevelFlags level, const gchar * msg,
+    gpointer user_data)
+{
+  g_string_append_printf (user_data, "%s: %s\n", domain, msg);
+}
+
+static void
 test_credentials_chain (CredFixture * f, gconstpointer data)
 {
   GstS2SAwsCredentials *c;
   GError *err = NULL;
+  GString *log = g_string_new (NULL);
+  GLogFunc old_handler = g_log_set_default_handler (capture_log, log);
 
   /* nothing anywhere: a clear error naming what to set */
   c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, NULL, &err);
@@ -1262,6 +1271,13 @@ test_credentials_chain (CredFixture * f, gconstpointer data)
   c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, NULL, &err);
   g_assert_cmpstr (c->access_key_id, ==, "FILEKEY");
   gst_s2s_aws_credentials_free (c);
+
+  /* what was logged names profiles and files, never a secret */
+  g_log_set_default_handler (old_handler, NULL);
+  g_assert_nonnull (strstr (log->str, "profile 'work'"));
+  g_assert_null (strstr (log->str, "SECRET"));
+  g_assert_null (strstr (log->str, "TOKEN"));
+  g_string_free (log, TRUE);
 }
 
 static void
