@@ -1111,6 +1111,42 @@ test_bedrock_request (void)
   gst_s2s_aws_credentials_free (creds);
 }
 
+/* Found by fuzz-sigv4-verify: what the signer signs, the verifier accepts */
+static void
+test_sign_edge_cases (void)
+{
+  GstS2SAwsCredentials *creds =
+      gst_s2s_aws_credentials_new (SUITE_AKID, SUITE_SECRET, NULL);
+  GstS2SAwsRequest *req;
+  GError *err = NULL;
+
+  /* a declared x-amz-content-sha256 is the payload hash line */
+  req = gst_s2s_aws_request_new ("POST", "/");
+  gst_s2s_aws_request_add_header (req, "host", "example.amazonaws.com");
+  gst_s2s_aws_request_add_header (req, "x-amz-content-sha256",
+      "UNSIGNED-PAYLOAD");
+  g_assert_true (gst_s2s_aws_request_sign (req, creds, "us-east-1", "service",
+          SUITE_TIME, &err));
+  g_assert_true (g_str_has_suffix (gst_s2s_aws_request_get_canonical_request
+          (req), "\nUNSIGNED-PAYLOAD"));
+  g_assert_true (gst_s2s_aws_request_verify (req, SUITE_AKID, SUITE_SECRET, 0,
+          0, &err));
+  g_assert_no_error (err);
+  gst_s2s_aws_request_free (req);
+
+  /* a header name that is no HTTP token is refused, the request untouched */
+  req = gst_s2s_aws_request_new ("GET", "/");
+  gst_s2s_aws_request_add_header (req, "x-a;b", "v");
+  g_assert_false (gst_s2s_aws_request_sign (req, creds, "us-east-1",
+          "service", SUITE_TIME, &err));
+  g_assert_error (err, GST_S2S_AWS_ERROR, GST_S2S_AWS_ERROR_INVALID);
+  g_clear_error (&err);
+  g_assert_cmpuint (gst_s2s_aws_request_get_n_headers (req), ==, 1);
+  g_assert_null (gst_s2s_aws_request_get_authorization (req));
+  gst_s2s_aws_request_free (req);
+  gst_s2s_aws_credentials_free (creds);
+}
+
 /* ---- credentials ---- */
 
 typedef struct
@@ -1160,10 +1196,19 @@ write_file (const gchar * path, const gchar * text)
 }
 
 static void
+capture_log (const gchar * domain, GLogLevelFlags level, const gchar * msg,
+    gpointer user_data)
+{
+  g_string_append_printf (user_data, "%s: %s\n", domain, msg);
+}
+
+static void
 test_credentials_chain (CredFixture * f, gconstpointer data)
 {
   GstS2SAwsCredentials *c;
   GError *err = NULL;
+  GString *log = g_string_new (NULL);
+  GLogFunc old_handler = g_log_set_default_handler (capture_log, log);
 
   /* nothing anywhere: a clear error naming what to set */
   c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, NULL, &err);
@@ -1262,6 +1307,13 @@ test_credentials_chain (CredFixture * f, gconstpointer data)
   c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, NULL, &err);
   g_assert_cmpstr (c->access_key_id, ==, "FILEKEY");
   gst_s2s_aws_credentials_free (c);
+
+  /* what was logged names profiles and files, never a secret */
+  g_log_set_default_handler (old_handler, NULL);
+  g_assert_nonnull (strstr (log->str, "profile 'work'"));
+  g_assert_null (strstr (log->str, "SECRET"));
+  g_assert_null (strstr (log->str, "TOKEN"));
+  g_string_free (log, TRUE);
 }
 
 static void
@@ -1330,6 +1382,7 @@ main (int argc, char **argv)
   g_test_add_func ("/aws/event-signing/gemini-nova-md-c4",
       test_event_signing_nova_frame_c4);
   g_test_add_func ("/aws/sigv4/bedrock-request", test_bedrock_request);
+  g_test_add_func ("/aws/sigv4/sign-edge-cases", test_sign_edge_cases);
   g_test_add ("/aws/credentials/chain", CredFixture, NULL, cred_setup,
       test_credentials_chain, cred_teardown);
   g_test_add ("/aws/credentials/region", CredFixture, NULL, cred_setup,

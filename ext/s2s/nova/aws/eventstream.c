@@ -10,7 +10,12 @@
 
 #include "eventstream.h"
 
-G_DEFINE_QUARK (gst - s2s - aws - error - quark, gst_s2s_aws_error);
+/* not G_DEFINE_QUARK: indent mangles its dashed argument */
+GQuark
+gst_s2s_aws_error_quark (void)
+{
+  return g_quark_from_static_string ("gst-s2s-aws-error-quark");
+}
 
 /* CRC32, IEEE polynomial (reflected 0xEDB88320), as zlib computes it */
 static guint32 crc_table[256];

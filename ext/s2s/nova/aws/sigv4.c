@@ -491,12 +491,27 @@ valid_amz_date (const gchar * d)
   return TRUE;
 }
 
+/* RFC 9110 token, with the leading ':' of HTTP/2 pseudo-headers */
+static gboolean
+valid_header_name (const gchar * name)
+{
+  const gchar *p = name[0] == ':' ? name + 1 : name;
+
+  if (!*p)
+    return FALSE;
+  for (; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("!#$%&'*+-.^_`|~", *p))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 gst_s2s_aws_request_sign (GstS2SAwsRequest * req,
     const GstS2SAwsCredentials * creds, const gchar * region,
     const gchar * service, gint64 unix_time, GError ** error)
 {
   GPtrArray *names;
+  const gchar *content_hash;
   gchar *amz_date, date8[9], *scope;
   guint i;
   gboolean ok;
@@ -504,6 +519,14 @@ gst_s2s_aws_request_sign (GstS2SAwsRequest * req,
   g_return_val_if_fail (creds && creds->access_key_id &&
       creds->secret_access_key, FALSE);
   clear_results (req);
+  for (i = 0; i < req->names->len; i++) {
+    if (!valid_header_name (g_ptr_array_index (req->names, i))) {
+      g_set_error (error, GST_S2S_AWS_ERROR, GST_S2S_AWS_ERROR_INVALID,
+          "header name '%s' is not an HTTP token",
+          (const gchar *) g_ptr_array_index (req->names, i));
+      return FALSE;
+    }
+  }
 
   if (gst_s2s_aws_request_get_header (req, "x-amz-date")) {
     amz_date = g_strdup (gst_s2s_aws_request_get_header (req, "x-amz-date"));
@@ -546,8 +569,11 @@ gst_s2s_aws_request_sign (GstS2SAwsRequest * req,
   memcpy (date8, amz_date, 8);
   date8[8] = 0;
   scope = g_strdup_printf ("%s/%s/%s/aws4_request", date8, region, service);
+  /* a declared x-amz-content-sha256 is the payload hash, as the verifier
+   * reads it */
+  content_hash = gst_s2s_aws_request_get_header (req, "x-amz-content-sha256");
   ok = build_canonical (req, (gchar **) names->pdata, amz_date, scope,
-      req->payload_hash, error);
+      content_hash ? content_hash : req->payload_hash, error);
   if (ok) {
     req->signature = compute_signature (req, creds->secret_access_key, date8,
         region, service);
@@ -739,9 +765,14 @@ GstS2SAwsEventSigner *
 gst_s2s_aws_event_signer_new (const gchar * secret_access_key,
     const gchar * region, const gchar * service, const gchar * seed_hex)
 {
-  GstS2SAwsEventSigner *s = g_new0 (GstS2SAwsEventSigner, 1);
+  GstS2SAwsEventSigner *s;
   gsize i, n = strlen (seed_hex) / 2;
 
+  for (i = 0; seed_hex[i]; i++)
+    g_return_val_if_fail (g_ascii_isxdigit (seed_hex[i]), NULL);
+  g_return_val_if_fail (strlen (seed_hex) % 2 == 0, NULL);
+
+  s = g_new0 (GstS2SAwsEventSigner, 1);
   s->secret = g_strdup (secret_access_key);
   s->region = g_strdup (region);
   s->service = g_strdup (service);

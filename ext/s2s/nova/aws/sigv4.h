@@ -43,7 +43,8 @@ guint gst_s2s_aws_request_get_n_headers (const GstS2SAwsRequest * req);
 void gst_s2s_aws_request_get_nth_header (const GstS2SAwsRequest * req,
     guint n, const gchar ** name, const gchar ** value);
 /* The payload hash line: a hex SHA-256, or a literal such as
- * GST_S2S_AWS_STREAMING_PAYLOAD. Default: the hash of the empty body. */
+ * GST_S2S_AWS_STREAMING_PAYLOAD. Default: the hash of the empty body. An
+ * x-amz-content-sha256 header, when present, takes precedence. */
 void gst_s2s_aws_request_set_payload_hash (GstS2SAwsRequest * req,
     const gchar * payload_hash);
 void gst_s2s_aws_request_set_payload (GstS2SAwsRequest * req,
@@ -97,7 +98,7 @@ GstS2SAwsRequest *gst_s2s_aws_bedrock_stream_request (const
 typedef struct _GstS2SAwsEventSigner GstS2SAwsEventSigner;
 
 /* seed_hex: the request's hex signature (or any even-length hex string:
- * its bytes are the first "previous signature") */
+ * its bytes are the first "previous signature"); NULL if it is not hex */
 GstS2SAwsEventSigner *gst_s2s_aws_event_signer_new (const gchar *
     secret_access_key, const gchar * region, const gchar * service,
     const gchar * seed_hex);
