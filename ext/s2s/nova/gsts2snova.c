@@ -54,15 +54,14 @@
 #include "aws/credentials.h"
 #include "aws/eventstream.h"
 #include "aws/sigv4.h"
+#include "gsts2snova-protocol.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_nova_debug);
 #define GST_CAT_DEFAULT gst_s2s_nova_debug
 
 #define NOVA2_MODEL "amazon.nova-2-sonic-v1:0"
-/* audioInput events of at most 100 ms, as the AWS samples send */
-#define MAX_AUDIO_EVENT_BYTES (16000 * 2 / 10)
-/* history textInput limit (§B9) */
-#define MAX_TEXT_INPUT 1024
+/* audioInput events of at most 100 ms */
+#define MAX_AUDIO_EVENT_BYTES (GST_S2S_NOVA_INPUT_RATE * 2 / 10)
 #define MAX_ERROR_BODY 4096
 
 #define IN_CAPS "audio/x-raw, format = (string) S16LE, " \
@@ -85,14 +84,6 @@ enum
   PROP_PROFILE,
 };
 
-/* What a server contentStart announced */
-typedef struct
-{
-  gchar *type;                  /* TEXT, AUDIO, TOOL */
-  gchar *role;                  /* USER, ASSISTANT, TOOL */
-  gboolean final;               /* generationStage FINAL */
-} Content;
-
 struct _GstS2SNova
 {
   GstS2SBase parent;
@@ -104,7 +95,7 @@ struct _GstS2SNova
   gchar *session_token;
   gchar *profile;
 
-  /* I/O thread */
+  /* I/O thread: transport */
   GstS2SH2Client *h2;
   GstS2SAwsEventSigner *signer;
   GstS2SAwsDecoder *decoder;
@@ -112,17 +103,16 @@ struct _GstS2SNova
   guint http_status;
   gchar *error_type;
   GString *error_body;
-  gboolean nova2;
-  gchar *prompt_name;
-  gchar *audio_content;         /* open AUDIO block, NULL before the first */
   gboolean ending;
 
-  JsonParser *parser;
-  GHashTable *contents;         /* contentId -> Content */
+  /* I/O thread: protocol (nova/gsts2snova-protocol.c) */
+  GstS2SNovaProtocol *proto;
+  gboolean nova2;
   gchar *resp_id;               /* the assistant turn in progress */
   gchar *resp_item;
   guint resp_serial;
   GString *final_text;
+  GstS2SNovaUsage last_usage;   /* usageEvent totals so far */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstS2SNova, gst_s2s_nova, GST_TYPE_S2S_BASE,
@@ -131,148 +121,17 @@ G_DEFINE_TYPE_WITH_CODE (GstS2SNova, gst_s2s_nova, GST_TYPE_S2S_BASE,
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (s2snova, "s2snova", GST_RANK_NONE,
     GST_TYPE_S2S_NOVA, s2s_element_init (plugin));
 
-static void
-content_free (gpointer p)
-{
-  Content *c = p;
-
-  g_free (c->type);
-  g_free (c->role);
-  g_free (c);
-}
-
 /* ------------------------------------------------------------------------ */
-/* Client events */
-
-/* {"event": {name: body}}, wrapped, signed and queued on the stream by
- * transport_send. Takes @body. */
-static void
-send_event (GstS2SNova * self, const gchar * name, JsonObject * body)
-{
-  JsonObject *ev = json_object_new (), *wrap = json_object_new ();
-  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
-
-  json_object_set_object_member (ev, name, body);
-  json_object_set_object_member (wrap, "event", ev);
-  json_node_take_object (root, wrap);
-  gst_s2s_base_send_json (GST_S2S_BASE (self), root);
-  json_node_unref (root);
-}
-
-static JsonObject *
-prompt_body (GstS2SNova * self)
-{
-  JsonObject *o = json_object_new ();
-
-  json_object_set_string_member (o, "promptName", self->prompt_name);
-  return o;
-}
-
-static JsonObject *
-content_body (GstS2SNova * self, const gchar * content_name)
-{
-  JsonObject *o = prompt_body (self);
-
-  json_object_set_string_member (o, "contentName", content_name);
-  return o;
-}
-
-static JsonObject *
-text_config (void)
-{
-  JsonObject *o = json_object_new ();
-
-  json_object_set_string_member (o, "mediaType", "text/plain");
-  return o;
-}
-
-/* contentStart TEXT, textInput (split into ≤ 1 KiB pieces at UTF-8
- * boundaries), contentEnd */
-static void
-send_text_block (GstS2SNova * self, const gchar * role, gboolean interactive,
-    const gchar * text)
-{
-  gchar *name = g_uuid_string_random ();
-  JsonObject *o = content_body (self, name);
-  const gchar *p = text;
-
-  json_object_set_string_member (o, "type", "TEXT");
-  json_object_set_boolean_member (o, "interactive", interactive);
-  json_object_set_string_member (o, "role", role);
-  json_object_set_object_member (o, "textInputConfiguration", text_config ());
-  send_event (self, "contentStart", o);
-  do {
-    const gchar *end = p + strlen (p);
-    gchar *piece;
-
-    if (end - p > MAX_TEXT_INPUT) {
-      end = p + MAX_TEXT_INPUT;
-      while (end > p && (*end & 0xC0) == 0x80)
-        end--;
-    }
-    piece = g_strndup (p, end - p);
-    o = content_body (self, name);
-    json_object_set_string_member (o, "content", piece);
-    send_event (self, "textInput", o);
-    g_free (piece);
-    p = end;
-  } while (*p);
-  send_event (self, "contentEnd", content_body (self, name));
-  g_free (name);
-}
+/* Client events: built by the protocol layer, signed by transport_send */
 
 static void
-ensure_audio_open (GstS2SNova * self)
+send_events (GstS2SNova * self, GPtrArray * events)
 {
-  JsonObject *o, *cfg;
-
-  if (self->audio_content)
-    return;
-  self->audio_content = g_uuid_string_random ();
-  cfg = json_object_new ();
-  json_object_set_string_member (cfg, "mediaType", "audio/lpcm");
-  json_object_set_int_member (cfg, "sampleRateHertz", 16000);
-  json_object_set_int_member (cfg, "sampleSizeBits", 16);
-  json_object_set_int_member (cfg, "channelCount", 1);
-  json_object_set_string_member (cfg, "audioType", "SPEECH");
-  json_object_set_string_member (cfg, "encoding", "base64");
-  o = content_body (self, self->audio_content);
-  json_object_set_string_member (o, "type", "AUDIO");
-  json_object_set_boolean_member (o, "interactive", TRUE);
-  json_object_set_string_member (o, "role", "USER");
-  json_object_set_object_member (o, "audioInputConfiguration", cfg);
-  send_event (self, "contentStart", o);
-}
-
-static JsonObject *
-tool_config (JsonArray * tools)
-{
-  JsonObject *cfg = json_object_new ();
-  JsonArray *out = json_array_new ();
   guint i;
 
-  for (i = 0; i < json_array_get_length (tools); i++) {
-    JsonObject *t = json_array_get_object_element (tools, i);
-    JsonObject *spec = json_object_new (), *schema = json_object_new ();
-    JsonObject *wrap = json_object_new ();
-    JsonNode *params = json_object_get_member (t, "parameters");
-    gchar *params_json;
-
-    json_object_set_string_member (spec, "name",
-        json_object_get_string_member_with_default (t, "name", ""));
-    json_object_set_string_member (spec, "description",
-        json_object_get_string_member_with_default (t, "description", ""));
-    /* the schema is a JSON string (§B6) */
-    params_json = params ? json_to_string (params, FALSE) :
-        g_strdup ("{\"type\":\"object\",\"properties\":{}}");
-    json_object_set_string_member (schema, "json", params_json);
-    g_free (params_json);
-    json_object_set_object_member (spec, "inputSchema", schema);
-    json_object_set_object_member (wrap, "toolSpec", spec);
-    json_array_add_object_element (out, wrap);
-  }
-  json_object_set_array_member (cfg, "tools", out);
-  return cfg;
+  for (i = 0; i < events->len; i++)
+    gst_s2s_base_send (GST_S2S_BASE (self), g_ptr_array_index (events, i), -1);
+  g_ptr_array_set_size (events, 0);
 }
 
 static const gchar *
@@ -287,79 +146,48 @@ endpointing (gint silence_ms)
   return "LOW";
 }
 
-/* sessionStart, promptStart and the system prompt; the audio block opens
- * after the history, with the first audio */
+/* sessionStart, promptStart, the system prompt, the history (the seed, or
+ * the conversation so far), then the audio block kept open. Bedrock has no
+ * acknowledgement: the session is ready once these are out. */
 static void
 gst_s2s_nova_session_open (GstS2SBase * base, const GstS2SConfig * c)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
-  JsonObject *o = json_object_new (), *inf = json_object_new (), *aoc;
+  GstS2SNovaSessionConfig sc = { 0, };
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
+  gchar *tools = NULL, *history = NULL;
+  GError *err = NULL;
 
-  json_object_set_int_member (inf, "maxTokens", c->max_output_tokens > 0 ?
-      c->max_output_tokens : 1024);
-  json_object_set_double_member (inf, "topP", 0.9);
-  json_object_set_double_member (inf, "temperature", c->temperature >= 0 ?
-      c->temperature : 0.7);
-  json_object_set_object_member (o, "inferenceConfiguration", inf);
-  if (self->nova2 && endpointing (c->silence_duration)) {
-    JsonObject *td = json_object_new ();
-    json_object_set_string_member (td, "endpointingSensitivity",
-        endpointing (c->silence_duration));
-    json_object_set_object_member (o, "turnDetectionConfiguration", td);
-  }
-  send_event (self, "sessionStart", o);
-
-  g_free (self->prompt_name);
-  self->prompt_name = g_uuid_string_random ();
-  o = prompt_body (self);
-  json_object_set_object_member (o, "textOutputConfiguration", text_config ());
-  aoc = json_object_new ();
-  json_object_set_string_member (aoc, "mediaType", "audio/lpcm");
-  json_object_set_int_member (aoc, "sampleRateHertz", 24000);
-  json_object_set_int_member (aoc, "sampleSizeBits", 16);
-  json_object_set_int_member (aoc, "channelCount", 1);
-  json_object_set_string_member (aoc, "voiceId", c->voice);
-  json_object_set_string_member (aoc, "encoding", "base64");
-  json_object_set_string_member (aoc, "audioType", "SPEECH");
-  json_object_set_object_member (o, "audioOutputConfiguration", aoc);
   if (c->tools && json_array_get_length (c->tools) > 0) {
-    JsonObject *tuc = json_object_new ();
-    json_object_set_string_member (tuc, "mediaType", "application/json");
-    json_object_set_object_member (o, "toolUseOutputConfiguration", tuc);
-    json_object_set_object_member (o, "toolConfiguration",
-        tool_config (c->tools));
+    JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+    json_node_set_array (n, c->tools);
+    tools = json_to_string (n, FALSE);
+    json_node_unref (n);
   }
-  send_event (self, "promptStart", o);
+  /* before a session ran this is the history property's seed */
+  g_object_get (self, "history", &history, NULL);
 
-  if (c->instructions && *c->instructions)
-    send_text_block (self, "SYSTEM", FALSE, c->instructions);
-
-  /* Bedrock has no acknowledgement: the session is ready once the request
-   * is out */
-  gst_s2s_base_session_ready (base, self->prompt_name);
-}
-
-static void
-gst_s2s_nova_send_history (GstS2SBase * base, JsonArray * items)
-{
-  GstS2SNova *self = GST_S2S_NOVA (base);
-  guint i;
-
-  for (i = 0; i < json_array_get_length (items); i++) {
-    JsonObject *o = json_array_get_object_element (items, i);
-    const gchar *type = json_object_get_string_member_with_default (o, "type",
-        "message");
-    const gchar *role = json_object_get_string_member_with_default (o, "role",
-        "user");
-    const gchar *text = json_object_get_string_member_with_default (o, "text",
-        "");
-
-    /* Nova's history is text turns only */
-    if (!g_str_equal (type, "message") || *text == '\0')
-      continue;
-    send_text_block (self, g_str_equal (role, "assistant") ? "ASSISTANT" :
-        "USER", FALSE, text);
+  sc.nova2 = self->nova2;
+  sc.max_tokens = c->max_output_tokens;
+  sc.top_p = -1;
+  sc.temperature = c->temperature;
+  sc.endpointing_sensitivity = endpointing (c->silence_duration);
+  sc.voice = c->voice;
+  sc.system_prompt = c->instructions;
+  sc.tools_json = tools;
+  sc.history_json = history;
+  if (!gst_s2s_nova_protocol_start (self->proto, &sc, events, &err)) {
+    gst_s2s_base_provider_error (base, GST_S2S_ERROR_INVALID_CONFIG, TRUE,
+        FALSE, NULL, err->message);
+    g_clear_error (&err);
+  } else {
+    send_events (self, events);
+    gst_s2s_base_session_ready (base,
+        gst_s2s_nova_protocol_get_prompt_name (self->proto));
   }
+  g_ptr_array_unref (events);
+  g_free (tools);
+  g_free (history);
 }
 
 static void
@@ -367,15 +195,12 @@ gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
 
-  ensure_audio_open (self);
   while (size > 0) {
     gsize n = MIN (size, MAX_AUDIO_EVENT_BYTES);
-    JsonObject *o = content_body (self, self->audio_content);
-    gchar *b64 = g_base64_encode (data, n);
+    gchar *ev = gst_s2s_nova_protocol_audio_input (self->proto, data, n);
 
-    json_object_set_string_member (o, "content", b64);
-    g_free (b64);
-    send_event (self, "audioInput", o);
+    gst_s2s_base_send (base, ev, -1);
+    g_free (ev);
     data += n;
     size -= n;
   }
@@ -403,24 +228,11 @@ gst_s2s_nova_send_tool_result (GstS2SBase * base, const gchar * call_id,
     const gchar * output)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
-  gchar *name = g_uuid_string_random ();
-  JsonObject *o = content_body (self, name), *trc = json_object_new ();
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
 
-  /* the audio block stays open around the tool result */
-  ensure_audio_open (self);
-  json_object_set_boolean_member (o, "interactive", FALSE);
-  json_object_set_string_member (o, "type", "TOOL");
-  json_object_set_string_member (o, "role", "TOOL");
-  json_object_set_string_member (trc, "toolUseId", call_id);
-  json_object_set_string_member (trc, "type", "TEXT");
-  json_object_set_object_member (trc, "textInputConfiguration", text_config ());
-  json_object_set_object_member (o, "toolResultInputConfiguration", trc);
-  send_event (self, "contentStart", o);
-  o = content_body (self, name);
-  json_object_set_string_member (o, "content", output);
-  send_event (self, "toolResult", o);
-  send_event (self, "contentEnd", content_body (self, name));
-  g_free (name);
+  gst_s2s_nova_protocol_tool_result (self->proto, call_id, output, events);
+  send_events (self, events);
+  g_ptr_array_unref (events);
 }
 
 static void
@@ -428,16 +240,21 @@ gst_s2s_nova_send_text (GstS2SBase * base, const gchar * role,
     const gchar * text)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
+  GPtrArray *events;
 
   if (!self->nova2 || !g_str_equal (role, "user")) {
     GST_WARNING_OBJECT (self, "%s text is not supported by this model; "
         "dropped", role);
     return;
   }
-  ensure_audio_open (self);
-  /* Nova 2 cross-modal input: the audio block stays open */
-  send_text_block (self, "USER", TRUE, text);
+  events = g_ptr_array_new_with_free_func (g_free);
+  gst_s2s_nova_protocol_text_input (self->proto, text, events);
+  send_events (self, events);
+  g_ptr_array_unref (events);
 }
+
+static const GstS2SNovaCallbacks nova_callbacks;
+static void report_bad_event (GstS2SNova * self, GError * err);
 
 /* ------------------------------------------------------------------------ */
 /* Transport: one signed HTTP/2 request */
@@ -543,60 +360,6 @@ report_http_error (GstS2SNova * self)
 }
 
 static void
-handle_server_message (GstS2SNova * self, GstS2SAwsMessage * msg)
-{
-  GstS2SBase *base = GST_S2S_BASE (self);
-  const gchar *mtype = gst_s2s_aws_message_get_string (msg, ":message-type");
-  gsize len;
-  const gchar *payload = g_bytes_get_data (msg->payload, &len);
-
-  if (!g_strcmp0 (mtype, "exception") || !g_strcmp0 (mtype, "error")) {
-    const gchar *type = gst_s2s_aws_message_get_string (msg,
-        !g_strcmp0 (mtype, "error") ? ":error-code" : ":exception-type");
-    gchar *body = g_strndup (payload, len), *text;
-    GstS2SErrorCode code;
-    gboolean retryable;
-
-    text = json_message (body);
-    if (text == NULL && !g_strcmp0 (mtype, "error"))
-      text = g_strdup (gst_s2s_aws_message_get_string (msg, ":error-message"));
-    map_exception (type ? type : "internalServerException", &code, &retryable);
-    gst_s2s_base_provider_error (base, code, TRUE, retryable, type,
-        text ? text : "exception without a message");
-    g_free (text);
-    g_free (body);
-    return;
-  }
-  if (g_strcmp0 (mtype, "event")) {
-    GST_DEBUG_OBJECT (self, "ignoring message type %s", GST_STR_NULL (mtype));
-    return;
-  }
-  {
-    /* payload {"bytes": base64 of the event JSON}; unknown keys ignored */
-    JsonObject *o;
-    const gchar *b64;
-    gchar *json;
-    gsize json_len;
-    GBytes *bytes;
-
-    if (!json_parser_load_from_data (self->parser, payload, len, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (self->parser)) ||
-        (b64 = json_object_get_string_member_with_default (o =
-                json_node_get_object (json_parser_get_root (self->parser)),
-                "bytes", NULL)) == NULL) {
-      gst_s2s_base_provider_error (base, GST_S2S_ERROR_PROTOCOL, FALSE,
-          FALSE, NULL, "event payload is not {\"bytes\": base64}");
-      return;
-    }
-    json = g_strdup (b64);
-    g_base64_decode_inplace (json, &json_len);
-    bytes = g_bytes_new_take (json, json_len);
-    gst_s2s_base_transport_message (base, bytes, FALSE);
-    g_bytes_unref (bytes);
-  }
-}
-
-static void
 h2_opened (gpointer user_data)
 {
   gst_s2s_base_transport_opened (GST_S2S_BASE (user_data));
@@ -642,8 +405,11 @@ h2_data (const guint8 * data, gsize len, gpointer user_data)
     return;
   }
   while (self->h2 && (msg = gst_s2s_aws_decoder_pop (self->decoder))) {
-    handle_server_message (self, msg);
+    if (!gst_s2s_nova_protocol_handle_message (self->proto, msg,
+            &nova_callbacks, self, &err))
+      report_bad_event (self, err);
     gst_s2s_aws_message_free (msg);
+    err = NULL;
   }
 }
 
@@ -767,6 +533,8 @@ gst_s2s_nova_open_transport (GstS2SBase * base, const GstS2SConfig * c,
       region, GST_S2S_AWS_BEDROCK_SERVICE,
       gst_s2s_aws_request_get_signature (req));
   self->decoder = gst_s2s_aws_decoder_new ();
+  self->proto = gst_s2s_nova_protocol_new ();
+  memset (&self->last_usage, 0, sizeof (self->last_usage));
   self->h2 = gst_s2s_h2_client_new (GST_OBJECT (self), &h2_callbacks, self);
   ok = gst_s2s_h2_client_connect (self->h2, "POST", full,
       (const gchar * const *) headers->pdata, c->ssl_ca_file, c->proxy,
@@ -793,93 +561,36 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
   GstS2SNova *self = GST_S2S_NOVA (base);
 
   self->ending = TRUE;
-  if (gst_s2s_h2_client_is_open (self->h2) && self->prompt_name) {
-    GByteArray *out = g_byte_array_new ();
+  if (gst_s2s_h2_client_is_open (self->h2) && self->proto &&
+      gst_s2s_nova_protocol_get_prompt_name (self->proto)) {
+    GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
+    GByteArray *end = g_byte_array_new ();
 
-    if (self->audio_content)
-      send_event (self, "contentEnd", content_body (self, self->audio_content));
-    send_event (self, "promptEnd", prompt_body (self));
-    send_event (self, "sessionEnd", json_object_new ());
+    gst_s2s_nova_protocol_end (self->proto, events);
+    send_events (self, events);
+    g_ptr_array_unref (events);
     if (gst_s2s_aws_event_signer_sign_to (self->signer, NULL, 0,
-            g_get_real_time () / 1000, out, NULL))
-      gst_s2s_h2_client_send (self->h2, out->data, out->len);
+            g_get_real_time () / 1000, end, NULL))
+      gst_s2s_h2_client_send (self->h2, end->data, end->len);
     gst_s2s_h2_client_end (self->h2);
-    g_byte_array_unref (out);
+    g_byte_array_unref (end);
   }
   g_clear_pointer (&self->h2, gst_s2s_h2_client_free);
   g_clear_pointer (&self->signer, gst_s2s_aws_event_signer_free);
   g_clear_pointer (&self->decoder, gst_s2s_aws_decoder_free);
-  g_clear_pointer (&self->prompt_name, g_free);
-  g_clear_pointer (&self->audio_content, g_free);
+  g_clear_pointer (&self->proto, gst_s2s_nova_protocol_free);
   g_clear_pointer (&self->error_type, g_free);
   g_clear_pointer (&self->resp_id, g_free);
   g_clear_pointer (&self->resp_item, g_free);
   g_string_truncate (self->error_body, 0);
   g_string_truncate (self->final_text, 0);
-  g_hash_table_remove_all (self->contents);
   self->http_status = 0;
   self->ending = FALSE;
 }
 
+
 /* ------------------------------------------------------------------------ */
-/* Server events */
-
-static const gchar *
-str_member (JsonObject * o, const gchar * name)
-{
-  return o ? json_object_get_string_member_with_default (o, name, NULL) : NULL;
-}
-
-static JsonObject *
-obj_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static gint64
-int_member (JsonObject * o, const gchar * name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : 0;
-}
-
-/* additionalModelFields is a JSON string inside the JSON */
-static gboolean
-is_final_stage (const gchar * fields)
-{
-  JsonParser *p;
-  gboolean final = FALSE;
-
-  if (fields == NULL)
-    return FALSE;
-  p = json_parser_new ();
-  if (json_parser_load_from_data (p, fields, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    final = !g_strcmp0 (str_member (json_node_get_object (json_parser_get_root
-                (p)), "generationStage"), "FINAL");
-  g_object_unref (p);
-  return final;
-}
-
-static gboolean
-is_interrupted_marker (const gchar * text)
-{
-  JsonParser *p;
-  gboolean yes = FALSE;
-
-  if (text == NULL || strstr (text, "interrupted") == NULL)
-    return FALSE;
-  p = json_parser_new ();
-  if (json_parser_load_from_data (p, text, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    yes = json_object_get_boolean_member_with_default (json_node_get_object
-        (json_parser_get_root (p)), "interrupted", FALSE);
-  g_object_unref (p);
-  return yes;
-}
+/* Server events (protocol layer callbacks) */
 
 /* The assistant's turn starts at its first content (text, audio or tool) */
 static void
@@ -912,143 +623,140 @@ end_response (GstS2SNova * self, const gchar * status)
 }
 
 static void
-dispatch_event (GstS2SNova * self, const gchar * name, JsonObject * ev)
+on_content_start (gpointer user_data, const GstS2SNovaContent * c)
 {
-  GstS2SBase *base = GST_S2S_BASE (self);
-  const gchar *cid = str_member (ev, "contentId");
-  Content *content = cid ? g_hash_table_lookup (self->contents, cid) : NULL;
-
-  if (g_str_equal (name, "audioOutput")) {
-    const gchar *b64 = str_member (ev, "content");
-    gchar *buf;
-    gsize len = 0;
-
-    if (b64 == NULL || self->resp_id == NULL)
-      return;
-    buf = g_strdup (b64);
-    g_base64_decode_inplace (buf, &len);
-    gst_s2s_base_response_audio (base, self->resp_id, self->resp_item,
-        (const guint8 *) buf, len);
-    g_free (buf);
-  } else if (g_str_equal (name, "contentStart")) {
-    Content *c = g_new0 (Content, 1);
-
-    if (cid == NULL) {
-      g_free (c);
-      return;
-    }
-    c->type = g_strdup (str_member (ev, "type"));
-    c->role = g_strdup (str_member (ev, "role"));
-    c->final = is_final_stage (str_member (ev, "additionalModelFields"));
-    g_hash_table_insert (self->contents, g_strdup (cid), c);
-    if (!g_strcmp0 (c->role, "ASSISTANT") || !g_strcmp0 (c->role, "TOOL"))
-      ensure_response (self, cid);
-  } else if (g_str_equal (name, "textOutput")) {
-    const gchar *text = str_member (ev, "content");
-
-    if (text == NULL)
-      return;
-    if (is_interrupted_marker (text)) {
-      /* barge-in: the server stopped its answer; drop what is queued */
-      gst_s2s_base_speech_started (base, NULL);
-      return;
-    }
-    if (content && !g_strcmp0 (content->role, "USER")) {
-      /* Nova reports the user's turn once it has ended */
-      gst_s2s_base_item_added (base, cid, "message", "user");
-      gst_s2s_base_speech_stopped (base, cid);
-      gst_s2s_base_transcript (base, "user", cid, text, TRUE);
-    } else if (content && content->final) {
-      if (self->final_text->len > 0)
-        g_string_append_c (self->final_text, ' ');
-      g_string_append (self->final_text, text);
-    } else if (self->resp_id) {
-      /* SPECULATIVE: what the model plans to say */
-      gst_s2s_base_transcript (base, "assistant", self->resp_item, text, FALSE);
-    }
-  } else if (g_str_equal (name, "toolUse")) {
-    const gchar *id = str_member (ev, "toolUseId");
-    const gchar *tool = str_member (ev, "toolName");
-    const gchar *args = str_member (ev, "content");
-
-    if (id && tool)
-      gst_s2s_base_tool_call (base, id, tool, args ? args : "{}");
-    else
-      gst_s2s_base_provider_error (base, GST_S2S_ERROR_PROTOCOL, FALSE,
-          FALSE, NULL, "toolUse without toolUseId or toolName");
-  } else if (g_str_equal (name, "contentEnd")) {
-    const gchar *reason = str_member (ev, "stopReason");
-
-    if (content && !g_strcmp0 (content->role, "ASSISTANT") &&
-        !g_strcmp0 (content->type, "TEXT") && content->final &&
-        (!g_strcmp0 (reason, "END_TURN") || !g_strcmp0 (reason, "INTERRUPTED")))
-      end_response (self, g_strcmp0 (reason, "INTERRUPTED") ? "completed" :
-          "cancelled");
-    else if (content && !g_strcmp0 (content->type, "TOOL") &&
-        !g_strcmp0 (reason, "TOOL_USE"))
-      end_response (self, "completed");
-    if (cid)
-      g_hash_table_remove (self->contents, cid);
-  } else if (g_str_equal (name, "usageEvent")) {
-    JsonObject *delta = obj_member (obj_member (ev, "details"), "delta");
-    JsonObject *in = obj_member (delta, "input");
-    JsonObject *out = obj_member (delta, "output");
-    GstS2SUsage u = { 0, };
-
-    u.input_audio_tokens = int_member (in, "speechTokens");
-    u.output_audio_tokens = int_member (out, "speechTokens");
-    u.input_tokens = u.input_audio_tokens + int_member (in, "textTokens");
-    u.output_tokens = u.output_audio_tokens + int_member (out, "textTokens");
-    if (u.input_tokens || u.output_tokens)
-      gst_s2s_base_usage (base, &u);
-  } else {
-    /* completionStart, completionEnd: Nova may keep one completion open
-     * across turns, so they mark nothing for us */
-    GST_LOG_OBJECT (self, "ignoring %s", name);
-  }
-}
-
-void
-gst_s2s_nova_handle_event (GstS2SNova * self, const gchar * data, gsize size)
-{
-  JsonNode *root;
-  JsonObject *event = NULL, *body;
-  GList *members = NULL;
-  GError *err = NULL;
-
-  if (!json_parser_load_from_data (self->parser, data, size, &err)) {
-    gchar *msg = g_strdup_printf ("malformed event: %s", err->message);
-    gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,
-        FALSE, FALSE, NULL, msg);
-    g_free (msg);
-    g_clear_error (&err);
-    return;
-  }
-  root = json_parser_get_root (self->parser);
-  if (root && JSON_NODE_HOLDS_OBJECT (root))
-    event = obj_member (json_node_get_object (root), "event");
-  if (event)
-    members = json_object_get_members (event);
-  if (members == NULL || members->next != NULL ||
-      (body = obj_member (event, members->data)) == NULL) {
-    gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,
-        FALSE, FALSE, NULL, "event is not {\"event\": {name: {...}}}");
-    g_list_free (members);
-    return;
-  }
-  GST_TRACE_OBJECT (self, "event %s (%" G_GSIZE_FORMAT " bytes)",
-      (const gchar *) members->data, size);
-  dispatch_event (self, members->data, body);
-  g_list_free (members);
+  if (!g_strcmp0 (c->role, "ASSISTANT") || !g_strcmp0 (c->role, "TOOL"))
+    ensure_response (user_data, c->content_id);
 }
 
 static void
+on_text_output (gpointer user_data, const GstS2SNovaContent * c,
+    const gchar * text)
+{
+  GstS2SNova *self = user_data;
+  GstS2SBase *base = GST_S2S_BASE (self);
+
+  if (!g_strcmp0 (c->role, "USER")) {
+    /* Nova reports the user's turn once it has ended */
+    gst_s2s_base_item_added (base, c->content_id, "message", "user");
+    gst_s2s_base_speech_stopped (base, c->content_id);
+    gst_s2s_base_transcript (base, "user", c->content_id, text, TRUE);
+  } else if (c->stage == GST_S2S_NOVA_STAGE_FINAL) {
+    /* what was actually spoken, sentence by sentence */
+    if (self->final_text->len > 0)
+      g_string_append_c (self->final_text, ' ');
+    g_string_append (self->final_text, text);
+  } else if (self->resp_id) {
+    /* SPECULATIVE: what the model plans to say */
+    gst_s2s_base_transcript (base, "assistant", self->resp_item, text, FALSE);
+  }
+}
+
+static void
+on_audio_output (gpointer user_data, const GstS2SNovaContent * c,
+    const guint8 * pcm, gsize len)
+{
+  GstS2SNova *self = user_data;
+
+  ensure_response (self, c->content_id);
+  gst_s2s_base_response_audio (GST_S2S_BASE (self), self->resp_id,
+      self->resp_item, pcm, len);
+}
+
+static void
+on_tool_use (gpointer user_data, const gchar * id, const gchar * name,
+    const gchar * args)
+{
+  gst_s2s_base_tool_call (GST_S2S_BASE (user_data), id, name, args);
+}
+
+static void
+on_content_end (gpointer user_data, const GstS2SNovaContent * c,
+    const gchar * reason)
+{
+  GstS2SNova *self = user_data;
+
+  if (!g_strcmp0 (c->role, "ASSISTANT") && !g_strcmp0 (c->type, "TEXT") &&
+      c->stage == GST_S2S_NOVA_STAGE_FINAL && (!g_strcmp0 (reason,
+              "END_TURN") || !g_strcmp0 (reason, "INTERRUPTED")))
+    end_response (self, g_strcmp0 (reason, "INTERRUPTED") ? "completed" :
+        "cancelled");
+  else if (!g_strcmp0 (c->type, "TOOL") && !g_strcmp0 (reason, "TOOL_USE"))
+    end_response (self, "completed");
+}
+
+static void
+on_interrupted (gpointer user_data)
+{
+  /* barge-in: the server stopped its answer; drop what is queued */
+  gst_s2s_base_speech_started (GST_S2S_BASE (user_data), NULL);
+}
+
+/* usageEvent carries running totals; s2s-usage wants what this event added */
+static void
+on_usage (gpointer user_data, const GstS2SNovaUsage * u)
+{
+  GstS2SNova *self = user_data;
+  GstS2SNovaUsage *last = &self->last_usage;
+  GstS2SUsage d = { 0, };
+
+  d.input_audio_tokens = MAX (0, u->input_speech_tokens -
+      last->input_speech_tokens);
+  d.output_audio_tokens = MAX (0, u->output_speech_tokens -
+      last->output_speech_tokens);
+  d.input_tokens = d.input_audio_tokens + MAX (0, u->input_text_tokens -
+      last->input_text_tokens);
+  d.output_tokens = d.output_audio_tokens + MAX (0, u->output_text_tokens -
+      last->output_text_tokens);
+  *last = *u;
+  if (d.input_tokens || d.output_tokens)
+    gst_s2s_base_usage (GST_S2S_BASE (self), &d);
+}
+
+static void
+on_exception (gpointer user_data, const gchar * type, const gchar * message)
+{
+  GstS2SErrorCode code;
+  gboolean retryable;
+
+  map_exception (type, &code, &retryable);
+  gst_s2s_base_provider_error (GST_S2S_BASE (user_data), code, TRUE,
+      retryable, type, message && *message ? message :
+      "exception without a message");
+}
+
+static const GstS2SNovaCallbacks nova_callbacks = {
+  .content_start = on_content_start,
+  .text_output = on_text_output,
+  .audio_output = on_audio_output,
+  .tool_use = on_tool_use,
+  .content_end = on_content_end,
+  .interrupted = on_interrupted,
+  .usage = on_usage,
+  .exception = on_exception,
+};
+
+static void
+report_bad_event (GstS2SNova * self, GError * err)
+{
+  gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,
+      FALSE, FALSE, NULL, err->message);
+  g_error_free (err);
+}
+
+/* The JSON of one event (the transport hands over decoded messages
+ * directly; this path serves gst_s2s_base_transport_message) */
+static void
 gst_s2s_nova_handle_message (GstS2SBase * base, GBytes * data, gboolean binary)
 {
+  GstS2SNova *self = GST_S2S_NOVA (base);
+  GError *err = NULL;
   gsize size;
   const gchar *text = g_bytes_get_data (data, &size);
 
-  gst_s2s_nova_handle_event (GST_S2S_NOVA (base), text, size);
+  if (self->proto && !gst_s2s_nova_protocol_handle_event_json (self->proto,
+          text, size, &nova_callbacks, self, &err))
+    report_bad_event (self, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1144,8 +852,6 @@ gst_s2s_nova_finalize (GObject * object)
   g_byte_array_unref (self->out);
   g_string_free (self->error_body, TRUE);
   g_string_free (self->final_text, TRUE);
-  g_hash_table_unref (self->contents);
-  g_object_unref (self->parser);
   G_OBJECT_CLASS (gst_s2s_nova_parent_class)->finalize (object);
 }
 
@@ -1204,7 +910,6 @@ gst_s2s_nova_class_init (GstS2SNovaClass * klass)
   base_class->transport_send = transport_send;
   base_class->close_transport = gst_s2s_nova_close_transport;
   base_class->session_open = gst_s2s_nova_session_open;
-  base_class->send_history = gst_s2s_nova_send_history;
   base_class->handle_message = gst_s2s_nova_handle_message;
   base_class->send_audio = gst_s2s_nova_send_audio;
   base_class->commit = gst_s2s_nova_noop;
@@ -1221,7 +926,4 @@ gst_s2s_nova_init (GstS2SNova * self)
   self->out = g_byte_array_new ();
   self->error_body = g_string_new (NULL);
   self->final_text = g_string_new (NULL);
-  self->contents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      content_free);
-  self->parser = json_parser_new ();
 }

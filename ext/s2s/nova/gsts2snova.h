@@ -11,10 +11,5 @@
 G_BEGIN_DECLS
 #define GST_TYPE_S2S_NOVA (gst_s2s_nova_get_type ())
 G_DECLARE_FINAL_TYPE (GstS2SNova, gst_s2s_nova, GST, S2S_NOVA, GstS2SBase)
-/* One server event, the JSON of {"event": {name: {...}}} (for the fuzz
- * target and tests) */
-     void gst_s2s_nova_handle_event (GstS2SNova * self, const gchar * data,
-    gsize size);
-
-G_END_DECLS
-#endif /* __GST_S2S_NOVA_H__ */
+    G_END_DECLS
+#endif                          /* __GST_S2S_NOVA_H__ */
