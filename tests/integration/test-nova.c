@@ -15,6 +15,12 @@
 
 #include "emu-helper.h"
 
+#ifdef HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #define RUN_TIMEOUT_MS 40000
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
@@ -25,11 +31,13 @@ make_pipeline (const gchar * wav, ItEmu * emu, const gchar * secret)
 {
   GError *err = NULL;
   gchar *ca = it_cert_path ("ca.pem");
+  /* TLS under valgrind is slow: a generous bound there */
   gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
       "s2snova name=s2s url=%s ssl-ca-file=\"%s\" region=us-east-1 "
-      "access-key-id=AKIDEXAMPLE secret-access-key=%s silence-duration=1500 ! "
+      "access-key-id=AKIDEXAMPLE secret-access-key=%s silence-duration=1500 "
+      "connect-timeout=%u ! "
       "fakesink name=sink sync=false signal-handoffs=true", wav,
-      emu->nova_url, ca, secret);
+      emu->nova_url, ca, secret, RUNNING_ON_VALGRIND ? 60000 : 10000);
   GstElement *p = gst_parse_launch (desc, &err);
 
   fail_unless (p != NULL && err == NULL, "%s: %s", desc,
@@ -223,7 +231,7 @@ GST_START_TEST (test_tool_call)
 {
   ItEmu *emu = it_emu_start_full ("{\"turns\":[{\"tool_call\":{\"name\":"
       "\"book_table\",\"arguments\":" TOOL_ARGS ",\"call_id\":\"tu-1\"}}]}",
-      TRUE, nova_args);
+      FALSE, nova_args);
   gchar *wav = it_audio_path ("q3-tool-16k.wav");
   GstElement *p = make_pipeline (wav, emu, SECRET);
   GstElement *s2s = gst_bin_get_by_name (GST_BIN (p), "s2s");
@@ -277,7 +285,7 @@ GST_END_TEST;
 /* Two user turns 2 s apart (endpointing 1.5 s): two answers */
 GST_START_TEST (test_two_turns)
 {
-  ItEmu *emu = it_emu_start_full (NULL, TRUE, nova_args);
+  ItEmu *emu = it_emu_start_full (NULL, FALSE, nova_args);
   gchar *wav = it_audio_path ("two-turns-16k.wav");
   GstElement *p = make_pipeline (wav, emu, SECRET);
   GPtrArray *msgs = it_msgs_new ();
@@ -312,7 +320,7 @@ stop_on_interrupt (GstElement * pipeline, GstMessage * msg, gpointer data)
 GST_START_TEST (test_barge_in)
 {
   const gchar *extra[] = { "--nova-port", "0", "--pace-audio", NULL };
-  ItEmu *emu = it_emu_start_full (NULL, TRUE, extra);
+  ItEmu *emu;
   gchar *q1 = it_audio_path ("q1-weather-16k.wav");
   gchar *q2 = it_audio_path ("q2-interrupt-16k.wav");
   GBytes *b1 = it_wav_read_pcm (q1, 16000), *b2 = it_wav_read_pcm (q2, 16000);
@@ -325,6 +333,21 @@ GST_START_TEST (test_barge_in)
   const guint8 *d1 = g_bytes_get_data (b1, &n1), *d2 =
       g_bytes_get_data (b2, &n2);
 
+  if (RUNNING_ON_VALGRIND) {
+    /* the overlap of real-time speech and the paced answer is not
+     * reproducible at valgrind speed */
+    g_printerr ("test_barge_in: skipped under valgrind\n");
+    g_bytes_unref (b1);
+    g_bytes_unref (b2);
+    g_byte_array_unref (input);
+    it_tmpdir_remove (tmp);
+    g_free (tmp);
+    g_free (q1);
+    g_free (q2);
+    g_ptr_array_unref (msgs);
+    return;
+  }
+  emu = it_emu_start_full (NULL, FALSE, extra);
   g_byte_array_append (input, d1, n1);
   g_byte_array_set_size (input, n1 + gap);
   memset (input->data + n1, 0, gap);
@@ -378,7 +401,7 @@ static void
 expect_error (const gchar * script, const gchar * const *extra,
     const gchar * code, const gchar * provider_code, gboolean retryable)
 {
-  ItEmu *emu = it_emu_start_full (script, TRUE, extra);
+  ItEmu *emu = it_emu_start_full (script, FALSE, extra);
   gchar *wav = it_audio_path ("q2-interrupt-16k.wav");
   GstElement *p = make_pipeline (wav, emu, SECRET);
   GPtrArray *msgs = it_msgs_new ();
