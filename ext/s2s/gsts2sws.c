@@ -82,6 +82,10 @@ gst_s2s_tls_accept_with_extra_ca (GstObject * parent, GTlsDatabase * extra_ca,
 
   if (extra_ca == NULL)
     return FALSE;
+  /* also used outside the plugin (the HTTP/2 client's unit tests) */
+  if (G_UNLIKELY (gst_s2s_debug == NULL))
+    GST_DEBUG_CATEGORY_INIT (gst_s2s_debug, "s2s", 0,
+        "speech-to-speech base class");
 
   identity = g_network_address_new (host, port);
   flags = g_tls_database_verify_chain (extra_ca, cert,
