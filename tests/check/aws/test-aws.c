@@ -167,20 +167,29 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const gchar * const *) a, *(const gchar * const *) b);
 }
 
-static void
-add_testsuite_cases (const gchar * root, const gchar * rel)
+/* Entries of a directory, sorted by name */
+static GPtrArray *
+list_dir_sorted (const gchar * path)
 {
-  gchar *path = g_build_filename (root, rel, NULL);
   GDir *dir = g_dir_open (path, 0, NULL);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const gchar *name;
-  guint i;
 
   g_assert_nonnull (dir);
   while ((name = g_dir_read_name (dir)))
     g_ptr_array_add (names, g_strdup (name));
   g_dir_close (dir);
   g_ptr_array_sort (names, compare_names);
+  return names;
+}
+
+static void
+add_testsuite_cases (const gchar * root, const gchar * rel)
+{
+  gchar *path = g_build_filename (root, rel, NULL);
+  GPtrArray *names = list_dir_sorted (path);
+  guint i;
+
   for (i = 0; i < names->len; i++) {
     gchar *sub = g_build_filename (path, g_ptr_array_index (names, i), NULL);
     gchar *subrel = g_build_filename (rel, g_ptr_array_index (names, i), NULL);
@@ -278,16 +287,9 @@ test_aws_c_auth_v4_case (gconstpointer data)
 static void
 add_aws_c_auth_cases (const gchar * root)
 {
-  GDir *dir = g_dir_open (root, 0, NULL);
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  const gchar *name;
+  GPtrArray *names = list_dir_sorted (root);
   guint i;
 
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)))
-    g_ptr_array_add (names, g_strdup (name));
-  g_dir_close (dir);
-  g_ptr_array_sort (names, compare_names);
   for (i = 0; i < names->len; i++) {
     gchar *sub = g_build_filename (root, g_ptr_array_index (names, i), NULL);
     gchar *tname;
