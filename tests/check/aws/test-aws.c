@@ -1411,6 +1411,32 @@ test_credentials_chain (CredFixture * f, gconstpointer data)
   g_assert_null (strstr (err->message, "ENVSECRET"));
   g_clear_error (&err);
 
+  /* "~/" in the file variables is the home directory; without them,
+   * ~/.aws/credentials */
+  {
+    gchar *aws_dir = g_build_filename (f->dir, ".aws", NULL);
+    gchar *home_creds = g_build_filename (aws_dir, "credentials", NULL);
+
+    g_assert_cmpint (g_mkdir (aws_dir, 0700), ==, 0);
+    write_file (home_creds, "[home]\naws_access_key_id = HOMEKEY\n"
+        "aws_secret_access_key = HOMESECRET\n");
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials", TRUE);
+    c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, "home", &err);
+    g_assert_no_error (err);
+    g_assert_cmpstr (c->access_key_id, ==, "HOMEKEY");
+    gst_s2s_aws_credentials_free (c);
+    g_unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+    c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, "home", &err);
+    g_assert_no_error (err);
+    g_assert_cmpstr (c->secret_access_key, ==, "HOMESECRET");
+    gst_s2s_aws_credentials_free (c);
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", f->credentials, TRUE);
+    g_unlink (home_creds);
+    g_rmdir (aws_dir);
+    g_free (home_creds);
+    g_free (aws_dir);
+  }
+
   /* an empty environment variable counts as unset */
   g_setenv ("AWS_ACCESS_KEY_ID", "", TRUE);
   g_unsetenv ("AWS_PROFILE");
