@@ -11,6 +11,8 @@
  *    awslabs/aws-c-event-stream) and aws/aws-sdk-go
  *    private/protocol/eventstream/testdata (Apache-2.0, copied in
  *    tests/check/aws/eventstream_testdata);
+ *  - the AWS signing test suite v4 of awslabs/aws-c-auth (Apache-2.0, header
+ *    signing files copied in tests/check/aws/aws-signing-test-suite-v4);
  *  - the event-signing vector of aws/aws-sdk-go-v2 aws/signer/v4/stream_test.go.
  * Plus fragmentation at every split point, the Bedrock request and frame,
  * the verifiers, and the credential chain.
@@ -159,20 +161,35 @@ test_aws4_testsuite_case (gconstpointer data)
   g_free (authz);
 }
 
-static void
-add_testsuite_cases (const gchar * root, const gchar * rel)
+static gint
+compare_names (gconstpointer a, gconstpointer b)
 {
-  gchar *path = g_build_filename (root, rel, NULL);
+  return strcmp (*(const gchar * const *) a, *(const gchar * const *) b);
+}
+
+/* Entries of a directory, sorted by name */
+static GPtrArray *
+list_dir_sorted (const gchar * path)
+{
   GDir *dir = g_dir_open (path, 0, NULL);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const gchar *name;
-  guint i;
 
   g_assert_nonnull (dir);
   while ((name = g_dir_read_name (dir)))
     g_ptr_array_add (names, g_strdup (name));
   g_dir_close (dir);
-  g_ptr_array_sort (names, (GCompareFunc) g_ascii_strcasecmp);
+  g_ptr_array_sort (names, compare_names);
+  return names;
+}
+
+static void
+add_testsuite_cases (const gchar * root, const gchar * rel)
+{
+  gchar *path = g_build_filename (root, rel, NULL);
+  GPtrArray *names = list_dir_sorted (path);
+  guint i;
+
   for (i = 0; i < names->len; i++) {
     gchar *sub = g_build_filename (path, g_ptr_array_index (names, i), NULL);
     gchar *subrel = g_build_filename (rel, g_ptr_array_index (names, i), NULL);
@@ -194,6 +211,99 @@ add_testsuite_cases (const gchar * root, const gchar * rel)
   }
   g_ptr_array_unref (names);
   g_free (path);
+}
+
+/* ---- aws-c-auth signing test suite (v4, header signing) ---- */
+
+static void
+test_aws_c_auth_v4_case (gconstpointer data)
+{
+  const gchar *dir = data;
+  gchar *path, *text, *creq, *sts, *sig, *body;
+  JsonParser *parser = json_parser_new ();
+  JsonObject *ctx, *jc;
+  GstS2SAwsRequest *req;
+  GstS2SAwsCredentials *creds;
+  GDateTime *dt;
+  GTimeZone *utc = g_time_zone_new_utc ();
+  GError *err = NULL;
+  gboolean omit_token;
+
+  path = g_build_filename (dir, "context.json", NULL);
+  g_assert_true (json_parser_load_from_file (parser, path, &err));
+  g_free (path);
+  ctx = json_node_get_object (json_parser_get_root (parser));
+  jc = json_object_get_object_member (ctx, "credentials");
+  /* omit_session_token: the token is added after signing, unsigned */
+  omit_token = json_object_get_boolean_member_with_default (ctx,
+      "omit_session_token", FALSE);
+  creds = gst_s2s_aws_credentials_new (json_object_get_string_member (jc,
+          "access_key_id"), json_object_get_string_member (jc,
+          "secret_access_key"), omit_token ? NULL :
+      json_object_get_string_member_with_default (jc, "token", NULL));
+  dt = g_date_time_new_from_iso8601 (json_object_get_string_member (ctx,
+          "timestamp"), utc);
+
+#define READ(var, name) \
+  path = g_build_filename (dir, name, NULL); \
+  g_assert_true (g_file_get_contents (path, &var, NULL, NULL)); \
+  g_free (path);
+  READ (text, "request.txt");
+  READ (creq, "header-canonical-request.txt");
+  READ (sts, "header-string-to-sign.txt");
+  READ (sig, "header-signature.txt");
+#undef READ
+
+  req = parse_req (text, &body);
+  gst_s2s_aws_request_set_normalize_path (req,
+      json_object_get_boolean_member (ctx, "normalize"));
+  if (json_object_get_boolean_member (ctx, "sign_body")) {
+    gchar *hash = gst_s2s_aws_sha256_hex ((const guint8 *) body,
+        strlen (body));
+    gst_s2s_aws_request_add_header (req, "X-Amz-Content-Sha256", hash);
+    g_free (hash);
+  }
+  g_assert_true (gst_s2s_aws_request_sign (req, creds,
+          json_object_get_string_member (ctx, "region"),
+          json_object_get_string_member (ctx, "service"),
+          g_date_time_to_unix (dt), &err));
+  g_assert_no_error (err);
+  g_assert_cmpstr (gst_s2s_aws_request_get_canonical_request (req), ==, creq);
+  g_assert_cmpstr (gst_s2s_aws_request_get_string_to_sign (req), ==, sts);
+  g_assert_cmpstr (gst_s2s_aws_request_get_signature (req), ==, sig);
+
+  gst_s2s_aws_request_free (req);
+  gst_s2s_aws_credentials_free (creds);
+  g_date_time_unref (dt);
+  g_time_zone_unref (utc);
+  g_object_unref (parser);
+  g_free (text);
+  g_free (creq);
+  g_free (sts);
+  g_free (sig);
+  g_free (body);
+}
+
+static void
+add_aws_c_auth_cases (const gchar * root)
+{
+  GPtrArray *names = list_dir_sorted (root);
+  guint i;
+
+  for (i = 0; i < names->len; i++) {
+    gchar *sub = g_build_filename (root, g_ptr_array_index (names, i), NULL);
+    gchar *tname;
+
+    if (!g_file_test (sub, G_FILE_TEST_IS_DIR)) {
+      g_free (sub);
+      continue;
+    }
+    tname = g_strdup_printf ("/aws/sigv4/aws-c-auth/v4/%s",
+        (gchar *) g_ptr_array_index (names, i));
+    g_test_add_data_func_full (tname, sub, test_aws_c_auth_v4_case, g_free);
+    g_free (tname);
+  }
+  g_ptr_array_unref (names);
 }
 
 /* ---- event-stream vectors (smithy-python test_events.py) ---- */
@@ -1301,6 +1411,32 @@ test_credentials_chain (CredFixture * f, gconstpointer data)
   g_assert_null (strstr (err->message, "ENVSECRET"));
   g_clear_error (&err);
 
+  /* "~/" in the file variables is the home directory; without them,
+   * ~/.aws/credentials */
+  {
+    gchar *aws_dir = g_build_filename (f->dir, ".aws", NULL);
+    gchar *home_creds = g_build_filename (aws_dir, "credentials", NULL);
+
+    g_assert_cmpint (g_mkdir (aws_dir, 0700), ==, 0);
+    write_file (home_creds, "[home]\naws_access_key_id = HOMEKEY\n"
+        "aws_secret_access_key = HOMESECRET\n");
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials", TRUE);
+    c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, "home", &err);
+    g_assert_no_error (err);
+    g_assert_cmpstr (c->access_key_id, ==, "HOMEKEY");
+    gst_s2s_aws_credentials_free (c);
+    g_unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+    c = gst_s2s_aws_credentials_resolve (NULL, NULL, NULL, "home", &err);
+    g_assert_no_error (err);
+    g_assert_cmpstr (c->secret_access_key, ==, "HOMESECRET");
+    gst_s2s_aws_credentials_free (c);
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", f->credentials, TRUE);
+    g_unlink (home_creds);
+    g_rmdir (aws_dir);
+    g_free (home_creds);
+    g_free (aws_dir);
+  }
+
   /* an empty environment variable counts as unset */
   g_setenv ("AWS_ACCESS_KEY_ID", "", TRUE);
   g_unsetenv ("AWS_PROFILE");
@@ -1358,6 +1494,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   add_testsuite_cases (suite ? suite : AWS4_TESTSUITE_DIR, "");
+  add_aws_c_auth_cases (g_getenv ("AWS_C_AUTH_SUITE_DIR") ?
+      g_getenv ("AWS_C_AUTH_SUITE_DIR") : AWS_C_AUTH_SUITE_DIR);
 
   for (i = 0; i < G_N_ELEMENTS (positive); i++) {
     gchar *name = g_strdup_printf ("/aws/eventstream/smithy-python/"

@@ -113,17 +113,26 @@ read_ini_section (const gchar * path, const gchar * section)
   return keys;
 }
 
+static const gchar *
+home_dir (void)
+{
+  const gchar *home = g_getenv ("HOME");
+
+  return is_set (home) ? home : g_get_home_dir ();
+}
+
+/* The file named by env ("~/" expanded, as the AWS CLI does), else
+ * ~/.aws/name */
 static gchar *
 aws_file (const gchar * env, const gchar * name)
 {
-  const gchar *home;
+  const gchar *path = g_getenv (env);
 
-  if (is_set (g_getenv (env)))
-    return g_strdup (g_getenv (env));
-  home = g_getenv ("HOME");
-  if (!is_set (home))
-    home = g_get_home_dir ();
-  return g_build_filename (home, ".aws", name, NULL);
+  if (is_set (path) && g_str_has_prefix (path, "~/"))
+    return g_build_filename (home_dir (), path + 2, NULL);
+  if (is_set (path))
+    return g_strdup (path);
+  return g_build_filename (home_dir (), ".aws", name, NULL);
 }
 
 static const gchar *

@@ -283,7 +283,22 @@ append_canonical_uri (GString * out, const GstS2SAwsRequest * req)
     uri_encode (out, norm, strlen (norm), TRUE);
     g_free (norm);
   } else {
-    uri_encode (out, req->target, len, TRUE);
+    /* S3 style: the path as sent, only what is not yet encoded gets
+     * encoded (no double encoding) */
+    gsize i;
+
+    for (i = 0; i < len; i++) {
+      const gchar *p = req->target + i;
+      if (p[0] == '%' && i + 2 < len && g_ascii_isxdigit (p[1]) &&
+          g_ascii_isxdigit (p[2])) {
+        g_string_append_c (out, '%');
+        g_string_append_c (out, g_ascii_toupper (p[1]));
+        g_string_append_c (out, g_ascii_toupper (p[2]));
+        i += 2;
+      } else {
+        uri_encode (out, p, 1, TRUE);
+      }
+    }
   }
 }
 

@@ -49,8 +49,9 @@ void gst_s2s_aws_request_set_payload_hash (GstS2SAwsRequest * req,
     const gchar * payload_hash);
 void gst_s2s_aws_request_set_payload (GstS2SAwsRequest * req,
     const guint8 * data, gsize len);
-/* Paths are normalized (dot segments, repeated slashes) by default, as for
- * every service but S3 */
+/* Paths are normalized (dot segments, repeated slashes) and encoded again
+ * (so "%3A" is signed as "%253A") by default, as for every service but S3.
+ * FALSE: S3 style, the path as sent, neither normalized nor re-encoded. */
 void gst_s2s_aws_request_set_normalize_path (GstS2SAwsRequest * req,
     gboolean normalize);
 
