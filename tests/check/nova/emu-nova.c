@@ -25,6 +25,9 @@
 
 /* bound for what takes milliseconds; only reached when a test fails */
 #define WAIT_MS (RUNNING_ON_VALGRIND ? 60000 : 10000)
+/* connect timeout of the tests that expect to connect (a TLS handshake
+ * takes seconds under valgrind on a loaded machine) */
+#define CONNECT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define MODEL "amazon.nova-2-sonic-v1:0"
@@ -169,9 +172,11 @@ connect_signed (const gchar * secret, const gchar * event_secret)
   path = gst_s2s_aws_bedrock_stream_path (MODEL);
   url = g_strconcat (fx.url, path, NULL);
   fail_unless (gst_s2s_h2_client_connect (fx.client, "POST", url,
-          (const gchar * const *) headers->pdata, NULL, NULL, 5000, &err));
-  signer = gst_s2s_aws_event_signer_new (event_secret, "us-east-1",
-      "bedrock", gst_s2s_aws_request_get_signature (req));
+          (const gchar * const *) headers->pdata, NULL, NULL, CONNECT_MS,
+          &err));
+  signer =
+      gst_s2s_aws_event_signer_new (event_secret, "us-east-1", "bedrock",
+      gst_s2s_aws_request_get_signature (req));
   g_free (url);
   g_free (path);
   g_ptr_array_unref (headers);

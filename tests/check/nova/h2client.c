@@ -23,6 +23,9 @@
 
 /* bound for what takes milliseconds; only reached when a test fails */
 #define WAIT_MS (RUNNING_ON_VALGRIND ? 60000 : 10000)
+/* connect timeout of the tests that expect to connect (a TLS handshake
+ * takes seconds under valgrind on a loaded machine) */
+#define CONNECT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
 typedef enum
 {
@@ -308,7 +311,7 @@ run_duplex (void)
 GST_START_TEST (test_h2c_duplex)
 {
   fx_setup (SRV_ECHO, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   run_duplex ();
   fail_unless (g_str_has_prefix (fx.authority, "127.0.0.1:"));
   fx_teardown ();
@@ -321,7 +324,7 @@ GST_START_TEST (test_tls_alpn_duplex)
   gchar *ca = cert_path ("ca.pem");
 
   fx_setup (SRV_ECHO, TRUE);
-  fx_connect (TRUE, ca, 5000);
+  fx_connect (TRUE, ca, CONNECT_MS);
   run_duplex ();
   g_free (ca);
   fx_teardown ();
@@ -334,7 +337,7 @@ GST_END_TEST;
 GST_START_TEST (test_tls_untrusted)
 {
   fx_setup (SRV_ECHO, TRUE);
-  fx_connect (TRUE, NULL, 5000);
+  fx_connect (TRUE, NULL, CONNECT_MS);
   fail_unless (iterate_until (&fx.closed));
   fail_unless (fx.error && fx.error->domain == G_TLS_ERROR, "%s",
       fx.error ? fx.error->message : "no error");
@@ -356,7 +359,7 @@ GST_START_TEST (test_large_body)
   for (i = 0; i < total; i++)
     buf[i] = (guint8) (i * 7 + (i >> 13));
   fx_setup (SRV_ECHO, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   while (sent < total) {
     gsize n = MIN (total - sent, 100000);
     fail_unless (gst_s2s_h2_client_send (fx.client, buf + sent, n));
@@ -378,7 +381,7 @@ GST_END_TEST;
 GST_START_TEST (test_http_error_status)
 {
   fx_setup (SRV_REJECT, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   fail_unless (iterate_until (&fx.closed));
   fail_unless (fx.error == NULL);
   fail_unless_equals_int (fx.status, 403);
@@ -391,7 +394,7 @@ GST_END_TEST;
 GST_START_TEST (test_rst_stream)
 {
   fx_setup (SRV_RESET, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   fail_unless (iterate_until (&fx.closed));
   fail_unless (g_error_matches (fx.error, GST_S2S_H2_ERROR,
           GST_S2S_H2_ERROR_RESET));
@@ -406,7 +409,7 @@ GST_END_TEST;
 GST_START_TEST (test_goaway_refused)
 {
   fx_setup (SRV_GOAWAY_REFUSE, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   fail_unless (iterate_until (&fx.closed));
   fail_unless (g_error_matches (fx.error, GST_S2S_H2_ERROR,
           GST_S2S_H2_ERROR_GOAWAY), "%s", fx.error ? fx.error->message : "");
@@ -419,7 +422,7 @@ GST_END_TEST;
 GST_START_TEST (test_goaway_graceful)
 {
   fx_setup (SRV_GOAWAY_GRACEFUL, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   run_duplex ();
   fx_teardown ();
 }
@@ -429,7 +432,7 @@ GST_END_TEST;
 GST_START_TEST (test_dropped_connection)
 {
   fx_setup (SRV_DROP_AFTER_HEADERS, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   fail_unless (iterate_until (&fx.closed));
   fail_unless (g_error_matches (fx.error, GST_S2S_H2_ERROR,
           GST_S2S_H2_ERROR_CLOSED), "%s", fx.error ? fx.error->message : "");
@@ -503,7 +506,7 @@ GST_START_TEST (test_free_in_callback)
   guint8 chunk[4000] = { 0 };
 
   fx_setup (SRV_ECHO, FALSE);
-  fx_connect (FALSE, NULL, 5000);
+  fx_connect (FALSE, NULL, CONNECT_MS);
   fx.free_after = 1;
   gst_s2s_h2_client_send (fx.client, chunk, sizeof (chunk));
   fail_unless (iterate_until_len (fx.client_got, 1));
@@ -524,7 +527,7 @@ GST_END_TEST;
 GST_START_TEST (test_free_while_connecting)
 {
   fx_setup (SRV_ECHO, TRUE);
-  fx_connect (TRUE, NULL, 5000);
+  fx_connect (TRUE, NULL, CONNECT_MS);
   gst_s2s_h2_client_free (fx.client);
   fx.client = NULL;
   {
@@ -640,7 +643,7 @@ GST_START_TEST (test_proxy_connect)
   url = g_strdup_printf ("https://127.0.0.1:%u/x",
       emu_h2_server_port (fx.server));
   fail_unless (gst_s2s_h2_client_connect (fx.client, "POST", url, NULL, ca,
-          proxy, 5000, &err), "%s", err ? err->message : "");
+          proxy, CONNECT_MS, &err), "%s", err ? err->message : "");
   gst_s2s_h2_client_send (fx.client, (const guint8 *) "via proxy", 9);
   fail_unless (iterate_until_len (fx.client_got, 9));
   fail_unless (memcmp (fx.client_got->str, "via proxy", 9) == 0);
