@@ -24,10 +24,10 @@
 #endif
 
 /* bound for what takes milliseconds; only reached when a test fails */
-#define WAIT_MS (RUNNING_ON_VALGRIND ? 60000 : 10000)
+#define WAIT_MS (RUNNING_ON_VALGRIND ? 180000 : 10000)
 /* connect timeout of the tests that expect to connect (a TLS handshake
  * takes seconds under valgrind on a loaded machine) */
-#define CONNECT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
+#define CONNECT_MS (RUNNING_ON_VALGRIND ? 120000 : 5000)
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define MODEL "amazon.nova-2-sonic-v1:0"

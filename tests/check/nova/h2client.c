@@ -22,10 +22,10 @@
 #endif
 
 /* bound for what takes milliseconds; only reached when a test fails */
-#define WAIT_MS (RUNNING_ON_VALGRIND ? 60000 : 10000)
+#define WAIT_MS (RUNNING_ON_VALGRIND ? 180000 : 10000)
 /* connect timeout of the tests that expect to connect (a TLS handshake
  * takes seconds under valgrind on a loaded machine) */
-#define CONNECT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
+#define CONNECT_MS (RUNNING_ON_VALGRIND ? 120000 : 5000)
 
 typedef enum
 {
