@@ -165,6 +165,8 @@ struct _GstS2SBasePrivate
   GstS2SWs *ws;
   GstS2SConfig *config;
   gboolean session_open;
+  /* the provider's open_transport succeeded: close_transport on stop */
+  gboolean own_transport;
   gboolean session_ready;
   gboolean history_sent;
   gboolean eos_handled;
@@ -1082,12 +1084,37 @@ io_invoke (GstS2SBase * self, GSourceFunc func, gpointer data,
   g_source_unref (src);
 }
 
+static gboolean
+transport_send (GstS2SBase * self, const guint8 * data, gsize len,
+    gboolean binary)
+{
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  if (klass->open_transport)
+    return self->priv->own_transport &&
+        klass->transport_send (self, data, len, binary);
+  if (binary)
+    return gst_s2s_ws_send_binary (self->priv->ws, data, len);
+  return gst_s2s_ws_send_text (self->priv->ws, (const gchar *) data, len);
+}
+
+void
+gst_s2s_base_send_binary (GstS2SBase * self, const guint8 * data, gsize len)
+{
+  if (!transport_send (self, data, len, TRUE)) {
+    GST_DEBUG_OBJECT (self, "not connected, dropping %" G_GSIZE_FORMAT
+        " bytes", len);
+    return;
+  }
+  GST_LOG_OBJECT (self, "sent %" G_GSIZE_FORMAT " binary bytes", len);
+}
+
 void
 gst_s2s_base_send (GstS2SBase * self, const gchar * text, gssize len)
 {
   if (len < 0)
     len = strlen (text);
-  if (!gst_s2s_ws_send_text (self->priv->ws, text, len)) {
+  if (!transport_send (self, (const guint8 *) text, len, FALSE)) {
     GST_DEBUG_OBJECT (self, "not connected, dropping %" G_GSSIZE_FORMAT
         " bytes", len);
     return;
@@ -1407,6 +1434,26 @@ static const GstS2SWsCallbacks ws_callbacks = {
   ws_opened, ws_message, ws_closed, ws_failed
 };
 
+void
+gst_s2s_base_transport_opened (GstS2SBase * self)
+{
+  ws_opened (self);
+}
+
+void
+gst_s2s_base_transport_message (GstS2SBase * self, GBytes * data,
+    gboolean binary)
+{
+  ws_message (data, binary, self);
+}
+
+void
+gst_s2s_base_transport_failed (GstS2SBase * self, const GError * error,
+    guint http_status, const gchar * body)
+{
+  ws_failed (error, http_status, body, self);
+}
+
 static void
 open_connection (GstS2SBase * self)
 {
@@ -1415,6 +1462,14 @@ open_connection (GstS2SBase * self)
   SoupMessage *msg;
   GError *err = NULL;
 
+  if (klass->open_transport) {
+    self->priv->own_transport = klass->open_transport (self, c, &err);
+    if (!self->priv->own_transport) {
+      post_config_error (self, "url", err ? err->message : "unusable");
+      g_clear_error (&err);
+    }
+    return;
+  }
   msg = klass->build_request (self, c, &err);
   if (msg == NULL) {
     post_config_error (self, "url", err ? err->message : "unusable");
@@ -1454,6 +1509,11 @@ clear_rotation (GstS2SBase * self)
 static void
 stop_session_on_io (GstS2SBase * self)
 {
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+
+  if (self->priv->own_transport)
+    klass->close_transport (self);
+  self->priv->own_transport = FALSE;
   clear_rotation (self);
   gst_s2s_ws_free (self->priv->closing_ws);
   self->priv->closing_ws = NULL;
@@ -2459,7 +2519,9 @@ check_config (GstS2SBase * self)
         g_strdup_printf (_("no key set, and %s is not set either"),
         klass->api_key_env) : g_strdup (_("no key set"));
   }
-  if (prop == NULL) {
+  /* no url and no default_url: the provider derives its endpoint (e.g.
+   * from the region) in open_transport */
+  if (prop == NULL && c->url) {
     GUri *uri = g_uri_parse (c->url, G_URI_FLAGS_ENCODED, &err);
     const gchar *scheme = uri ? g_uri_get_scheme (uri) : NULL;
 

@@ -15,13 +15,11 @@
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_S2S_BASE            (gst_s2s_base_get_type ())
 #define GST_S2S_BASE(obj)            (G_TYPE_CHECK_INSTANCE_CAST ((obj), GST_TYPE_S2S_BASE, GstS2SBase))
 #define GST_S2S_BASE_CLASS(klass)    (G_TYPE_CHECK_CLASS_CAST ((klass), GST_TYPE_S2S_BASE, GstS2SBaseClass))
 #define GST_S2S_BASE_GET_CLASS(obj)  (G_TYPE_INSTANCE_GET_CLASS ((obj), GST_TYPE_S2S_BASE, GstS2SBaseClass))
 #define GST_IS_S2S_BASE(obj)         (G_TYPE_CHECK_INSTANCE_TYPE ((obj), GST_TYPE_S2S_BASE))
-
 typedef struct _GstS2SBase GstS2SBase;
 typedef struct _GstS2SBaseClass GstS2SBaseClass;
 typedef struct _GstS2SBasePrivate GstS2SBasePrivate;
@@ -128,7 +126,7 @@ struct _GstS2SBase
   GstPad *sinkpad;
   GstPad *srcpad;
 
-  /*< private >*/
+  /*< private > */
   GstS2SBasePrivate *priv;
   gpointer _gst_reserved[GST_PADDING];
 };
@@ -156,7 +154,7 @@ struct _GstS2SBaseClass
 
   /* Extra configuration checks, on the way to READY. Set @error (message
    * names the property) and return FALSE to refuse. */
-  gboolean (*check_config) (GstS2SBase * self, const GstS2SConfig * config,
+    gboolean (*check_config) (GstS2SBase * self, const GstS2SConfig * config,
       GError ** error);
 
   /* The WebSocket upgrade request: URL and headers */
@@ -231,7 +229,26 @@ struct _GstS2SBaseClass
    * deadline overrides both. */
   gboolean (*rotation_ready) (GstS2SBase * self);
 
-  gpointer _gst_reserved[GST_PADDING_LARGE - 5];
+
+  /* Optional: a transport of the provider's own (e.g. HTTP/2) instead of
+   * the WebSocket. When set, it is called on the I/O thread in place of
+   * build_request and the WebSocket connect; the provider then reports
+   * with gst_s2s_base_transport_opened(), _message(), _failed() and
+   * gst_s2s_base_connection_lost(). Return FALSE and set @error to refuse
+   * (posted as a configuration error on "url"). transport_send and
+   * close_transport are then required. */
+    gboolean (*open_transport) (GstS2SBase * self, const GstS2SConfig * config,
+      GError ** error);
+  /* One message out over that transport: gst_s2s_base_send() (@binary
+   * FALSE) and gst_s2s_base_send_binary() (TRUE) route here. FALSE when
+   * it could not be sent. */
+    gboolean (*transport_send) (GstS2SBase * self, const guint8 * data,
+      gsize len, gboolean binary);
+  /* Close that transport without blocking, on stop or restart; nothing may
+   * be reported after this. */
+  void (*close_transport) (GstS2SBase * self);
+
+  gpointer _gst_reserved[GST_PADDING_LARGE - 8];
 };
 
 GType gst_s2s_base_get_type (void);
@@ -240,6 +257,20 @@ GType gst_s2s_base_get_type (void);
 
 void gst_s2s_base_send (GstS2SBase * self, const gchar * text, gssize len);
 void gst_s2s_base_send_json (GstS2SBase * self, JsonNode * node);
+/* A binary message (WebSocket binary frame, or the provider's transport) */
+void gst_s2s_base_send_binary (GstS2SBase * self, const guint8 * data,
+    gsize len);
+
+/* Reports from a transport opened by open_transport (I/O thread). When it
+ * ends after opened, call gst_s2s_base_connection_lost(). */
+void gst_s2s_base_transport_opened (GstS2SBase * self);
+void gst_s2s_base_transport_message (GstS2SBase * self, GBytes * data,
+    gboolean binary);
+/* Could not open: @http_status 0 when no HTTP response came; mapped like a
+ * refused WebSocket upgrade (401 authentication, 403 authorization, 429
+ * rate-limit, 5xx server-error, timeout, network) */
+void gst_s2s_base_transport_failed (GstS2SBase * self, const GError * error,
+    guint http_status, const gchar * body);
 
 void gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id);
 
@@ -309,7 +340,5 @@ gchar *gst_s2s_base_dup_conversation (GstS2SBase * self);
 const GstS2SAudioFormat *gst_s2s_base_get_out_format (GstS2SBase * self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstS2SBase, gst_object_unref)
-
-G_END_DECLS
-
+    G_END_DECLS
 #endif /* __GST_S2S_BASE_H__ */

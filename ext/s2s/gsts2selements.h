@@ -8,14 +8,12 @@
 
 #include <gst/gst.h>
 
-G_BEGIN_DECLS
-
-void s2s_element_init (GstPlugin * plugin);
+G_BEGIN_DECLS void s2s_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (s2sopenai);
 GST_ELEMENT_REGISTER_DECLARE (s2sgrok);
 GST_ELEMENT_REGISTER_DECLARE (s2sgemini);
+GST_ELEMENT_REGISTER_DECLARE (s2snova);
 
 G_END_DECLS
-
 #endif

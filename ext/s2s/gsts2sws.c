@@ -77,37 +77,49 @@ gst_s2s_ws_new (GstObject * parent, const GstS2SWsCallbacks * cb,
   return ws;
 }
 
-/* Verification stays on: a certificate the system store rejects is accepted
- * only when it verifies against the extra anchors in ssl-ca-file. */
+gboolean
+gst_s2s_tls_accept_with_extra_ca (GstObject * parent, GTlsDatabase * extra_ca,
+    GTlsCertificate * cert, GTlsCertificateFlags errors, const gchar * host,
+    guint16 port)
+{
+  GSocketConnectable *identity;
+  GTlsCertificateFlags flags;
+  GError *err = NULL;
+
+  if (extra_ca == NULL)
+    return FALSE;
+  /* also used outside the plugin (the HTTP/2 client's unit tests) */
+  if (G_UNLIKELY (gst_s2s_debug == NULL))
+    GST_DEBUG_CATEGORY_INIT (gst_s2s_debug, "s2s", 0,
+        "speech-to-speech base class");
+
+  identity = g_network_address_new (host, port);
+  flags = g_tls_database_verify_chain (extra_ca, cert,
+      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
+      G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
+  g_object_unref (identity);
+
+  if (err) {
+    GST_WARNING_OBJECT (parent, "verifying against ssl-ca-file: %s",
+        err->message);
+    g_clear_error (&err);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (parent, "certificate flags 0x%x against ssl-ca-file "
+      "(0x%x against the system store)", flags, errors);
+  return flags == 0;
+}
+
 static gboolean
 on_accept_certificate (SoupMessage * msg, GTlsCertificate * cert,
     GTlsCertificateFlags errors, gpointer user_data)
 {
   GstS2SWs *ws = user_data;
   GUri *uri = soup_message_get_uri (msg);
-  GSocketConnectable *identity;
-  GTlsCertificateFlags flags;
-  GError *err = NULL;
 
-  if (ws->extra_ca == NULL)
-    return FALSE;
-
-  identity = g_network_address_new (g_uri_get_host (uri),
+  return gst_s2s_tls_accept_with_extra_ca (ws->parent, ws->extra_ca, cert,
+      errors, g_uri_get_host (uri),
       g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443);
-  flags = g_tls_database_verify_chain (ws->extra_ca, cert,
-      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
-      G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
-  g_object_unref (identity);
-
-  if (err) {
-    GST_WARNING_OBJECT (ws->parent, "verifying against ssl-ca-file: %s",
-        err->message);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  GST_DEBUG_OBJECT (ws->parent, "certificate flags 0x%x against ssl-ca-file "
-      "(0x%x against the system store)", flags, errors);
-  return flags == 0;
 }
 
 static void
@@ -327,8 +339,9 @@ gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
       G_PRIORITY_DEFAULT, ws->cancellable, on_connected, guard_ref (ws->guard));
 }
 
-gboolean
-gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
+static gboolean
+ws_send (GstS2SWs * ws, SoupWebsocketDataType type, gconstpointer data,
+    gsize len)
 {
   GBytes *bytes;
 
@@ -337,11 +350,22 @@ gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
 
   /* send_message takes the exact length: no copy into a NUL-terminated
    * string as send_text would need */
-  bytes = g_bytes_new (text, len);
-  soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT,
-      bytes);
+  bytes = g_bytes_new (data, len);
+  soup_websocket_connection_send_message (ws->conn, type, bytes);
   g_bytes_unref (bytes);
   return TRUE;
+}
+
+gboolean
+gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
+{
+  return ws_send (ws, SOUP_WEBSOCKET_DATA_TEXT, text, len);
+}
+
+gboolean
+gst_s2s_ws_send_binary (GstS2SWs * ws, const guint8 * data, gsize len)
+{
+  return ws_send (ws, SOUP_WEBSOCKET_DATA_BINARY, data, len);
 }
 
 gboolean

@@ -10,7 +10,6 @@
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS
-
 /* A WebSocket client living on one GMainContext (the element's I/O thread).
  * Every function must be called on that thread; callbacks fire there. */
 typedef struct _GstS2SWs GstS2SWs;
@@ -35,6 +34,8 @@ void gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
 
 gboolean gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len);
 
+gboolean gst_s2s_ws_send_binary (GstS2SWs * ws, const guint8 * data, gsize len);
+
 gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
 
 typedef void (*GstS2SWsDoneFunc) (gpointer user_data);
@@ -50,6 +51,13 @@ void gst_s2s_ws_close (GstS2SWs * ws, guint drain_ms, guint timeout_ms,
 /* Close and free; never blocks. Pending callbacks are dropped. */
 void gst_s2s_ws_free (GstS2SWs * ws);
 
-G_END_DECLS
+/* The accept-certificate rule of every TLS connection the elements make:
+ * verification stays on, and a certificate the system store rejects is
+ * accepted only when it verifies for @host:@port against @extra_ca (the
+ * ssl-ca-file anchors; NULL: refuse). */
+gboolean gst_s2s_tls_accept_with_extra_ca (GstObject * parent,
+    GTlsDatabase * extra_ca, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, const gchar * host, guint16 port);
 
+G_END_DECLS
 #endif /* __GST_S2S_WS_H__ */

@@ -21,6 +21,9 @@ plugin_init (GstPlugin * plugin)
 #ifdef HAVE_GEMINI
   ret |= GST_ELEMENT_REGISTER (s2sgemini, plugin);
 #endif
+#ifdef HAVE_NOVA
+  ret |= GST_ELEMENT_REGISTER (s2snova, plugin);
+#endif
 
   return ret;
 }

@@ -31,6 +31,29 @@ G_BEGIN_DECLS
 typedef struct _EmuConn EmuConn;
 typedef struct _EmuDialect EmuDialect;
 
+/* A connection whose transport is not the WebSocket (the Nova dialect's
+ * HTTP/2 stream): the generic send/close/drop go through these. */
+typedef struct
+{
+  /* the "malformed" fault: bytes the client cannot parse */
+  void (*send_raw) (EmuConn * conn, const char *text);
+  /* the "close" fault and shutdown */
+  void (*close) (EmuConn * conn, gushort code, const char *reason);
+  /* the "drop" fault: the socket goes away */
+  void (*drop) (EmuConn * conn);
+} EmuConnOps;
+
+/* A scripted connection rejection (script reject_connect) */
+typedef struct
+{
+  guint connection;             /* 0 = any */
+  guint status;
+  char *type;
+  char *code;
+  char *message;
+  gint retry_after;             /* seconds, < 0 = no header */
+} EmuReject;
+
 struct _EmuDialect
 {
   const char *name;
@@ -106,6 +129,7 @@ struct _EmuConn
   GArray *timers;               /* guint source ids, removed on close */
 
   FILE *raw_in;                 /* <log>.conn<N>.in.raw */
+  const EmuConnOps *ops;        /* NULL: the WebSocket */
 
   gpointer priv;                /* dialect state */
 };
@@ -117,6 +141,26 @@ gint64 emu_conn_ms (EmuConn * conn);
 /* Script and options */
 JsonObject *emu_script_turn (guint n);
 const char *emu_required_api_key (void);
+
+/* Connections of non-WebSocket dialects: take the next index, make the
+ * connection (logs "open"), arm its faults once the dialect is set up,
+ * and report its end (logs "close" with the summary, frees it later). */
+guint emu_next_conn_index (void);
+EmuConn *emu_conn_new_custom (const EmuDialect * dialect, guint index,
+    const EmuConnOps * ops, const char *path);
+void emu_conn_arm_faults (EmuConn * conn);
+void emu_conn_custom_closed (EmuConn * conn, gint close_code,
+    const char *close_reason);
+/* The script's reject_connect entry for connection @index, or NULL */
+const EmuReject *emu_script_reject (guint index);
+/* A log line {"t_ms","conn","dir"}; emu_log_write takes it (no-op
+ * without --log) */
+JsonObject *emu_log_line_new (guint conn, const char *dir);
+void emu_log_write (JsonObject * line);
+void emu_log_conn_note (guint conn, const char *what, const char *detail);
+gboolean emu_is_secret_header (const char *name);
+/* For events without a "type" member: count and fire after_server_event */
+void emu_conn_server_event_done (EmuConn * conn, const char *type);
 
 /* Connection services for dialects */
 gboolean emu_conn_alive (EmuConn * conn);
@@ -192,6 +236,14 @@ gsize emu_base64_decoded_len (const char *text);
 extern const EmuDialect emu_openai_dialect;
 extern const EmuDialect emu_grok_dialect;   /* emu-openai.c, a variant */
 extern const EmuDialect emu_gemini_dialect;
+extern const EmuDialect emu_nova_dialect;
+
+#ifdef HAVE_NOVA
+/* The Nova dialect's HTTP/2 listener (emu-nova.c, README.md "Nova") */
+struct _EmuH2Server *emu_nova_listen (guint16 port, GTlsCertificate * cert,
+    const char *access_key, const char *secret_key,
+    const char *session_token, guint session_limit_ms, GError ** error);
+#endif
 
 G_END_DECLS
 #endif /* __S2S_EMULATOR_H__ */

@@ -15,6 +15,9 @@
 #include <glib-unix.h>
 
 #include "emulator.h"
+#ifdef HAVE_NOVA
+#include "emu-h2.h"
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Global state */
@@ -69,20 +72,11 @@ typedef struct
   gboolean pace;
 } Fault;
 
-typedef struct
-{
-  guint connection;             /* 0 = any */
-  guint status;
-  char *type;
-  char *code;
-  char *message;
-  gint retry_after;             /* seconds, < 0 = no header */
-} Reject;
 
 static gint64 start_us;
 static JsonObject *script;
 static GPtrArray *faults;       /* Fault* */
-static GPtrArray *rejects;      /* Reject* */
+static GPtrArray *rejects;      /* EmuReject* */
 static FILE *log_file;
 static char *log_path;
 static char *opt_api_key;
@@ -270,8 +264,8 @@ sanitize_node (JsonNode * node)
   return json_node_copy (node);
 }
 
-static void
-log_write (JsonObject * line)
+void
+emu_log_write (JsonObject * line)
 {
   JsonNode *root;
   char *s;
@@ -290,8 +284,8 @@ log_write (JsonObject * line)
   json_node_unref (root);
 }
 
-static JsonObject *
-log_line_new (guint conn, const char *dir)
+JsonObject *
+emu_log_line_new (guint conn, const char *dir)
 {
   JsonObject *line = json_object_new ();
 
@@ -308,27 +302,27 @@ emu_conn_log_event (EmuConn * conn, const char *dir, JsonNode * event)
 
   if (!log_file)
     return;
-  line = log_line_new (conn->index, dir);
+  line = emu_log_line_new (conn->index, dir);
   json_object_set_member (line, "event", sanitize_node (event));
-  log_write (line);
+  emu_log_write (line);
 }
 
-static void
-log_conn_note (guint conn, const char *what, const char *detail)
+void
+emu_log_conn_note (guint conn, const char *what, const char *detail)
 {
   JsonObject *line;
 
   if (!log_file)
     return;
-  line = log_line_new (conn, "conn");
+  line = emu_log_line_new (conn, "conn");
   json_object_set_string_member (line, "what", what);
   if (detail)
     json_object_set_string_member (line, "detail", detail);
-  log_write (line);
+  emu_log_write (line);
 }
 
-static gboolean
-is_secret_header (const char *name)
+gboolean
+emu_is_secret_header (const char *name)
 {
   static const char *const secret[] = {
     "authorization", "proxy-authorization", "api-key", "x-api-key",
@@ -373,7 +367,7 @@ add_header_cb (const char *name, const char *value, gpointer user_data)
   char *v;
   char *lname = g_ascii_strdown (name, -1);
 
-  if (is_secret_header (name))
+  if (emu_is_secret_header (name))
     v = g_strdup ("REDACTED");
   else if (g_ascii_strcasecmp (name, "sec-websocket-protocol") == 0)
     v = redact_subprotocols (value);
@@ -440,7 +434,7 @@ log_handshake (guint conn, SoupServerMessage * msg, const char *what,
 
   if (!log_file)
     return;
-  line = log_line_new (conn, "conn");
+  line = emu_log_line_new (conn, "conn");
   json_object_set_string_member (line, "what", what);
   json_object_set_string_member (line, "method",
       soup_server_message_get_method (msg));
@@ -455,7 +449,7 @@ log_handshake (guint conn, SoupServerMessage * msg, const char *what,
   json_object_set_object_member (line, "headers", headers);
   if (status)
     json_object_set_int_member (line, "status", status);
-  log_write (line);
+  emu_log_write (line);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -638,7 +632,7 @@ static gboolean
 parse_reject (JsonNode * node, GError ** error)
 {
   JsonObject *o;
-  Reject *r;
+  EmuReject *r;
   gint64 v;
 
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
@@ -653,7 +647,7 @@ parse_reject (JsonNode * node, GError ** error)
         "reject_connect.status must be 400..599");
     return FALSE;
   }
-  r = g_new0 (Reject, 1);
+  r = g_new0 (EmuReject, 1);
   r->status = v;
   r->connection = MAX (obj_get_uint (o, "connection"), 0);
   r->type = g_strdup (obj_get_string (o, "type"));
@@ -666,7 +660,7 @@ parse_reject (JsonNode * node, GError ** error)
 }
 
 static void
-reject_free (Reject * r)
+reject_free (EmuReject * r)
 {
   g_free (r->type);
   g_free (r->code);
@@ -972,7 +966,13 @@ bump_count (GHashTable * table, const char *type)
 void
 emu_conn_send_raw_text (EmuConn * conn, const char *text)
 {
-  if (conn->closed || !conn->ws)
+  if (conn->closed)
+    return;
+  if (conn->ops) {
+    conn->ops->send_raw (conn, text);
+    return;
+  }
+  if (!conn->ws)
     return;
   if (soup_websocket_connection_get_state (conn->ws) !=
       SOUP_WEBSOCKET_STATE_OPEN)
@@ -1005,15 +1005,24 @@ emu_conn_send_event (EmuConn * conn, JsonObject * event)
   if (conn->dialect->event_type || type) {
     char *t = conn->dialect->event_type ? conn->dialect->event_type (event) :
         g_strdup (type);
-    if (t) {
-      guint c = bump_count (conn->server_counts, t);
-      fire_faults (conn, TRIG_SERVER_EVENT, t, c);
-      g_free (t);
-    }
+    if (t)
+      emu_conn_server_event_done (conn, t);
+    g_free (t);
   }
   emu_conn_unref (conn);
   g_free (text);
   json_node_unref (root);
+}
+
+void
+emu_conn_server_event_done (EmuConn * conn, const char *type)
+{
+  guint c;
+
+  if (conn->closed)
+    return;
+  c = bump_count (conn->server_counts, type);
+  fire_faults (conn, TRIG_SERVER_EVENT, type, c);
 }
 
 void
@@ -1034,6 +1043,10 @@ emu_conn_close (EmuConn * conn, gushort code, const char *reason)
     return;
   conn->closed = TRUE;
   remove_all_timers (conn);
+  if (conn->ops) {
+    conn->ops->close (conn, code, reason);
+    return;
+  }
   if (soup_websocket_connection_get_state (conn->ws) ==
       SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (conn->ws, code, reason);
@@ -1042,7 +1055,7 @@ emu_conn_close (EmuConn * conn, gushort code, const char *reason)
 void
 emu_conn_note (EmuConn * conn, const char *what, const char *detail)
 {
-  log_conn_note (conn->index, what, detail);
+  emu_log_conn_note (conn->index, what, detail);
 }
 
 /* An abrupt loss: no close frame, the peer just sees the TCP stream end
@@ -1057,7 +1070,11 @@ emu_conn_drop (EmuConn * conn)
     return;
   conn->closed = TRUE;
   remove_all_timers (conn);
-  log_conn_note (conn->index, "drop", NULL);
+  emu_log_conn_note (conn->index, "drop", NULL);
+  if (conn->ops) {
+    conn->ops->drop (conn);
+    return;
+  }
   io = soup_websocket_connection_get_io_stream (conn->ws);
   sock = g_object_get_data (G_OBJECT (io), "GSocket");
   if (sock)
@@ -1076,7 +1093,7 @@ run_fault (EmuConn * conn, Fault * f)
       const char *reason = f->close_reason;
       if (!reason && conn->dialect->default_close_reason)
         reason = conn->dialect->default_close_reason (f->close_code);
-      log_conn_note (conn->index, "fault-close", reason);
+      emu_log_conn_note (conn->index, "fault-close", reason);
       emu_conn_close (conn, f->close_code, reason);
       break;
     }
@@ -1092,7 +1109,7 @@ run_fault (EmuConn * conn, Fault * f)
       break;
     case ACT_MALFORMED:
       if (emu_conn_alive (conn)) {
-        log_conn_note (conn->index, "fault-malformed", NULL);
+        emu_log_conn_note (conn->index, "fault-malformed", NULL);
         emu_conn_send_raw_text (conn, "this is not JSON");
         emu_conn_send_raw_text (conn,
             "{\"type\":\"response.output_audio.delta\",\"delta\":\"AAAA");
@@ -1109,7 +1126,7 @@ run_fault (EmuConn * conn, Fault * f)
         conn->dialect->fault_session_expired (conn);
       break;
     case ACT_SILENT:
-      log_conn_note (conn->index, "fault-silent", NULL);
+      emu_log_conn_note (conn->index, "fault-silent", NULL);
       conn->silent = TRUE;
       remove_all_timers (conn);
       break;
@@ -1192,7 +1209,7 @@ finalize_conn_idle (gpointer data)
 }
 
 static void
-ws_closed_cb (SoupWebsocketConnection * ws, EmuConn * conn)
+conn_closed (EmuConn * conn, gint close_code, const char *close_reason)
 {
   JsonObject *line;
 
@@ -1200,22 +1217,27 @@ ws_closed_cb (SoupWebsocketConnection * ws, EmuConn * conn)
   remove_all_timers (conn);
   live_conns = g_list_remove (live_conns, conn);
   if (log_file) {
-    line = log_line_new (conn->index, "conn");
+    line = emu_log_line_new (conn->index, "conn");
     json_object_set_string_member (line, "what", "close");
-    json_object_set_int_member (line, "close_code",
-        soup_websocket_connection_get_close_code (ws));
-    if (soup_websocket_connection_get_close_data (ws))
-      json_object_set_string_member (line, "close_reason",
-          soup_websocket_connection_get_close_data (ws));
+    json_object_set_int_member (line, "close_code", close_code);
+    if (close_reason)
+      json_object_set_string_member (line, "close_reason", close_reason);
     if (conn->dialect->conn_summary) {
       JsonNode *summary = conn->dialect->conn_summary (conn);
       if (summary)
         json_object_set_member (line, "summary", summary);
     }
-    log_write (line);
+    emu_log_write (line);
   }
   /* The signal can fire inside a send deep in dialect code; free later. */
   g_idle_add (finalize_conn_idle, conn);
+}
+
+static void
+ws_closed_cb (SoupWebsocketConnection * ws, EmuConn * conn)
+{
+  conn_closed (conn, soup_websocket_connection_get_close_code (ws),
+      soup_websocket_connection_get_close_data (ws));
 }
 
 static void
@@ -1239,23 +1261,17 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
 static void
 ws_error_cb (SoupWebsocketConnection * ws, GError * error, EmuConn * conn)
 {
-  log_conn_note (conn->index, "ws-error", error->message);
+  emu_log_conn_note (conn->index, "ws-error", error->message);
 }
 
-static void
-server_ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
-    SoupWebsocketConnection * ws, gpointer user_data)
+static EmuConn *
+conn_new (const EmuDialect * dialect, guint index)
 {
-  const EmuDialect *dialect = user_data;
   EmuConn *conn = g_new0 (EmuConn, 1);
-  GUri *uri = soup_server_message_get_uri (msg);
-  GHashTable *query = NULL;
 
   conn->ref_count = 1;
-  conn->index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg),
-          "emu-conn-index"));
+  conn->index = index;
   conn->dialect = dialect;
-  conn->ws = g_object_ref (ws);
   conn->open_us = g_get_monotonic_time ();
   conn->first_audio_delay_ms = opt_first_audio_delay_ms;
   conn->pace_audio = opt_pace_audio;
@@ -1270,6 +1286,54 @@ server_ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     conn->raw_in = fopen (raw, "wb");
     g_free (raw);
   }
+  live_conns = g_list_prepend (live_conns, conn);
+  return conn;
+}
+
+guint
+emu_next_conn_index (void)
+{
+  return ++conn_counter;
+}
+
+EmuConn *
+emu_conn_new_custom (const EmuDialect * dialect, guint index,
+    const EmuConnOps * ops, const char *path)
+{
+  EmuConn *conn = conn_new (dialect, index);
+
+  conn->ops = ops;
+  emu_log_conn_note (conn->index, "open", path);
+  return conn;
+}
+
+void
+emu_conn_arm_faults (EmuConn * conn)
+{
+  emu_conn_ref (conn);
+  arm_connection_faults (conn);
+  emu_conn_unref (conn);
+}
+
+void
+emu_conn_custom_closed (EmuConn * conn, gint close_code,
+    const char *close_reason)
+{
+  if (g_list_find (live_conns, conn))
+    conn_closed (conn, close_code, close_reason);
+}
+
+static void
+server_ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
+    SoupWebsocketConnection * ws, gpointer user_data)
+{
+  const EmuDialect *dialect = user_data;
+  EmuConn *conn = conn_new (dialect, GPOINTER_TO_UINT (g_object_get_data
+          (G_OBJECT (msg), "emu-conn-index")));
+  GUri *uri = soup_server_message_get_uri (msg);
+  GHashTable *query = NULL;
+
+  conn->ws = g_object_ref (ws);
 
   /* Large appends (up to 15 MiB of base64 per the docs) must get through. */
   soup_websocket_connection_set_max_incoming_payload_size (ws, 16 << 20);
@@ -1277,9 +1341,8 @@ server_ws_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   g_signal_connect (ws, "message", G_CALLBACK (ws_message_cb), conn);
   g_signal_connect (ws, "closed", G_CALLBACK (ws_closed_cb), conn);
   g_signal_connect (ws, "error", G_CALLBACK (ws_error_cb), conn);
-  live_conns = g_list_prepend (live_conns, conn);
 
-  log_conn_note (conn->index, "open", path);
+  emu_log_conn_note (conn->index, "open", path);
   if (g_uri_get_query (uri))
     query = soup_form_decode (g_uri_get_query (uri));
   emu_conn_ref (conn);
@@ -1349,7 +1412,7 @@ server_http_cb (SoupServer * server, SoupServerMessage * msg,
       GUINT_TO_POINTER (index));
 
   for (i = 0; i < rejects->len; i++) {
-    Reject *r = g_ptr_array_index (rejects, i);
+    EmuReject *r = g_ptr_array_index (rejects, i);
     if (r->connection && r->connection != index)
       continue;
     body = dialect->http_error_body (r->status, r->type, r->code, r->message);
@@ -1382,6 +1445,19 @@ default_http_cb (SoupServer * server, SoupServerMessage * msg,
 
   log_handshake (0, msg, "not-found", 404);
   set_json_response (msg, SOUP_STATUS_NOT_FOUND, body);
+}
+
+const EmuReject *
+emu_script_reject (guint index)
+{
+  guint i;
+
+  for (i = 0; i < rejects->len; i++) {
+    EmuReject *r = g_ptr_array_index (rejects, i);
+    if (!r->connection || r->connection == index)
+      return r;
+  }
+  return NULL;
 }
 
 /* The required key for every dialect (NULL = any non-empty key). */
@@ -1697,6 +1773,13 @@ main (int argc, char **argv)
   gint go_away_every = -1, go_away_left = -1, max_conn = -1, ttl = -1;
   gint setup_delay = -1;
   gboolean allow_resume = FALSE;
+#ifdef HAVE_NOVA
+  gint nova_port = -1, nova_limit_ms = 8 * 60 * 1000;
+  char *aws_access_key = NULL, *aws_secret_key = NULL;
+  char *aws_session_token = NULL;
+  struct _EmuH2Server *nova_server = NULL;
+#endif
+  GTlsCertificate *tls_certificate = NULL;
   GOptionEntry entries[] = {
     {"port", 'p', 0, G_OPTION_ARG_INT, &port,
         "TCP port on 127.0.0.1 (0 = pick a free one)", "N"},
@@ -1729,6 +1812,19 @@ main (int argc, char **argv)
         "Gemini: delay setupComplete by N ms", "N"},
     {"allow-resume-while-open", 0, 0, G_OPTION_ARG_NONE, &allow_resume,
         "Gemini: accept a resume while the old socket is still open", NULL},
+#ifdef HAVE_NOVA
+    {"nova-port", 0, 0, G_OPTION_ARG_INT, &nova_port,
+          "Also serve the Nova dialect (HTTP/2) on this port (0 = a free one)",
+        "N"},
+    {"aws-access-key-id", 0, 0, G_OPTION_ARG_STRING, &aws_access_key,
+        "Nova: the only access key accepted (default AKIDEXAMPLE)", "ID"},
+    {"aws-secret-access-key", 0, 0, G_OPTION_ARG_STRING, &aws_secret_key,
+        "Nova: its secret (default the SigV4 test-suite secret)", "KEY"},
+    {"aws-session-token", 0, 0, G_OPTION_ARG_STRING, &aws_session_token,
+        "Nova: require this x-amz-security-token", "TOKEN"},
+    {"nova-session-limit-ms", 0, 0, G_OPTION_ARG_INT, &nova_limit_ms,
+        "Nova: connection limit (default 480000, 8 minutes)", "N"},
+#endif
     {NULL}
   };
   GOptionContext *ctx;
@@ -1806,7 +1902,7 @@ main (int argc, char **argv)
       return 2;
     }
     soup_server_set_tls_certificate (server, cert);
-    g_object_unref (cert);
+    tls_certificate = cert;
   }
 
   soup_server_add_handler (server, NULL, default_http_cb, NULL, NULL);
@@ -1835,15 +1931,40 @@ main (int argc, char **argv)
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 
   printf ("%s://127.0.0.1:%u\n", tls ? "wss" : "ws", actual_port);
+#ifdef HAVE_NOVA
+  /* the Nova dialect speaks HTTP/2 on its own port (second stdout line) */
+  if (nova_port >= 0) {
+    if (nova_port > 65535 || nova_limit_ms < 0) {
+      g_printerr ("s2s-emulator: invalid --nova-port or "
+          "--nova-session-limit-ms\n");
+      return 2;
+    }
+    nova_server = emu_nova_listen (nova_port, tls_certificate,
+        aws_access_key ? aws_access_key : "AKIDEXAMPLE",
+        aws_secret_key ? aws_secret_key :
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", aws_session_token,
+        nova_limit_ms, &error);
+    if (!nova_server) {
+      g_printerr ("s2s-emulator: listen (nova): %s\n", error->message);
+      return 1;
+    }
+    printf ("nova %s://127.0.0.1:%u\n", tls ? "https" : "http",
+        emu_h2_server_port (nova_server));
+  }
+#endif
   fflush (stdout);
-  log_conn_note (0, "listening", NULL);
+  emu_log_conn_note (0, "listening", NULL);
 
   main_loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, signal_cb, NULL);
   g_unix_signal_add (SIGTERM, signal_cb, NULL);
   g_main_loop_run (main_loop);
 
-  log_conn_note (0, "exit", NULL);
+  emu_log_conn_note (0, "exit", NULL);
+#ifdef HAVE_NOVA
+  emu_h2_server_free (nova_server);
+#endif
+  g_clear_object (&tls_certificate);
   soup_server_disconnect (server);
   g_object_unref (server);
   g_main_loop_unref (main_loop);

@@ -185,9 +185,19 @@ it_emu_start_full (const gchar * script_json, gboolean tls,
   /* the first stdout line is its URL */
   in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (emu->proc));
   line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &err);
-  g_object_unref (in);
   fail_unless (line != NULL, "s2s-emulator printed no URL (%s)",
       err ? err->message : "exited?");
+  /* with --nova-port, the second line is "nova <url>" */
+  for (i = 0; extra_args && extra_args[i]; i++) {
+    if (g_str_equal (extra_args[i], "--nova-port")) {
+      gchar *nova = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL);
+      fail_unless (nova && g_str_has_prefix (nova, "nova "),
+          "s2s-emulator printed no Nova URL");
+      emu->nova_url = g_strdup (g_strstrip (nova + 5));
+      g_free (nova);
+    }
+  }
+  g_object_unref (in);
   g_strstrip (line);
   fail_unless (g_str_has_prefix (line, tls ? "wss://127.0.0.1:" :
           "ws://127.0.0.1:"), "unexpected emulator URL '%s'", line);
@@ -213,6 +223,7 @@ it_emu_stop (ItEmu * emu)
   g_free (emu->dir);
   g_free (emu->log_path);
   g_free (emu->url);
+  g_free (emu->nova_url);
   g_free (emu);
 }
 

@@ -16,9 +16,7 @@
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
-
 /* --- Environment (tests/meson.build test_env) ---------------------------- */
-
 /* Value of a required variable of the test environment; fails the test when
  * it is missing (never a silent skip). */
 const gchar *it_env (const gchar * name);
@@ -60,6 +58,7 @@ typedef struct
   gchar *log_path;
   gchar *url;                   /* ws://127.0.0.1:PORT (wss:// with TLS) */
   guint port;
+  gchar *nova_url;              /* with --nova-port: http(s)://127.0.0.1:P */
 } ItEmu;
 
 /* Starts `s2s-emulator --port 0 --log <tmp>/emu.log [--script F]
@@ -179,5 +178,4 @@ guint it_final_transcripts (GPtrArray * msgs, const gchar * role,
 void it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last);
 
 G_END_DECLS
-
 #endif /* __S2S_IT_EMU_HELPER_H__ */

@@ -33,19 +33,8 @@ cleanup () {
 }
 trap cleanup EXIT INT TERM
 
-if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/@google/genai" ] \
-  || ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.ci" 2>/dev/null; then
-  if ! out=$(cd "$work" && npm ci --no-audit --no-fund 2>&1); then
-    reason=$(printf '%s\n' "$out" | grep -m1 -E 'ERR|network|ENOTFOUND|ECONN|ETIMEDOUT|E[0-9]{3}' || printf '%s\n' "$out" | tail -n1)
-    case "$out" in
-      *ENOTFOUND*|*ECONNREFUSED*|*ETIMEDOUT*|*EAI_AGAIN*|*ENETUNREACH*|*network*|*E50[0-9]*|*E403*|*E404*)
-        echo "SKIP: npm registry unreachable: $reason"; exit 77 ;;
-    esac
-    echo "FAIL: npm ci failed: $reason"
-    exit 1
-  fi
-  cp "$here/package-lock.json" "$work/node_modules/.package-lock.json.ci"
-fi
+. "$here/npm-ci.sh"
+npm_ci_or_skip node_modules/openai
 
 # Node 20 has the WHATWG WebSocket (used by OpenAIRealtimeWebSocket) only
 # behind a flag; 22+ has it by default.
