@@ -1935,12 +1935,17 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
   it->output = g_strdup (output);
   it->final = TRUE;
   g_ptr_array_add (priv->conv, it);
-  io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
-          FALSE), (GDestroyNotify) io_call_free);
   GST_S2S_BASE_UNLOCK (self);
 
+  /* before the I/O thread can start the follow-up response */
   post_element_message (self, gst_structure_new ("s2s-tool-result",
           "call-id", G_TYPE_STRING, call_id, NULL));
+
+  GST_S2S_BASE_LOCK (self);
+  if (session_usable_locked (self))
+    io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
+            FALSE), (GDestroyNotify) io_call_free);
+  GST_S2S_BASE_UNLOCK (self);
   return TRUE;
 }
 

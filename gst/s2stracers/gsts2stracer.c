@@ -67,6 +67,9 @@ struct _GstS2STracer
   gchar *file;
   GPatternSpec **filters;
   gdouble voice_db;
+  /* per tracer, so two s2s tracers in one process keep apart */
+  GQuark session_quark;
+  GQuark sinkcache_quark;
 };
 
 G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
@@ -74,14 +77,14 @@ G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
 /* GstS2SBase's GType, 0 until the first s2s element is created: until then
  * every hook returns at once */
 static GType s2s_type = 0;
-static GQuark session_quark;
-static GQuark sinkcache_quark;
 static gint topology_gen = 1;
 static GMutex create_lock;
 static GstCaps *arrival_caps;
 
 static GstTracerRecord *tr_turn;
 static GstTracerRecord *tr_session;
+
+static void declare_records (void);
 
 typedef enum
 {
@@ -472,15 +475,15 @@ session_reset_summary (Session * s)
 }
 
 static Session *
-session_get (GstElement * element)
+session_get (GstS2STracer * self, GstElement * element)
 {
-  Session *s = g_object_get_qdata (G_OBJECT (element), session_quark);
+  Session *s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   guint i;
 
   if (G_LIKELY (s != NULL))
     return s;
   g_mutex_lock (&create_lock);
-  s = g_object_get_qdata (G_OBJECT (element), session_quark);
+  s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   if (s == NULL) {
     s = g_new0 (Session, 1);
     g_mutex_init (&s->lock);
@@ -490,7 +493,7 @@ session_get (GstElement * element)
       s->metrics[i] = g_array_new (FALSE, FALSE, sizeof (gdouble));
     s->last_voiced_end = GST_CLOCK_TIME_NONE;
     s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
-    g_object_set_qdata_full (G_OBJECT (element), session_quark, s,
+    g_object_set_qdata_full (G_OBJECT (element), self->session_quark, s,
         (GDestroyNotify) session_free);
   }
   g_mutex_unlock (&create_lock);
@@ -499,9 +502,9 @@ session_get (GstElement * element)
 
 /* The session of an s2s element that is being traced, or NULL */
 static Session *
-session_active (GstElement * element)
+session_active (GstS2STracer * self, GstElement * element)
 {
-  Session *s = session_get (element);
+  Session *s = session_get (self, element);
 
   return s->active && !s->excluded ? s : NULL;
 }
@@ -889,7 +892,7 @@ typedef struct
 /* The s2s element upstream of @pad, following peers, ghost pads and the
  * sink pads of elements in between */
 static Session *
-find_upstream (GstPad * pad, guint depth)
+find_upstream (GstS2STracer * self, GstPad * pad, guint depth)
 {
   GstPad *peer;
   GstObject *parent;
@@ -910,9 +913,9 @@ find_upstream (GstPad * pad, guint depth)
   parent = gst_object_get_parent (GST_OBJECT (peer));
   if (parent && GST_IS_PAD (parent)) {
     /* the inside of a ghost sink pad: continue outside the bin */
-    found = find_upstream (GST_PAD (parent), depth + 1);
+    found = find_upstream (self, GST_PAD (parent), depth + 1);
   } else if (parent && is_s2s (parent)) {
-    found = session_get (GST_ELEMENT (parent));
+    found = session_get (self, GST_ELEMENT (parent));
   } else if (parent && GST_IS_ELEMENT (parent)) {
     GList *pads, *l;
 
@@ -921,7 +924,7 @@ find_upstream (GstPad * pad, guint depth)
     g_list_foreach (pads, (GFunc) (void (*)(void)) gst_object_ref, NULL);
     GST_OBJECT_UNLOCK (parent);
     for (l = pads; l && !found; l = l->next)
-      found = find_upstream (l->data, depth + 1);
+      found = find_upstream (self, l->data, depth + 1);
     g_list_free_full (pads, gst_object_unref);
   }
   if (parent)
@@ -931,18 +934,18 @@ find_upstream (GstPad * pad, guint depth)
 }
 
 static Session *
-sink_session (GstPad * pad)
+sink_session (GstS2STracer * self, GstPad * pad)
 {
-  SinkCache *c = g_object_get_qdata (G_OBJECT (pad), sinkcache_quark);
+  SinkCache *c = g_object_get_qdata (G_OBJECT (pad), self->sinkcache_quark);
   gint gen = g_atomic_int_get (&topology_gen);
 
   if (G_LIKELY (c != NULL && c->gen == gen))
     return c->session;
   if (c == NULL) {
     c = g_new0 (SinkCache, 1);
-    g_object_set_qdata_full (G_OBJECT (pad), sinkcache_quark, c, g_free);
+    g_object_set_qdata_full (G_OBJECT (pad), self->sinkcache_quark, c, g_free);
   }
-  c->session = find_upstream (pad, 0);
+  c->session = find_upstream (self, pad, 0);
   c->gen = gen;
   return c->session;
 }
@@ -1045,6 +1048,22 @@ find_tool (Turn * t, const gchar * call_id)
   return NULL;
 }
 
+/* A tool call of @t still waits for the audio that follows its result:
+ * the next response is its follow-up, even when the app's result message
+ * comes after the response started */
+static gboolean
+tool_open (Turn * t)
+{
+  guint i;
+
+  for (i = 0; i < t->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (t->tools, i);
+    if (!GST_CLOCK_TIME_IS_VALID (c->audio_rt))
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* lock held */
 static void
 handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
@@ -1056,7 +1075,7 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
   if (g_strcmp0 (event, "started") == 0) {
     t = s->cur;
     if (t == NULL || t->trigger == NULL ||
-        (t->responses > 0 && !t->awaiting_followup))
+        (t->responses > 0 && !t->awaiting_followup && !tool_open (t)))
       t = turn_begin (self, s, "response");
     t->awaiting_followup = FALSE;
     t->responses++;
@@ -1253,7 +1272,7 @@ handle_fallback (GstS2STracer * self, GstElement * bin, const GstStructure * st)
   }
   if (child == NULL)
     return;
-  s = session_active (child);
+  s = session_active (self, child);
   if (s) {
     Turn *t;
     g_mutex_lock (&s->lock);
@@ -1271,15 +1290,22 @@ handle_fallback (GstS2STracer * self, GstElement * bin, const GstStructure * st)
 static void
 do_element_new (GstS2STracer * self, GstClockTime ts, GstElement * element)
 {
+  static gsize declared = 0;
+
   if (G_UNLIKELY (s2s_type == 0)) {
     GType t = g_type_from_name (S2S_BASE_TYPE_NAME);
     if (t == 0)
       return;
     s2s_type = t;
-    GST_INFO_OBJECT (self, "s2s elements are loaded");
   }
-  if (is_s2s (element))
-    session_get (element);
+  if (!is_s2s (element))
+    return;
+  if (g_once_init_enter (&declared)) {
+    GST_INFO_OBJECT (self, "first s2s element");
+    declare_records ();
+    g_once_init_leave (&declared, 1);
+  }
+  session_get (self, element);
 }
 
 static void
@@ -1294,11 +1320,11 @@ do_pad_chain_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
   if (parent == NULL)
     return;
   if (is_s2s (parent)) {
-    Session *s = session_active (GST_ELEMENT (parent));
+    Session *s = session_active (self, GST_ELEMENT (parent));
     if (s)
       input_pre (self, s, pad, buf);
   } else if (GST_OBJECT_FLAG_IS_SET (parent, GST_ELEMENT_FLAG_SINK)) {
-    Session *s = sink_session (pad);
+    Session *s = sink_session (self, pad);
     if (s && s->active && !s->excluded)
       output_render (s, pad, GST_ELEMENT (parent), buf);
   }
@@ -1314,7 +1340,7 @@ do_pad_chain_post (GstS2STracer * self, GstClockTime ts, GstPad * pad,
     return;
   parent = GST_OBJECT_PARENT (pad);
   if (parent && is_s2s (parent)) {
-    Session *s = session_active (GST_ELEMENT (parent));
+    Session *s = session_active (self, GST_ELEMENT (parent));
     if (s)
       input_post (s, res);
   }
@@ -1330,7 +1356,7 @@ do_pad_push_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
     return;
   parent = GST_OBJECT_PARENT (pad);
   if (parent && GST_PAD_IS_SRC (pad) && is_s2s (parent)) {
-    Session *s = session_active (GST_ELEMENT (parent));
+    Session *s = session_active (self, GST_ELEMENT (parent));
     if (s)
       output_push (s, buf);
   }
@@ -1349,7 +1375,7 @@ do_pad_push_event_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
   if (peer) {
     GstObject *parent = GST_OBJECT_PARENT (peer);
     if (parent && is_s2s (parent))
-      session_get (GST_ELEMENT (parent))->in_fmt = FMT_UNKNOWN;
+      session_get (self, GST_ELEMENT (parent))->in_fmt = FMT_UNKNOWN;
     gst_object_unref (peer);
   }
 }
@@ -1379,7 +1405,7 @@ do_post_message_pre (GstS2STracer * self, GstClockTime ts,
   if (g_str_equal (name, "s2s-fallback")) {
     handle_fallback (self, element, st);
   } else if (is_s2s (element)) {
-    Session *s = session_active (element);
+    Session *s = session_active (self, element);
     if (s)
       handle_s2s_message (self, s, st);
   }
@@ -1394,7 +1420,7 @@ do_change_state_post (GstS2STracer * self, GstClockTime ts,
   if (G_LIKELY (s2s_type == 0) || !is_s2s (element) ||
       res == GST_STATE_CHANGE_FAILURE)
     return;
-  s = session_get (element);
+  s = session_get (self, element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     gboolean excluded = !name_passes (self, element);
     g_mutex_lock (&s->lock);
@@ -1493,19 +1519,11 @@ rec_scope (void)
 
 #define MS(d) rec_value (G_TYPE_DOUBLE, d " (ms, NaN: not measured)")
 
+/* Declared with the first s2s element: a process without one logs
+ * nothing at all */
 static void
-gst_s2s_tracer_class_init (GstS2STracerClass * klass)
+declare_records (void)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-
-  gobject_class->constructed = gst_s2s_tracer_constructed;
-  gobject_class->finalize = gst_s2s_tracer_finalize;
-
-  session_quark = g_quark_from_static_string ("s2stracer:session");
-  sinkcache_quark = g_quark_from_static_string ("s2stracer:sink");
-  arrival_caps = gst_caps_new_empty_simple (ARRIVAL_REFERENCE);
-  GST_MINI_OBJECT_FLAG_SET (arrival_caps, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
-
   tr_turn = gst_tracer_record_new ("s2s-turn.class",
       "element", GST_TYPE_STRUCTURE, rec_scope (),
       "session-id", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING,
@@ -1558,12 +1576,33 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
 }
 
 static void
+gst_s2s_tracer_class_init (GstS2STracerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  gobject_class->constructed = gst_s2s_tracer_constructed;
+  gobject_class->finalize = gst_s2s_tracer_finalize;
+
+  arrival_caps = gst_caps_new_empty_simple (ARRIVAL_REFERENCE);
+  GST_MINI_OBJECT_FLAG_SET (arrival_caps, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+
+}
+
+static void
 gst_s2s_tracer_init (GstS2STracer * self)
 {
   GstTracer *tracer = GST_TRACER (self);
 
+  gchar *q;
+
   g_mutex_init (&self->out_lock);
   self->voice_db = DEFAULT_VOICE_DB;
+  q = g_strdup_printf ("s2stracer:session:%p", self);
+  self->session_quark = g_quark_from_string (q);
+  g_free (q);
+  q = g_strdup_printf ("s2stracer:sink:%p", self);
+  self->sinkcache_quark = g_quark_from_string (q);
+  g_free (q);
 
   gst_tracing_register_hook (tracer, "element-new",
       G_CALLBACK (do_element_new));
