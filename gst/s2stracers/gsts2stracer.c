@@ -67,6 +67,7 @@ struct _GstS2STracer
   gchar *file;
   GPatternSpec **filters;
   gdouble voice_db;
+  gdouble voice_mean_square;    /* voice_db as a mean of squared samples */
   /* per tracer, so two s2s tracers in one process keep apart */
   GQuark session_quark;
   GQuark sinkcache_quark;
@@ -79,7 +80,6 @@ G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
 static GType s2s_type = 0;
 static gint topology_gen = 1;
 static GMutex create_lock;
-static GstCaps *arrival_caps;
 
 static GstTracerRecord *tr_turn;
 static GstTracerRecord *tr_session;
@@ -754,7 +754,7 @@ static gboolean
 buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
 {
   GstMapInfo map;
-  gdouble sum = 0;
+  guint64 sum = 0;
   gsize i, n = 0;
 
   if (fmt != FMT_S16 && fmt != FMT_MULAW && fmt != FMT_ALAW)
@@ -764,20 +764,19 @@ buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
   if (fmt == FMT_S16) {
     n = map.size / 2;
     for (i = 0; i < n; i++) {
-      gint v = GST_READ_UINT16_LE (map.data + 2 * i);
-      v = (gint16) v;
-      sum += (gdouble) v *v;
+      gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
+      sum += (guint64) (v * v);
     }
   } else {
     n = map.size;
     for (i = 0; i < n; i++) {
       gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
           alaw_to_linear (map.data[i]);
-      sum += (gdouble) v *v;
+      sum += (guint64) (v * v);
     }
   }
   gst_buffer_unmap (buf, &map);
-  return n > 0 && sum / n > threshold_sq;
+  return n > 0 && (gdouble) sum / n > threshold_sq;
 }
 
 static void
@@ -788,13 +787,12 @@ static void
 input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
 {
   GstElement *element = s->element;
-  gdouble thr = 32768.0 * 32768.0 * pow (10.0, self->voice_db / 10.0);
 
   if (s->in_fmt == FMT_UNKNOWN)
     s->in_fmt = read_in_format (pad);
   s->pre_rt = element_rt (element);
   s->pre_size = gst_buffer_get_size (buf);
-  s->pre_voiced = buffer_voiced (s->in_fmt, buf, thr);
+  s->pre_voiced = buffer_voiced (s->in_fmt, buf, self->voice_mean_square);
   s->pre_end = GST_BUFFER_PTS (buf);
   if (GST_CLOCK_TIME_IS_VALID (s->pre_end)
       && GST_BUFFER_DURATION_IS_VALID (buf))
@@ -858,6 +856,23 @@ first_pushed (Session * s, GstClockTime rt)
   s->first_pts_pending = GST_CLOCK_TIME_NONE;
 }
 
+/* The element's x-s2s-arrival stamp: compared by name, no caps logic */
+static GstReferenceTimestampMeta *
+arrival_meta (GstBuffer * buf)
+{
+  gpointer state = NULL;
+  GstMeta *m;
+
+  while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_REFERENCE_TIMESTAMP_META_API_TYPE))) {
+    GstReferenceTimestampMeta *r = (GstReferenceTimestampMeta *) m;
+    if (r->reference && gst_structure_has_name (gst_caps_get_structure
+            (r->reference, 0), ARRIVAL_REFERENCE))
+      return r;
+  }
+  return NULL;
+}
+
 static void
 output_push (Session * s, GstBuffer * buf)
 {
@@ -866,7 +881,7 @@ output_push (Session * s, GstBuffer * buf)
   GstClockTime pts = GST_BUFFER_PTS (buf);
   PushEntry *p;
 
-  meta = gst_buffer_get_reference_timestamp_meta (buf, arrival_caps);
+  meta = arrival_meta (buf);
   g_mutex_lock (&s->lock);
   if (meta && s->cur && GST_CLOCK_TIME_IS_VALID (now) && now >= meta->timestamp) {
     guint64 d = now - meta->timestamp;
@@ -961,10 +976,15 @@ output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
   GstEvent *ev;
   const GstSegment *seg;
 
+  /* most buffers: nothing pending (a 64-bit read is atomic here, and a
+   * stale value is checked again under the lock) */
+  if (!GST_CLOCK_TIME_IS_VALID (s->render_pending) ||
+      !GST_CLOCK_TIME_IS_VALID (pts))
+    return;
   g_mutex_lock (&s->lock);
   target = s->render_pending;
   g_mutex_unlock (&s->lock);
-  if (!GST_CLOCK_TIME_IS_VALID (target) || !GST_CLOCK_TIME_IS_VALID (pts))
+  if (!GST_CLOCK_TIME_IS_VALID (target))
     return;
 
   ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
@@ -1463,6 +1483,7 @@ gst_s2s_tracer_constructed (GObject * object)
     const gchar *file = gst_structure_get_string (st, "file");
     const gchar *filter = gst_structure_get_string (st, "filter");
     gdouble db;
+    gint idb;
 
     if (file) {
       self->file = g_strdup (file);
@@ -1481,9 +1502,13 @@ gst_s2s_tracer_constructed (GObject * object)
     }
     if (gst_structure_get_double (st, "voice-db", &db))
       self->voice_db = db;
+    else if (gst_structure_get_int (st, "voice-db", &idb))
+      self->voice_db = idb;
     gst_structure_free (st);
   }
   g_free (params);
+  self->voice_mean_square = 32768.0 * 32768.0 * pow (10.0,
+      self->voice_db / 10.0);
 }
 
 static void
@@ -1583,8 +1608,6 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
   gobject_class->constructed = gst_s2s_tracer_constructed;
   gobject_class->finalize = gst_s2s_tracer_finalize;
 
-  arrival_caps = gst_caps_new_empty_simple (ARRIVAL_REFERENCE);
-  GST_MINI_OBJECT_FLAG_SET (arrival_caps, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
 
 }
 
