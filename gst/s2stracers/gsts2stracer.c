@@ -474,6 +474,20 @@ session_reset_summary (Session * s)
   s->turn_count = 0;
 }
 
+/* lock held: nothing of a previous session is matched in this one */
+static void
+session_reset_stream (Session * s)
+{
+  guint i;
+
+  s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
+  s->last_voiced_end = GST_CLOCK_TIME_NONE;
+  g_array_set_size (s->in_acc, 0);
+  s->ring_head = s->ring_len = 0;
+  for (i = 0; i < PUSH_HISTORY; i++)
+    s->pushes[i].pts = s->pushes[i].end = s->pushes[i].rt = GST_CLOCK_TIME_NONE;
+}
+
 static Session *
 session_get (GstS2STracer * self, GstElement * element)
 {
@@ -491,8 +505,7 @@ session_get (GstS2STracer * self, GstElement * element)
     s->in_acc = g_array_new (FALSE, FALSE, sizeof (guint64));
     for (i = 0; i < N_METRICS; i++)
       s->metrics[i] = g_array_new (FALSE, FALSE, sizeof (gdouble));
-    s->last_voiced_end = GST_CLOCK_TIME_NONE;
-    s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
+    session_reset_stream (s);
     g_object_set_qdata_full (G_OBJECT (element), self->session_quark, s,
         (GDestroyNotify) session_free);
   }
@@ -1447,8 +1460,7 @@ do_change_state_post (GstS2STracer * self, GstClockTime ts,
     s->excluded = excluded;
     s->active = TRUE;
     session_reset_summary (s);
-    s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
-    g_array_set_size (s->in_acc, 0);
+    session_reset_stream (s);
     g_mutex_unlock (&s->lock);
   } else if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     g_mutex_lock (&s->lock);

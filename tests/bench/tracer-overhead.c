@@ -152,6 +152,24 @@ measure (const gchar * self_path, guint sessions, const gchar * url,
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+static gint
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gdouble
+median (GArray * v)
+{
+  g_array_sort (v, cmp_double);
+  if (v->len == 0)
+    return 0;
+  return v->len % 2 ? g_array_index (v, gdouble, v->len / 2) :
+      (g_array_index (v, gdouble, v->len / 2 - 1) +
+      g_array_index (v, gdouble, v->len / 2)) / 2;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -173,7 +191,8 @@ main (int argc, char **argv)
   GInputStream *out;
   GDataInputStream *lines;
   gchar *url, *dir, *tracers, *self_path;
-  gdouble cpu[3] = { 0, 0, 0 };
+  gdouble cpu[3] = { 0, 0, 0 }, round_cpu[3];
+  GArray *ratios[2];
   gint r;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
@@ -215,6 +234,8 @@ main (int argc, char **argv)
   dir = g_dir_make_tmp ("s2s-tracer-bench-XXXXXX", NULL);
   tracers = g_strdup_printf ("s2s(file=\"%s/turns.jsonl\")", dir);
 
+  ratios[0] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  ratios[1] = g_array_new (FALSE, FALSE, sizeof (gdouble));
   g_print ("%d sessions per run, %d rounds, input %s, emulator %s\n",
       sessions, rounds, wav, url);
   g_print ("%-6s %-9s %9s %9s\n", "round", "tracer", "cpu_s", "wall_s");
@@ -230,7 +251,13 @@ main (int argc, char **argv)
       if (c < 0)
         return 1;
       cpu[kind] += c;
+      round_cpu[kind] = c;
       g_print ("%-6d %-9s %9.3f %9.3f\n", r + 1, kinds[kind], c, wall);
+    }
+    /* runs of one round are minutes apart at most: paired ratios */
+    for (k = 0; k < 2; k++) {
+      gdouble q = round_cpu[k + 1] / round_cpu[0];
+      g_array_append_val (ratios[k], q);
     }
   }
   g_print ("cpu none %.3f s, empty tracer %.3f s, s2s %.3f s\n", cpu[0],
@@ -240,6 +267,10 @@ main (int argc, char **argv)
       "tracer's own cost\n", cpu[2] / cpu[0], (cpu[2] / cpu[0] - 1) * 100,
       cpu[1] / cpu[0], (cpu[1] / cpu[0] - 1) * 100, cpu[2] / cpu[1],
       (cpu[2] / cpu[1] - 1) * 100);
+  g_print ("median of the rounds' ratios: empty / none %.4f, s2s / none "
+      "%.4f\n", median (ratios[0]), median (ratios[1]));
+  g_array_unref (ratios[0]);
+  g_array_unref (ratios[1]);
 
   g_subprocess_send_signal (emu, SIGTERM);
   g_subprocess_wait (emu, NULL, NULL);

@@ -29,6 +29,8 @@
 #define RUN_TIMEOUT_MS 60000
 /* scheduling slack on a loaded machine; valgrind is far slower */
 #define SLACK_MS (RUNNING_ON_VALGRIND ? 50.0 : 2.0)
+/* bounds that only catch a broken figure, not a slow machine */
+#define SLOW (RUNNING_ON_VALGRIND ? 20.0 : 1.0)
 
 /* --- The tracer ---------------------------------------------------------- */
 
@@ -286,7 +288,7 @@ run_to_eos (GstElement * p, GPtrArray * msgs, ItMsgFunc func, gpointer data)
  * first audio and the delay the emulator applied by its own log */
 static void
 run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
-    gdouble * applied)
+    gdouble * applied, gboolean * in_tight)
 {
   gchar *dir = it_tmpdir_new ();
   gchar *path = tracer_start (dir, NULL);
@@ -335,7 +337,7 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
       emu_delay);
   /* speech_stopped -> response.created is immediate in the emulator */
   fail_unless (ms (t, "ttfa_received_ms") >= ms (t, "provider_ttfa_ms"));
-  fail_unless (ms (t, "ttfa_received_ms") - emu_delay <= 50.0);
+  fail_unless (ms (t, "ttfa_received_ms") - emu_delay <= 50.0 * SLOW);
 
   /* the test's own stamps: speech stopped (bus), first audio pushed (src
    * probe), rendered (fakesink handoff after its clock wait) */
@@ -416,10 +418,14 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
       ms (t, "in_latency_median_ms"), ms (t, "in_latency_max_ms"),
       num (t, "in_samples"), med, max, lat->len);
   /* the harness's model is the pacing alone: the element's I/O thread may
-   * be late on top (only the tracer sees that) */
-  fail_unless (fabs (ms (t, "in_latency_median_ms") - med) <= SLACK_MS);
+   * be late on top (only the tracer sees that), so the tracer is never
+   * below the model, and close to it unless the machine is busy */
+  fail_unless (ms (t, "in_latency_median_ms") >= med - SLACK_MS);
   fail_unless (ms (t, "in_latency_max_ms") >= max - SLACK_MS);
-  fail_unless (ms (t, "in_latency_max_ms") <= max + 30.0 * (SLACK_MS / 2.0));
+  fail_unless (ms (t, "in_latency_median_ms") <= med + 20.0 * SLOW);
+  fail_unless (ms (t, "in_latency_max_ms") <= max + 100.0 * SLOW);
+  *in_tight = fabs (ms (t, "in_latency_median_ms") - med) <= SLACK_MS &&
+      ms (t, "in_latency_max_ms") <= max + 10.0 * SLOW;
   fail_unless (ABS (num (t, "in_samples") - (gint64) lat->len) <= 1);
 
   /* the session summary */
@@ -455,21 +461,24 @@ static void
 check_first_audio_delay (guint delay_ms)
 {
   gdouble ttfa = NAN, applied = NAN;
+  gboolean in_tight = FALSE, tight = FALSE;
   guint attempt;
 
-  for (attempt = 1; attempt <= 3; attempt++) {
-    run_first_audio_delay (delay_ms, &ttfa, &applied);
-    if (fabs (ttfa - applied) <= SLACK_MS + 1.0 && ttfa >= delay_ms - 1.0)
-      break;
-    GST_WARNING ("run %u: provider ttfa %.3f ms, emulator applied %.0f ms "
-        "(injected %u): scheduling noise, once more", attempt, ttfa, applied,
-        delay_ms);
+  for (attempt = 1; attempt <= 3 && !tight; attempt++) {
+    run_first_audio_delay (delay_ms, &ttfa, &applied, &in_tight);
+    tight = fabs (ttfa - applied) <= SLACK_MS + 1.0 &&
+        ttfa >= delay_ms - 1.0 && in_tight;
+    if (!tight)
+      GST_WARNING ("run %u: provider ttfa %.3f ms, emulator applied %.0f ms "
+          "(injected %u), input close to the model: %d; scheduling noise, "
+          "once more", attempt, ttfa, applied, delay_ms, in_tight);
   }
   g_print ("first-audio delay %u ms: tracer provider ttfa %.3f ms, emulator "
-      "applied %.0f ms (run %u)\n", delay_ms, ttfa, applied, MIN (attempt, 3));
+      "applied %.0f ms (run %u)\n", delay_ms, ttfa, applied, attempt - 1);
   fail_unless (fabs (ttfa - applied) <= SLACK_MS + 1.0,
       "provider ttfa %.3f ms, the emulator waited %.0f ms", ttfa, applied);
   fail_unless (ttfa >= delay_ms - 1.0);
+  fail_unless (in_tight, "element-added input latency far from the pacing");
 }
 
 GST_START_TEST (test_first_audio_150)
@@ -594,8 +603,9 @@ GST_START_TEST (test_tool_call)
       "get_weather");
   GST_INFO ("tool: result %.3f ms, audio %.3f ms", ms (c, "result_ms"),
       ms (c, "audio_ms"));
-  fail_unless (ms (c, "result_ms") >= 120.0 && ms (c, "result_ms") < 1000.0);
-  fail_unless (ms (c, "audio_ms") >= 0.0 && ms (c, "audio_ms") < 2000.0);
+  fail_unless (ms (c, "result_ms") >= 120.0 &&
+      ms (c, "result_ms") < 1000.0 * SLOW);
+  fail_unless (ms (c, "audio_ms") >= 0.0 && ms (c, "audio_ms") < 2000.0 * SLOW);
   /* the first audio of the turn is the follow-up's */
   fail_unless (ms (t, "ttfa_received_ms") >= ms (c, "result_ms"));
 
