@@ -450,6 +450,9 @@ session_free (Session * s)
 {
   guint i;
 
+  /* sinks that cached this session look again */
+  g_atomic_int_inc (&topology_gen);
+
   if (s->cur)
     turn_free (s->cur);
   g_array_unref (s->in_acc);
@@ -1422,6 +1425,13 @@ do_pad_link_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
 }
 
 static void
+do_pad_unlink_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
+    GstPad * sink, gboolean res)
+{
+  g_atomic_int_inc (&topology_gen);
+}
+
+static void
 do_post_message_pre (GstS2STracer * self, GstClockTime ts,
     GstElement * element, GstMessage * msg)
 {
@@ -1651,6 +1661,8 @@ gst_s2s_tracer_init (GstS2STracer * self)
       G_CALLBACK (do_pad_push_event_pre));
   gst_tracing_register_hook (tracer, "pad-link-post",
       G_CALLBACK (do_pad_link_post));
+  gst_tracing_register_hook (tracer, "pad-unlink-post",
+      G_CALLBACK (do_pad_unlink_post));
   gst_tracing_register_hook (tracer, "element-post-message-pre",
       G_CALLBACK (do_post_message_pre));
   gst_tracing_register_hook (tracer, "element-change-state-post",
