@@ -61,13 +61,6 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 /* After input EOS with server VAD, how long the provider has to report
  * speech in the last audio (on top of its silence duration) */
 #define EOS_SETTLE_MS 1000
-/* Input hand-offs to the transport batched into one s2s-transport message
- * (only while the s2s tracer runs): about 1.3 s of 20 ms buffers */
-#define TRANSPORT_BATCH 64
-/* Type name of the s2s tracer (gst/s2stracers): the base only looks it up
- * among the active tracers, it links nothing of it */
-#define S2S_TRACER_TYPE_NAME "GstS2STracer"
-#define LOG_TAG_SIZE 96
 
 enum
 {
@@ -226,7 +219,7 @@ struct _GstS2SBasePrivate
 
   /* "[provider session] " for log lines: written on one half while
    * readers use the other, then switched */
-  gchar log_tag[2][LOG_TAG_SIZE];
+  gchar log_tag[2][96];
   gint log_tag_idx;
 
   /* stats */
@@ -785,6 +778,13 @@ post_element_message (GstS2SBase * self, GstStructure * s)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* Input hand-offs to the transport batched into one s2s-transport message
+ * (only while the s2s tracer runs): about 1.3 s of 20 ms buffers */
+#define TRANSPORT_BATCH 64
+/* Type name of the s2s tracer (gst/s2stracers): the base only looks it up
+ * among the active tracers, it links nothing of it */
+#define S2S_TRACER_TYPE_NAME "GstS2STracer"
+
 /* One input hand-off, as the s2s-transport message carries it */
 typedef struct
 {
@@ -798,7 +798,7 @@ set_log_tag (GstS2SBase * self, const gchar * session_id)
   GstS2SBasePrivate *priv = self->priv;
   gint next = !g_atomic_int_get (&priv->log_tag_idx);
 
-  g_snprintf (priv->log_tag[next], LOG_TAG_SIZE, "[%s %s] ",
+  g_snprintf (priv->log_tag[next], sizeof (priv->log_tag[next]), "[%s %s] ",
       GST_S2S_BASE_GET_CLASS (self)->provider,
       session_id && *session_id ? session_id : "-");
   g_atomic_int_set (&priv->log_tag_idx, next);
@@ -1453,7 +1453,6 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
   g_free (priv->session_id);
   priv->session_id = g_strdup (session_id);
   priv->session_start_us = g_get_monotonic_time ();
-  set_log_tag (self, session_id);
 
   /* the history is sent before any audio, so the first turn has it */
   if (!priv->history_sent) {
@@ -1467,6 +1466,8 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
     if (seed)
       json_array_unref (seed);
   }
+
+  set_log_tag (self, session_id);
 
   GST_S2S_BASE_LOCK (self);
   priv->session_ready = TRUE;
@@ -1935,17 +1936,12 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
   it->output = g_strdup (output);
   it->final = TRUE;
   g_ptr_array_add (priv->conv, it);
+  io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
+          FALSE), (GDestroyNotify) io_call_free);
   GST_S2S_BASE_UNLOCK (self);
 
-  /* before the I/O thread can start the follow-up response */
   post_element_message (self, gst_structure_new ("s2s-tool-result",
           "call-id", G_TYPE_STRING, call_id, NULL));
-
-  GST_S2S_BASE_LOCK (self);
-  if (session_usable_locked (self))
-    io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
-            FALSE), (GDestroyNotify) io_call_free);
-  GST_S2S_BASE_UNLOCK (self);
   return TRUE;
 }
 
