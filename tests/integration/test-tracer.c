@@ -826,6 +826,62 @@ GST_START_TEST (test_filter)
 
 GST_END_TEST;
 
+/* --- Structured log lines ---------------------------------------------------
+ * Not the tracer's, but the same issue: every debug line of an s2s element
+ * carries its provider and session id. */
+
+static GMutex log_lock;
+static GPtrArray *log_lines;
+
+static void
+collect_s2s_logs (GstDebugCategory * cat, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer data)
+{
+  const gchar *name = gst_debug_category_get_name (cat);
+
+  if (object == NULL || (!g_str_equal (name, "s2s") &&
+          !g_str_equal (name, "s2sopenai")))
+    return;
+  g_mutex_lock (&log_lock);
+  g_ptr_array_add (log_lines, g_strdup (gst_debug_message_get (message)));
+  g_mutex_unlock (&log_lock);
+}
+
+GST_START_TEST (test_log_tag)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  GstElement *p = make_pipeline ("q1-weather-24k.wav", emu->url, NULL);
+  GPtrArray *msgs = it_msgs_new ();
+  guint i, tagged = 0, before = 0;
+
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  gst_debug_set_threshold_for_name ("s2s*", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (collect_s2s_logs, NULL, NULL);
+  run_to_eos (p, msgs, NULL, NULL);
+  it_pipeline_stop (p);
+  gst_debug_remove_log_function (collect_s2s_logs);
+
+  fail_unless (log_lines->len > 0);
+  for (i = 0; i < log_lines->len; i++) {
+    const gchar *l = g_ptr_array_index (log_lines, i);
+    if (g_str_has_prefix (l, "[openai sess_1] "))
+      tagged++;
+    else if (g_str_has_prefix (l, "[openai -] "))
+      before++;
+    else
+      fail ("untagged line: %s", l);
+  }
+  fail_unless (tagged > 0 && before > 0, "%u tagged, %u before the session",
+      tagged, before);
+
+  g_ptr_array_unref (log_lines);
+  g_ptr_array_unref (msgs);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracer_suite (void)
 {
@@ -842,6 +898,7 @@ tracer_suite (void)
   tcase_add_test (tc, test_failover_messages);
   tcase_add_test (tc, test_no_s2s_element);
   tcase_add_test (tc, test_filter);
+  tcase_add_test (tc, test_log_tag);
   return s;
 }
 
