@@ -28,9 +28,14 @@
 
 #define RUN_TIMEOUT_MS 60000
 /* scheduling slack on a loaded machine; valgrind is far slower */
-#define SLACK_MS (RUNNING_ON_VALGRIND ? 50.0 : 2.0)
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+#define SLACK_MS (RUNNING_ON_VALGRIND ? 50.0 : SANITIZED ? 15.0 : 2.0)
 /* bounds that only catch a broken figure, not a slow machine */
-#define SLOW (RUNNING_ON_VALGRIND ? 20.0 : 1.0)
+#define SLOW (RUNNING_ON_VALGRIND ? 20.0 : SANITIZED ? 5.0 : 1.0)
 
 /* --- The tracer ---------------------------------------------------------- */
 
@@ -288,7 +293,7 @@ run_to_eos (GstElement * p, GPtrArray * msgs, ItMsgFunc func, gpointer data)
  * first audio and the delay the emulator applied by its own log */
 static void
 run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
-    gdouble * applied, gboolean * in_tight)
+    gdouble * applied, gboolean * tight)
 {
   gchar *dir = it_tmpdir_new ();
   gchar *path = tracer_start (dir, NULL);
@@ -331,13 +336,14 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
       ms (t, "ttfa_pushed_ms"), ms (t, "ttfa_rendered_ms"));
   *provider_ttfa = ms (t, "provider_ttfa_ms");
   *applied = emu_delay;
-  /* a scheduling hiccup of either process moves it by tens of ms at most */
-  fail_unless (fabs (*provider_ttfa - emu_delay) <= 30.0 * (SLACK_MS / 2.0),
+  /* a scheduling hiccup of either process moves it by tens of ms at most:
+   * only a broken figure fails here, the precise check is the caller's */
+  fail_unless (fabs (*provider_ttfa - emu_delay) <= 200.0 * SLOW,
       "provider ttfa %.3f ms, the emulator waited %.0f ms", *provider_ttfa,
       emu_delay);
   /* speech_stopped -> response.created is immediate in the emulator */
   fail_unless (ms (t, "ttfa_received_ms") >= ms (t, "provider_ttfa_ms"));
-  fail_unless (ms (t, "ttfa_received_ms") - emu_delay <= 50.0 * SLOW);
+  fail_unless (ms (t, "ttfa_received_ms") - emu_delay <= 500.0 * SLOW);
 
   /* the test's own stamps: speech stopped (bus), first audio pushed (src
    * probe), rendered (fakesink handoff after its clock wait) */
@@ -372,9 +378,11 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
    * sample (its running time plus the latency); the handoff runs when the
    * sink's thread wakes up after that */
   fail_unless (h_render - ms (t, "ttfa_rendered_ms") >= -0.1 &&
-      h_render - ms (t, "ttfa_rendered_ms") <= SLACK_MS + 8.0,
+      h_render - ms (t, "ttfa_rendered_ms") <= 100.0 * SLOW,
       "tracer rendered %.3f, harness %.3f", ms (t, "ttfa_rendered_ms"),
       h_render);
+  *tight = h_render - ms (t, "ttfa_rendered_ms") <= SLACK_MS + 8.0 &&
+      ms (t, "ttfa_received_ms") - emu_delay <= 50.0 * SLOW;
 
   /* element-added out: the harness's push stamps against the arrival
    * stamps of the buffers of this response */
@@ -422,10 +430,10 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
    * below the model, and close to it unless the machine is busy */
   fail_unless (ms (t, "in_latency_median_ms") >= med - SLACK_MS);
   fail_unless (ms (t, "in_latency_max_ms") >= max - SLACK_MS);
-  fail_unless (ms (t, "in_latency_median_ms") <= med + 20.0 * SLOW);
-  fail_unless (ms (t, "in_latency_max_ms") <= max + 100.0 * SLOW);
-  *in_tight = fabs (ms (t, "in_latency_median_ms") - med) <= SLACK_MS &&
-      ms (t, "in_latency_max_ms") <= max + 10.0 * SLOW;
+  fail_unless (ms (t, "in_latency_median_ms") <= med + 100.0 * SLOW);
+  fail_unless (ms (t, "in_latency_max_ms") <= max + 300.0 * SLOW);
+  *tight = *tight && fabs (ms (t, "in_latency_median_ms") - med) <= SLACK_MS
+      && ms (t, "in_latency_max_ms") <= max + 10.0 * SLOW;
   fail_unless (ABS (num (t, "in_samples") - (gint64) lat->len) <= 1);
 
   /* the session summary */
@@ -461,24 +469,26 @@ static void
 check_first_audio_delay (guint delay_ms)
 {
   gdouble ttfa = NAN, applied = NAN;
-  gboolean in_tight = FALSE, tight = FALSE;
+  gboolean harness_tight = FALSE, tight = FALSE;
   guint attempt;
 
   for (attempt = 1; attempt <= 3 && !tight; attempt++) {
-    run_first_audio_delay (delay_ms, &ttfa, &applied, &in_tight);
+    run_first_audio_delay (delay_ms, &ttfa, &applied, &harness_tight);
     tight = fabs (ttfa - applied) <= SLACK_MS + 1.0 &&
-        ttfa >= delay_ms - 1.0 && in_tight;
+        ttfa >= delay_ms - 1.0 && harness_tight;
     if (!tight)
       GST_WARNING ("run %u: provider ttfa %.3f ms, emulator applied %.0f ms "
-          "(injected %u), input close to the model: %d; scheduling noise, "
-          "once more", attempt, ttfa, applied, delay_ms, in_tight);
+          "(injected %u), render and input close to the harness: %d; "
+          "scheduling noise, once more", attempt, ttfa, applied, delay_ms,
+          harness_tight);
   }
   g_print ("first-audio delay %u ms: tracer provider ttfa %.3f ms, emulator "
       "applied %.0f ms (run %u)\n", delay_ms, ttfa, applied, attempt - 1);
   fail_unless (fabs (ttfa - applied) <= SLACK_MS + 1.0,
       "provider ttfa %.3f ms, the emulator waited %.0f ms", ttfa, applied);
   fail_unless (ttfa >= delay_ms - 1.0);
-  fail_unless (in_tight, "element-added input latency far from the pacing");
+  fail_unless (harness_tight, "render time or element-added input latency "
+      "far from the harness's");
 }
 
 GST_START_TEST (test_first_audio_150)
