@@ -235,6 +235,16 @@ struct _GstS2SBasePrivate
   /* conversation as the user heard it */
   GPtrArray *conv;
 
+  /* tracing (ARCHITECTURE.md §5): moments only the element sees, handed
+   * to the s2s tracer through the contract. Set at session start. */
+  gboolean traced;
+  GByteArray *handoffs;         /* packed TransportHandoff, lock */
+
+  /* "[provider session] " for log lines: written on one half while
+   * readers use the other, then switched */
+  gchar log_tag[2][96];
+  gint log_tag_idx;
+
   /* stats */
   guint turns;
   guint interruptions;
@@ -854,6 +864,92 @@ post_element_message (GstS2SBase * self, GstStructure * s)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* Input hand-offs to the transport batched into one s2s-transport message
+ * (only while the s2s tracer runs): about 1.3 s of 20 ms buffers */
+#define TRANSPORT_BATCH 64
+/* Type name of the s2s tracer (gst/s2stracers): the base only looks it up
+ * among the active tracers, it links nothing of it */
+#define S2S_TRACER_TYPE_NAME "GstS2STracer"
+
+/* One input hand-off, as the s2s-transport message carries it */
+typedef struct
+{
+  guint64 offset;               /* bytes the sink pad took, up to this one */
+  guint64 running_time;         /* when they went to the transport */
+} TransportHandoff;
+
+static void
+set_log_tag (GstS2SBase * self, const gchar * session_id)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  gint next = !g_atomic_int_get (&priv->log_tag_idx);
+
+  g_snprintf (priv->log_tag[next], sizeof (priv->log_tag[next]), "[%s %s] ",
+      GST_S2S_BASE_GET_CLASS (self)->provider,
+      session_id && *session_id ? session_id : "-");
+  g_atomic_int_set (&priv->log_tag_idx, next);
+}
+
+const gchar *
+gst_s2s_base_log_tag (gpointer object)
+{
+  GstS2SBasePrivate *priv;
+
+  if (object == NULL || !GST_IS_S2S_BASE (object))
+    return "";
+  priv = GST_S2S_BASE (object)->priv;
+  return priv->log_tag[g_atomic_int_get (&priv->log_tag_idx)];
+}
+
+/* Whether the s2s tracer runs in this process: only then are hand-offs
+ * recorded and output buffers stamped, so untraced pipelines pay nothing */
+static gboolean
+s2s_tracer_active (void)
+{
+  GList *tracers = gst_tracing_get_active_tracers (), *l;
+  gboolean found = FALSE;
+
+  for (l = tracers; l && !found; l = l->next)
+    found = g_str_equal (G_OBJECT_TYPE_NAME (l->data), S2S_TRACER_TYPE_NAME);
+  g_list_free_full (tracers, gst_object_unref);
+  return found;
+}
+
+/* Posts the recorded input hand-offs as one s2s-transport message */
+static void
+post_transport_handoffs (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GBytes *bytes;
+
+  GST_S2S_BASE_LOCK (self);
+  if (priv->handoffs == NULL || priv->handoffs->len == 0) {
+    GST_S2S_BASE_UNLOCK (self);
+    return;
+  }
+  bytes = g_bytes_new (priv->handoffs->data, priv->handoffs->len);
+  g_byte_array_set_size (priv->handoffs, 0);
+  GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-transport",
+          "direction", G_TYPE_STRING, "in",
+          "handoffs", G_TYPE_BYTES, bytes, NULL));
+  g_bytes_unref (bytes);
+}
+
+/* lock held: @offset bytes of input are with the transport now */
+static gboolean
+record_handoff_locked (GstS2SBase * self, guint64 offset, GstClockTime rt)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  TransportHandoff h = { offset, rt };
+
+  if (!priv->traced || !GST_CLOCK_TIME_IS_VALID (rt))
+    return FALSE;
+  g_byte_array_append (priv->handoffs, (const guint8 *) &h, sizeof (h));
+  return priv->handoffs->len >= TRANSPORT_BATCH * sizeof (h);
+}
+
 static void
 post_session_state (GstS2SBase * self, const gchar * state,
     const gchar * reason)
@@ -998,8 +1094,8 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   GST_S2S_BASE_UNLOCK (self);
 
   error_domain_code (r->code, &domain, &gcode);
-  GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT,
-      r->fatal ? GST_LEVEL_ERROR : GST_LEVEL_WARNING, self, "%s", debug);
+  GST_S2S_CAT_LEVEL_LOG_OBJECT (r->fatal ? GST_LEVEL_ERROR : GST_LEVEL_WARNING,
+      self, "%s", debug);
   gst_element_message_full_with_details (GST_ELEMENT (self),
       r->fatal ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, domain, gcode,
       g_strdup (r->user_text ? r->user_text : error_user_text (r->code)),
@@ -1243,7 +1339,8 @@ flush_input_on_io (GstS2SBase * self)
   GstS2SBasePrivate *priv = self->priv;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
   GByteArray *pending;
-  gboolean eos;
+  gboolean eos, post = FALSE;
+  guint64 offset;
 
   GST_S2S_BASE_LOCK (self);
   priv->in_flush_scheduled = FALSE;
@@ -1258,15 +1355,20 @@ flush_input_on_io (GstS2SBase * self)
   priv->in_pending = priv->in_spare;
   priv->in_spare = NULL;
   priv->uncommitted_bytes += pending->len;
+  offset = priv->bytes_in;
   eos = priv->in_eos;
   GST_S2S_BASE_UNLOCK (self);
 
   if (pending->len > 0)
     klass->send_audio (self, pending->data, pending->len);
-  g_byte_array_set_size (pending, 0);
   GST_S2S_BASE_LOCK (self);
+  if (pending->len > 0 && priv->traced)
+    post = record_handoff_locked (self, offset, current_running_time (self));
+  g_byte_array_set_size (pending, 0);
   priv->in_spare = pending;
   GST_S2S_BASE_UNLOCK (self);
+  if (post)
+    post_transport_handoffs (self);
 
   if (eos && !priv->eos_handled)
     handle_input_eos_on_io (self);
@@ -1717,6 +1819,8 @@ gst_s2s_base_session_ready (GstS2SBase * self, const gchar * session_id)
       json_array_unref (seed);
   }
 
+  set_log_tag (self, session_id);
+
   GST_S2S_BASE_LOCK (self);
   priv->session_ready = TRUE;
   resumed = priv->renewing;
@@ -1845,6 +1949,8 @@ gst_s2s_base_speech_stopped (GstS2SBase * self, const gchar * item_id)
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
 
+  /* the tracer closes the turn's input on this message: hand-offs first */
+  post_transport_handoffs (self);
   post_element_message (self, gst_structure_new ("s2s-speech",
           "event", G_TYPE_STRING, "stopped", "item-id", G_TYPE_STRING, item_id,
           NULL));
@@ -1934,6 +2040,21 @@ gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
           "response-id", G_TYPE_STRING, response_id, NULL));
 }
 
+/* Reference of the GstReferenceTimestampMeta on output buffers (while the
+ * s2s tracer runs): the running time their audio came from the transport */
+static GstCaps *
+arrival_caps (void)
+{
+  static GstCaps *caps = NULL;
+
+  if (g_once_init_enter (&caps)) {
+    GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-s2s-arrival");
+    GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave (&caps, c);
+  }
+  return caps;
+}
+
 void
 gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
     const gchar * item_id, const guint8 * data, gsize size)
@@ -1999,6 +2120,9 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
         gst_util_uint64_scale_int (s1, GST_SECOND, fmt->rate);
     GstBuffer *buf = gst_buffer_new_memdup (data + off, n);
 
+    if (priv->traced && GST_CLOCK_TIME_IS_VALID (now))
+      gst_buffer_add_reference_timestamp_meta (buf, arrival_caps (), now,
+          GST_CLOCK_TIME_NONE);
     GST_BUFFER_PTS (buf) = pts;
     GST_BUFFER_DURATION (buf) = end - pts;
     if (priv->need_discont) {
@@ -2022,7 +2146,8 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
     post_element_message (self, gst_structure_new ("s2s-response",
             "event", G_TYPE_STRING, "first-audio",
             "response-id", G_TYPE_STRING, response_id,
-            "pts", G_TYPE_UINT64, first_pts, NULL));
+            "pts", G_TYPE_UINT64, first_pts,
+            "received-time", G_TYPE_UINT64, now, NULL));
     if (latency_target > 0 && GST_CLOCK_TIME_IS_VALID (now) &&
         GST_CLOCK_TIME_IS_VALID (turn_end) && now > turn_end &&
         now - turn_end > latency_target * GST_MSECOND) {
@@ -2296,6 +2421,9 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
   io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
           FALSE), (GDestroyNotify) io_call_free);
   GST_S2S_BASE_UNLOCK (self);
+
+  post_element_message (self, gst_structure_new ("s2s-tool-result",
+          "call-id", G_TYPE_STRING, call_id, NULL));
   return TRUE;
 }
 
@@ -2699,6 +2827,8 @@ start_session (GstS2SBase * self)
   priv->resume_failures = 0;
   priv->session_start_us = 0;
   g_clear_pointer (&priv->session_id, g_free);
+  set_log_tag (self, NULL);
+  priv->traced = s2s_tracer_active ();
 
   GST_DEBUG_OBJECT (self, "in %d Hz enc %d, out %d Hz enc %d",
       priv->in_format.rate, priv->in_format.encoding, priv->out_format.rate,
@@ -2737,6 +2867,7 @@ stop_session (GstS2SBase * self)
   }
   gst_s2s_config_free (priv->config);
   priv->config = NULL;
+  post_transport_handoffs (self);
   if (priv->session_id) {
     post_session_state (self, "closed", "stopped");
   }
@@ -3584,6 +3715,7 @@ gst_s2s_base_finalize (GObject * object)
   g_byte_array_unref (priv->in_spare);
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
+  g_byte_array_unref (priv->handoffs);
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
 
@@ -3784,11 +3916,13 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   GstPadTemplate *templ;
 
   self->priv = priv;
+  set_log_tag (self, NULL);
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
   priv->in_spare = g_byte_array_new ();
+  priv->handoffs = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, g_free);
   priv->conv = g_ptr_array_new_with_free_func ((GDestroyNotify)

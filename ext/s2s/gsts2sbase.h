@@ -339,6 +339,39 @@ gchar *gst_s2s_base_dup_conversation (GstS2SBase * self);
 /* Helpers for subclasses */
 const GstS2SAudioFormat *gst_s2s_base_get_out_format (GstS2SBase * self);
 
+/* "[provider session-id] " for an s2s element (before the session is ready
+ * the id is "-"), "" for any other object. Lock-free: safe in log lines. */
+const gchar *gst_s2s_base_log_tag (gpointer object);
+
+/* Structured logging: every GST_*_OBJECT line of a file that includes this
+ * header (the base and every provider) starts with the element's provider
+ * and session id, so one session can be grepped out of a busy log. The
+ * arguments are only evaluated when the level is enabled. */
+#define GST_S2S_CAT_LEVEL_LOG_OBJECT(level, obj, fmt, ...) \
+    GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, level, obj, "%s" fmt, \
+        gst_s2s_base_log_tag (obj), ##__VA_ARGS__)
+#undef GST_ERROR_OBJECT
+#undef GST_WARNING_OBJECT
+#undef GST_FIXME_OBJECT
+#undef GST_INFO_OBJECT
+#undef GST_DEBUG_OBJECT
+#undef GST_LOG_OBJECT
+#undef GST_TRACE_OBJECT
+#define GST_ERROR_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_ERROR, obj, __VA_ARGS__)
+#define GST_WARNING_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_WARNING, obj, __VA_ARGS__)
+#define GST_FIXME_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_FIXME, obj, __VA_ARGS__)
+#define GST_INFO_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_INFO, obj, __VA_ARGS__)
+#define GST_DEBUG_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_DEBUG, obj, __VA_ARGS__)
+#define GST_LOG_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_LOG, obj, __VA_ARGS__)
+#define GST_TRACE_OBJECT(obj, ...) \
+    GST_S2S_CAT_LEVEL_LOG_OBJECT (GST_LEVEL_TRACE, obj, __VA_ARGS__)
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstS2SBase, gst_object_unref)
     G_END_DECLS
 #endif /* __GST_S2S_BASE_H__ */

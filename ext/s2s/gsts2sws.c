@@ -8,6 +8,7 @@
 #endif
 
 #include "gsts2sws.h"
+#include "gsts2sbase.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_s2s_debug);
 #define GST_CAT_DEFAULT gst_s2s_debug

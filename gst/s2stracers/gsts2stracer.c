@@ -1,0 +1,1681 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:tracer-s2s
+ * @short_description: per-turn latency, usage and failures of
+ * speech-to-speech elements
+ *
+ * The `s2s` tracer measures every speech-to-speech element of the process
+ * (any subclass of GstS2SBase, found by its GType name, never by element
+ * name) at its pads and through its bus messages: end of the user's speech,
+ * time to the model's first audio (received, pushed, rendered by the sink
+ * downstream), the latency the element itself adds on the way in and out,
+ * interruptions, transcripts, tool-call round trips, tokens, reconnects,
+ * rotations and fallback switches. One record per turn, and a session
+ * summary when the element stops, are logged as GstTracerRecords
+ * (`GST_DEBUG=GST_TRACER:7`) and, with `file=`, written as JSON lines.
+ *
+ * Every field is defined in docs/observability.md.
+ *
+ * ## Example
+ * |[
+ * GST_TRACERS="s2s(file=turns.jsonl)" gst-launch-1.0 autoaudiosrc ! \
+ *     audioconvert ! audioresample ! s2sopenai ! audioconvert ! autoaudiosink
+ * ]|
+ *
+ * Parameters: `file` (JSON-lines output, appended), `filter` (glob on element
+ * names, alternatives separated by `|`; quote it: `filter="agent*"`),
+ * `voice-db` (level above which an input buffer counts as voiced, dBFS,
+ * default -40).
+ *
+ * Elements that are not speech-to-speech elements cost one type check per
+ * buffer (two for sinks downstream of one, whose decision is cached per pad).
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <gst/base/gstbasesink.h>
+
+#include "gsts2stracer.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_s2s_tracer_debug);
+#define GST_CAT_DEFAULT gst_s2s_tracer_debug
+
+/* The contract (ARCHITECTURE.md §3): the base class by name, the arrival
+ * stamp on output buffers, the batched input hand-offs */
+#define S2S_BASE_TYPE_NAME "GstS2SBase"
+#define ARRIVAL_REFERENCE "timestamp/x-s2s-arrival"
+#define DEFAULT_VOICE_DB -40.0
+#define IN_RING_SIZE 4096
+#define PUSH_HISTORY 32
+#define WALK_DEPTH 32
+
+struct _GstS2STracer
+{
+  GstTracer parent;
+
+  GMutex out_lock;
+  FILE *out;
+  gchar *file;
+  GPatternSpec **filters;
+  gdouble voice_db;
+  gdouble voice_mean_square;    /* voice_db as a mean of squared samples */
+  /* per tracer, so two s2s tracers in one process keep apart */
+  GQuark session_quark;
+  GQuark sinkcache_quark;
+};
+
+G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
+
+/* GstS2SBase's GType, 0 until the first s2s element is created: until then
+ * every hook returns at once */
+static GType s2s_type = 0;
+static gint topology_gen = 1;
+static GMutex create_lock;
+
+static GstTracerRecord *tr_turn;
+static GstTracerRecord *tr_session;
+
+static void declare_records (void);
+
+typedef enum
+{
+  FMT_UNKNOWN,
+  FMT_S16,
+  FMT_MULAW,
+  FMT_ALAW,
+  FMT_OTHER,
+} InFormat;
+
+/* Per-turn figures also summarised over the session */
+typedef enum
+{
+  M_TTFA_RECEIVED,
+  M_TTFA_PUSHED,
+  M_TTFA_RENDERED,
+  M_VOICE_TO_PUSHED,
+  M_VOICE_TO_RENDERED,
+  M_PROVIDER_TTFA,
+  M_IN_MEDIAN,
+  M_IN_MAX,
+  M_OUT_MEDIAN,
+  M_OUT_MAX,
+  M_TOOL_RESULT,
+  M_TOOL_AUDIO,
+  N_METRICS
+} Metric;
+
+static const gchar *const metric_names[N_METRICS] = {
+  "ttfa_received_ms", "ttfa_pushed_ms", "ttfa_rendered_ms",
+  "voice_to_pushed_ms", "voice_to_rendered_ms", "provider_ttfa_ms",
+  "in_latency_median_ms", "in_latency_max_ms", "out_latency_median_ms",
+  "out_latency_max_ms", "tool_result_ms", "tool_audio_ms",
+};
+
+typedef struct
+{
+  gchar *call_id;
+  gchar *name;
+  GstClockTime call_rt;
+  GstClockTime result_rt;
+  GstClockTime audio_rt;
+} ToolCall;
+
+typedef struct
+{
+  guint index;
+  const gchar *trigger;         /* "speech", "response" or NULL (not begun) */
+  GstClockTime vad_stop_rt;
+  GstClockTime voice_end_rt;
+  GstClockTime response_rt;     /* start of the response being received */
+  GstClockTime first_response_rt;
+  GstClockTime first_recv_rt;
+  GstClockTime first_push_rt;
+  GstClockTime render_rt;
+  GstClockTime provider_ttfa;
+  GArray *in_lat;               /* GstClockTime samples */
+  GArray *out_lat;
+  guint responses;
+  gboolean awaiting_followup;   /* a tool result was given */
+  guint interruptions;
+  GstClockTime played;
+  GstClockTime received;
+  guint user_chars;
+  guint assistant_chars;
+  GPtrArray *tools;             /* ToolCall */
+  gint64 tokens[5];
+  guint reconnects;
+  guint rotations;
+  guint fallbacks;
+  GString *events;              /* JSON objects, comma separated */
+} Turn;
+
+typedef struct
+{
+  guint64 end;                  /* sink bytes up to this buffer's end */
+  GstClockTime rt;              /* when it entered the sink pad */
+} InEntry;
+
+typedef struct
+{
+  GstClockTime pts;
+  GstClockTime end;
+  GstClockTime rt;
+} PushEntry;
+
+typedef struct
+{
+  GMutex lock;
+  GstElement *element;          /* not reffed: the session lives in its qdata */
+  gboolean active;              /* between READY->PAUSED and PAUSED->READY */
+  gboolean excluded;            /* by the filter */
+  gchar *provider;
+  gchar *session_id;
+  guint turn_count;
+  Turn *cur;
+
+  /* input, streaming thread of the sink pad */
+  InFormat in_fmt;
+  GstClockTime pre_rt;
+  gsize pre_size;
+  gboolean pre_voiced;
+  GstClockTime pre_end;
+  guint64 in_bytes;
+  InEntry ring[IN_RING_SIZE];
+  guint ring_head;
+  guint ring_len;
+  GArray *in_acc;               /* in-latency since the last turn boundary */
+  GstClockTime last_voiced_end; /* stream time of the sink segment */
+
+  /* output */
+  PushEntry pushes[PUSH_HISTORY];
+  guint push_idx;
+  GstClockTime first_pts_pending;
+  GstClockTime render_pending;
+
+  /* session summary */
+  GArray *metrics[N_METRICS];   /* gdouble ms, one per turn (tools: per call) */
+  guint turns;
+  guint interruptions;
+  guint tool_calls;
+  guint reconnects;
+  guint rotations;
+  guint fallbacks;
+  gint64 tokens[5];
+} Session;
+
+static const gchar *const token_names[5] = {
+  "input", "output", "input_audio", "output_audio", "cached"
+};
+
+static const gchar *const token_fields[5] = {
+  "input-tokens", "output-tokens", "input-audio-tokens",
+  "output-audio-tokens", "cached-tokens"
+};
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers */
+
+static GstClockTime
+element_rt (GstElement * element)
+{
+  if (GST_STATE (element) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_current_running_time (element);
+}
+
+static gboolean
+is_s2s (gpointer object)
+{
+  return s2s_type != 0 && object != NULL &&
+      G_TYPE_CHECK_INSTANCE_TYPE (object, s2s_type);
+}
+
+static gdouble
+ns_to_ms (GstClockTime t)
+{
+  return (gdouble) t / GST_MSECOND;
+}
+
+/* b - a in ms, NAN when either is unknown */
+static gdouble
+diff_ms (GstClockTime a, GstClockTime b)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (a) || !GST_CLOCK_TIME_IS_VALID (b))
+    return NAN;
+  return ((gdouble) b - (gdouble) a) / GST_MSECOND;
+}
+
+static int
+cmp_u64 (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median (lower middle for an even count) and max of @samples, in ms */
+static void
+median_max (GArray * samples, gdouble * median, gdouble * max)
+{
+  if (samples->len == 0) {
+    *median = *max = NAN;
+    return;
+  }
+  g_array_sort (samples, cmp_u64);
+  *median = ns_to_ms (g_array_index (samples, guint64, (samples->len - 1) / 2));
+  *max = ns_to_ms (g_array_index (samples, guint64, samples->len - 1));
+}
+
+/* Nearest-rank percentile of sorted @v */
+static gdouble
+percentile (GArray * v, guint p)
+{
+  guint rank;
+
+  if (v->len == 0)
+    return NAN;
+  rank = (guint) ceil (p / 100.0 * v->len);
+  return g_array_index (v, gdouble, MAX (rank, 1) - 1);
+}
+
+static void
+json_string (GString * s, const gchar * str)
+{
+  const gchar *p;
+
+  if (str == NULL) {
+    g_string_append (s, "null");
+    return;
+  }
+  g_string_append_c (s, '"');
+  for (p = str; *p; p++) {
+    guchar c = *p;
+    switch (c) {
+      case '"':
+        g_string_append (s, "\\\"");
+        break;
+      case '\\':
+        g_string_append (s, "\\\\");
+        break;
+      case '\n':
+        g_string_append (s, "\\n");
+        break;
+      case '\r':
+        g_string_append (s, "\\r");
+        break;
+      case '\t':
+        g_string_append (s, "\\t");
+        break;
+      default:
+        if (c < 0x20)
+          g_string_append_printf (s, "\\u%04x", c);
+        else
+          g_string_append_c (s, c);
+    }
+  }
+  g_string_append_c (s, '"');
+}
+
+static void
+json_key (GString * s, const gchar * key)
+{
+  if (s->len > 0 && s->str[s->len - 1] != '{' && s->str[s->len - 1] != '[')
+    g_string_append_c (s, ',');
+  json_string (s, key);
+  g_string_append_c (s, ':');
+}
+
+static void
+json_ms (GString * s, const gchar * key, gdouble v)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  json_key (s, key);
+  if (isnan (v))
+    g_string_append (s, "null");
+  else
+    g_string_append (s, g_ascii_formatd (buf, sizeof (buf), "%.3f", v));
+}
+
+static void
+json_uint (GString * s, const gchar * key, guint64 v)
+{
+  json_key (s, key);
+  g_string_append_printf (s, "%" G_GUINT64_FORMAT, v);
+}
+
+static void
+json_str (GString * s, const gchar * key, const gchar * v)
+{
+  json_key (s, key);
+  json_string (s, v);
+}
+
+static void
+json_tokens (GString * s, const gint64 * tokens)
+{
+  guint i;
+
+  json_key (s, "tokens");
+  g_string_append_c (s, '{');
+  for (i = 0; i < 5; i++) {
+    json_key (s, token_names[i]);
+    g_string_append_printf (s, "%" G_GINT64_FORMAT, tokens[i]);
+  }
+  g_string_append_c (s, '}');
+}
+
+/* G.711 to linear, for the voiced check of G.711 input */
+static gint
+ulaw_to_linear (guint8 u)
+{
+  gint t;
+
+  u = ~u;
+  t = ((u & 0x0f) << 3) + 0x84;
+  t <<= (u & 0x70) >> 4;
+  return (u & 0x80) ? (0x84 - t) : (t - 0x84);
+}
+
+static gint
+alaw_to_linear (guint8 a)
+{
+  gint t, seg;
+
+  a ^= 0x55;
+  t = (a & 0x0f) << 4;
+  seg = (a & 0x70) >> 4;
+  if (seg == 0)
+    t += 8;
+  else if (seg == 1)
+    t += 0x108;
+  else
+    t = (t + 0x108) << (seg - 1);
+  return (a & 0x80) ? t : -t;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Turns and sessions */
+
+static void
+tool_call_free (ToolCall * c)
+{
+  g_free (c->call_id);
+  g_free (c->name);
+  g_free (c);
+}
+
+static Turn *
+turn_new (void)
+{
+  Turn *t = g_new0 (Turn, 1);
+
+  t->vad_stop_rt = t->voice_end_rt = t->response_rt = GST_CLOCK_TIME_NONE;
+  t->first_response_rt = t->first_recv_rt = GST_CLOCK_TIME_NONE;
+  t->first_push_rt = t->render_rt = t->provider_ttfa = GST_CLOCK_TIME_NONE;
+  t->in_lat = g_array_new (FALSE, FALSE, sizeof (guint64));
+  t->out_lat = g_array_new (FALSE, FALSE, sizeof (guint64));
+  t->tools = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_call_free);
+  t->events = g_string_new (NULL);
+  return t;
+}
+
+static void
+turn_free (Turn * t)
+{
+  g_array_unref (t->in_lat);
+  g_array_unref (t->out_lat);
+  g_ptr_array_unref (t->tools);
+  g_string_free (t->events, TRUE);
+  g_free (t);
+}
+
+static void
+session_free (Session * s)
+{
+  guint i;
+
+  /* sinks that cached this session look again */
+  g_atomic_int_inc (&topology_gen);
+
+  if (s->cur)
+    turn_free (s->cur);
+  g_array_unref (s->in_acc);
+  for (i = 0; i < N_METRICS; i++)
+    g_array_unref (s->metrics[i]);
+  g_free (s->provider);
+  g_free (s->session_id);
+  g_mutex_clear (&s->lock);
+  g_free (s);
+}
+
+static void
+session_reset_summary (Session * s)
+{
+  guint i;
+
+  for (i = 0; i < N_METRICS; i++)
+    g_array_set_size (s->metrics[i], 0);
+  s->turns = s->interruptions = s->tool_calls = 0;
+  s->reconnects = s->rotations = s->fallbacks = 0;
+  memset (s->tokens, 0, sizeof (s->tokens));
+  s->turn_count = 0;
+}
+
+/* lock held: nothing of a previous session is matched in this one */
+static void
+session_reset_stream (Session * s)
+{
+  guint i;
+
+  s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
+  s->last_voiced_end = GST_CLOCK_TIME_NONE;
+  g_array_set_size (s->in_acc, 0);
+  s->ring_head = s->ring_len = 0;
+  for (i = 0; i < PUSH_HISTORY; i++)
+    s->pushes[i].pts = s->pushes[i].end = s->pushes[i].rt = GST_CLOCK_TIME_NONE;
+}
+
+static Session *
+session_get (GstS2STracer * self, GstElement * element)
+{
+  Session *s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
+  guint i;
+
+  if (G_LIKELY (s != NULL))
+    return s;
+  g_mutex_lock (&create_lock);
+  s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
+  if (s == NULL) {
+    s = g_new0 (Session, 1);
+    g_mutex_init (&s->lock);
+    s->element = element;
+    s->in_acc = g_array_new (FALSE, FALSE, sizeof (guint64));
+    for (i = 0; i < N_METRICS; i++)
+      s->metrics[i] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+    session_reset_stream (s);
+    g_object_set_qdata_full (G_OBJECT (element), self->session_quark, s,
+        (GDestroyNotify) session_free);
+  }
+  g_mutex_unlock (&create_lock);
+  return s;
+}
+
+/* The session of an s2s element that is being traced, or NULL */
+static Session *
+session_active (GstS2STracer * self, GstElement * element)
+{
+  Session *s = session_get (self, element);
+
+  return s->active && !s->excluded ? s : NULL;
+}
+
+/* lock held: the open turn, created (not yet begun) when there is none */
+static Turn *
+turn_ensure (Session * s)
+{
+  if (s->cur == NULL)
+    s->cur = turn_new ();
+  return s->cur;
+}
+
+static void
+add_metric (Session * s, Metric m, gdouble v)
+{
+  if (!isnan (v))
+    g_array_append_val (s->metrics[m], v);
+}
+
+static void
+write_line (GstS2STracer * self, GString * line)
+{
+  g_mutex_lock (&self->out_lock);
+  if (self->out) {
+    fputs (line->str, self->out);
+    fputc ('\n', self->out);
+    fflush (self->out);
+  }
+  g_mutex_unlock (&self->out_lock);
+}
+
+/* lock held: logs the open turn, if it began, and forgets it */
+static void
+turn_close (GstS2STracer * self, Session * s)
+{
+  Turn *t = s->cur;
+  GString *j;
+  gdouble v[N_METRICS];
+  guint i;
+
+  s->cur = NULL;
+  if (t == NULL)
+    return;
+  if (t->trigger == NULL) {
+    /* nothing happened in it but counters: they go to the next turn */
+    s->cur = t;
+    return;
+  }
+
+  v[M_TTFA_RECEIVED] = diff_ms (t->vad_stop_rt, t->first_recv_rt);
+  v[M_TTFA_PUSHED] = diff_ms (t->vad_stop_rt, t->first_push_rt);
+  v[M_TTFA_RENDERED] = diff_ms (t->vad_stop_rt, t->render_rt);
+  v[M_VOICE_TO_PUSHED] = diff_ms (t->voice_end_rt, t->first_push_rt);
+  v[M_VOICE_TO_RENDERED] = diff_ms (t->voice_end_rt, t->render_rt);
+  v[M_PROVIDER_TTFA] = GST_CLOCK_TIME_IS_VALID (t->provider_ttfa) ?
+      ns_to_ms (t->provider_ttfa) : NAN;
+  median_max (t->in_lat, &v[M_IN_MEDIAN], &v[M_IN_MAX]);
+  median_max (t->out_lat, &v[M_OUT_MEDIAN], &v[M_OUT_MAX]);
+
+  s->turns++;
+  s->interruptions += t->interruptions;
+  s->tool_calls += t->tools->len;
+  s->reconnects += t->reconnects;
+  s->rotations += t->rotations;
+  s->fallbacks += t->fallbacks;
+  for (i = 0; i < 5; i++)
+    s->tokens[i] += t->tokens[i];
+  for (i = 0; i < M_TOOL_RESULT; i++)
+    add_metric (s, i, v[i]);
+
+  j = g_string_new ("{");
+  json_str (j, "type", "turn");
+  json_str (j, "element", GST_OBJECT_NAME (s->element));
+  json_str (j, "provider", s->provider);
+  json_str (j, "session_id", s->session_id);
+  json_uint (j, "turn", t->index);
+  json_str (j, "trigger", t->trigger);
+  json_ms (j, "speech_stopped_rt_ms", GST_CLOCK_TIME_IS_VALID (t->vad_stop_rt)
+      ? ns_to_ms (t->vad_stop_rt) : NAN);
+  json_ms (j, "voice_end_rt_ms", GST_CLOCK_TIME_IS_VALID (t->voice_end_rt) ?
+      ns_to_ms (t->voice_end_rt) : NAN);
+  for (i = 0; i < M_TOOL_RESULT; i++)
+    json_ms (j, metric_names[i], v[i]);
+  json_uint (j, "in_samples", t->in_lat->len);
+  json_uint (j, "out_samples", t->out_lat->len);
+  json_uint (j, "responses", t->responses);
+  json_uint (j, "interruptions", t->interruptions);
+  json_ms (j, "played_ms", t->interruptions ? ns_to_ms (t->played) : NAN);
+  json_ms (j, "received_ms", t->interruptions ? ns_to_ms (t->received) : NAN);
+  json_uint (j, "user_transcript_chars", t->user_chars);
+  json_uint (j, "assistant_transcript_chars", t->assistant_chars);
+  json_key (j, "tool_calls");
+  g_string_append_c (j, '[');
+  for (i = 0; i < t->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (t->tools, i);
+    gdouble r = diff_ms (c->call_rt, c->result_rt);
+    gdouble a = diff_ms (c->result_rt, c->audio_rt);
+
+    if (i > 0)
+      g_string_append_c (j, ',');
+    g_string_append_c (j, '{');
+    json_str (j, "call_id", c->call_id);
+    json_str (j, "name", c->name);
+    json_ms (j, "result_ms", r);
+    json_ms (j, "audio_ms", a);
+    g_string_append_c (j, '}');
+    add_metric (s, M_TOOL_RESULT, r);
+    add_metric (s, M_TOOL_AUDIO, a);
+  }
+  g_string_append_c (j, ']');
+  json_tokens (j, t->tokens);
+  json_uint (j, "reconnects", t->reconnects);
+  json_uint (j, "rotations", t->rotations);
+  json_uint (j, "fallbacks", t->fallbacks);
+  json_key (j, "events");
+  g_string_append_printf (j, "[%s]}", t->events->str);
+
+  gst_tracer_record_log (tr_turn, GST_OBJECT_NAME (s->element),
+      s->session_id ? s->session_id : "", s->provider ? s->provider : "",
+      t->index, v[M_TTFA_RECEIVED], v[M_TTFA_PUSHED], v[M_TTFA_RENDERED],
+      v[M_PROVIDER_TTFA], v[M_IN_MEDIAN], v[M_IN_MAX], v[M_OUT_MEDIAN],
+      v[M_OUT_MAX], t->interruptions, (guint) t->tools->len,
+      t->reconnects + t->rotations + t->fallbacks, j->str);
+  write_line (self, j);
+  g_string_free (j, TRUE);
+  turn_free (t);
+}
+
+/* lock held: a new turn begins with @trigger */
+static Turn *
+turn_begin (GstS2STracer * self, Session * s, const gchar * trigger)
+{
+  Turn *t;
+
+  if (s->cur && s->cur->trigger)
+    turn_close (self, s);
+  t = turn_ensure (s);
+  t->trigger = trigger;
+  t->index = ++s->turn_count;
+  return t;
+}
+
+/* lock held */
+static void
+session_close (GstS2STracer * self, Session * s)
+{
+  GString *j;
+  gdouble p[N_METRICS][3];
+  guint i;
+
+  turn_close (self, s);
+  if (s->cur) {
+    /* counters of a turn that never began still count */
+    s->reconnects += s->cur->reconnects;
+    s->rotations += s->cur->rotations;
+    s->fallbacks += s->cur->fallbacks;
+    for (i = 0; i < 5; i++)
+      s->tokens[i] += s->cur->tokens[i];
+    turn_free (s->cur);
+    s->cur = NULL;
+  }
+
+  j = g_string_new ("{");
+  json_str (j, "type", "session");
+  json_str (j, "element", GST_OBJECT_NAME (s->element));
+  json_str (j, "provider", s->provider);
+  json_str (j, "session_id", s->session_id);
+  json_uint (j, "turns", s->turns);
+  json_uint (j, "interruptions", s->interruptions);
+  json_uint (j, "tool_calls", s->tool_calls);
+  json_uint (j, "reconnects", s->reconnects);
+  json_uint (j, "rotations", s->rotations);
+  json_uint (j, "fallbacks", s->fallbacks);
+  json_tokens (j, s->tokens);
+  json_key (j, "latency");
+  g_string_append_c (j, '{');
+  for (i = 0; i < N_METRICS; i++) {
+    GArray *v = s->metrics[i];
+
+    g_array_sort (v, cmp_double);
+    p[i][0] = percentile (v, 50);
+    p[i][1] = percentile (v, 90);
+    p[i][2] = percentile (v, 99);
+    json_key (j, metric_names[i]);
+    g_string_append_c (j, '{');
+    json_uint (j, "n", v->len);
+    json_ms (j, "p50", p[i][0]);
+    json_ms (j, "p90", p[i][1]);
+    json_ms (j, "p99", p[i][2]);
+    json_ms (j, "max", v->len ? g_array_index (v, gdouble, v->len - 1) : NAN);
+    g_string_append_c (j, '}');
+  }
+  g_string_append (j, "}}");
+
+  gst_tracer_record_log (tr_session, GST_OBJECT_NAME (s->element),
+      s->session_id ? s->session_id : "", s->provider ? s->provider : "",
+      s->turns, p[M_TTFA_PUSHED][0], p[M_TTFA_PUSHED][1], p[M_TTFA_PUSHED][2],
+      p[M_PROVIDER_TTFA][0], p[M_PROVIDER_TTFA][1], p[M_PROVIDER_TTFA][2],
+      s->interruptions, s->tool_calls, s->reconnects, s->rotations,
+      s->fallbacks, j->str);
+  write_line (self, j);
+  g_string_free (j, TRUE);
+}
+
+static gboolean
+name_passes (GstS2STracer * self, GstElement * element)
+{
+  gchar *name;
+  gboolean pass = FALSE;
+  guint i;
+
+  if (self->filters == NULL)
+    return TRUE;
+  name = gst_object_get_name (GST_OBJECT (element));
+  for (i = 0; self->filters[i] && !pass; i++)
+    pass = g_pattern_spec_match_string (self->filters[i], name);
+  g_free (name);
+  return pass;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input: the element's sink pad */
+
+static InFormat
+read_in_format (GstPad * pad)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  GstStructure *st;
+  InFormat f = FMT_OTHER;
+
+  if (caps == NULL)
+    return FMT_UNKNOWN;
+  st = gst_caps_get_structure (caps, 0);
+  if (gst_structure_has_name (st, "audio/x-raw") &&
+      g_strcmp0 (gst_structure_get_string (st, "format"), "S16LE") == 0)
+    f = FMT_S16;
+  else if (gst_structure_has_name (st, "audio/x-mulaw"))
+    f = FMT_MULAW;
+  else if (gst_structure_has_name (st, "audio/x-alaw"))
+    f = FMT_ALAW;
+  gst_caps_unref (caps);
+  return f;
+}
+
+static gboolean
+buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
+{
+  GstMapInfo map;
+  guint64 sum = 0;
+  gsize i, n = 0;
+
+  if (fmt != FMT_S16 && fmt != FMT_MULAW && fmt != FMT_ALAW)
+    return FALSE;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return FALSE;
+  if (fmt == FMT_S16) {
+    n = map.size / 2;
+    for (i = 0; i < n; i++) {
+      gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
+      sum += (guint64) (v * v);
+    }
+  } else {
+    n = map.size;
+    for (i = 0; i < n; i++) {
+      gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
+          alaw_to_linear (map.data[i]);
+      sum += (guint64) (v * v);
+    }
+  }
+  gst_buffer_unmap (buf, &map);
+  return n > 0 && (gdouble) sum / n > threshold_sq;
+}
+
+static void
+do_pad_chain_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
+    GstBuffer * buf);
+
+static void
+input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
+{
+  GstElement *element = s->element;
+
+  if (s->in_fmt == FMT_UNKNOWN)
+    s->in_fmt = read_in_format (pad);
+  s->pre_rt = element_rt (element);
+  s->pre_size = gst_buffer_get_size (buf);
+  s->pre_voiced = buffer_voiced (s->in_fmt, buf, self->voice_mean_square);
+  s->pre_end = GST_BUFFER_PTS (buf);
+  if (GST_CLOCK_TIME_IS_VALID (s->pre_end)
+      && GST_BUFFER_DURATION_IS_VALID (buf))
+    s->pre_end += GST_BUFFER_DURATION (buf);
+}
+
+/* The buffer went into the element: its bytes wait for the transport */
+static void
+input_post (Session * s, GstFlowReturn res)
+{
+  InEntry *e;
+
+  if (res != GST_FLOW_OK || s->pre_size == 0)
+    return;
+  g_mutex_lock (&s->lock);
+  s->in_bytes += s->pre_size;
+  if (s->ring_len == IN_RING_SIZE) {
+    /* no hand-off for a long time (no session): forget the oldest */
+    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
+    s->ring_len--;
+  }
+  e = &s->ring[(s->ring_head + s->ring_len) % IN_RING_SIZE];
+  e->end = s->in_bytes;
+  e->rt = s->pre_rt;
+  s->ring_len++;
+  if (s->pre_voiced)
+    s->last_voiced_end = s->pre_end;
+  g_mutex_unlock (&s->lock);
+  s->pre_size = 0;
+}
+
+/* lock held: the element handed everything up to @offset to the transport
+ * at @rt */
+static void
+input_handed_off (Session * s, guint64 offset, GstClockTime rt)
+{
+  while (s->ring_len > 0) {
+    InEntry *e = &s->ring[s->ring_head];
+
+    if (e->end > offset)
+      break;
+    if (GST_CLOCK_TIME_IS_VALID (e->rt) && rt >= e->rt) {
+      guint64 d = rt - e->rt;
+      g_array_append_val (s->in_acc, d);
+    }
+    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
+    s->ring_len--;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output: the element's src pad and the sink that renders it */
+
+/* lock held: the first audio of the turn went out at @rt */
+static void
+first_pushed (Session * s, GstClockTime rt)
+{
+  if (s->cur && !GST_CLOCK_TIME_IS_VALID (s->cur->first_push_rt))
+    s->cur->first_push_rt = rt;
+  s->render_pending = s->first_pts_pending;
+  s->first_pts_pending = GST_CLOCK_TIME_NONE;
+}
+
+/* The element's x-s2s-arrival stamp: compared by name, no caps logic */
+static GstReferenceTimestampMeta *
+arrival_meta (GstBuffer * buf)
+{
+  gpointer state = NULL;
+  GstMeta *m;
+
+  while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_REFERENCE_TIMESTAMP_META_API_TYPE))) {
+    GstReferenceTimestampMeta *r = (GstReferenceTimestampMeta *) m;
+    if (r->reference && gst_structure_has_name (gst_caps_get_structure
+            (r->reference, 0), ARRIVAL_REFERENCE))
+      return r;
+  }
+  return NULL;
+}
+
+static void
+output_push (Session * s, GstBuffer * buf)
+{
+  GstClockTime now = element_rt (s->element);
+  GstReferenceTimestampMeta *meta;
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  PushEntry *p;
+
+  meta = arrival_meta (buf);
+  g_mutex_lock (&s->lock);
+  if (meta && s->cur && GST_CLOCK_TIME_IS_VALID (now) && now >= meta->timestamp) {
+    guint64 d = now - meta->timestamp;
+    g_array_append_val (s->cur->out_lat, d);
+  }
+  p = &s->pushes[s->push_idx++ % PUSH_HISTORY];
+  p->pts = pts;
+  p->end = GST_CLOCK_TIME_IS_VALID (pts) && GST_BUFFER_DURATION_IS_VALID (buf)
+      ? pts + GST_BUFFER_DURATION (buf) : pts;
+  p->rt = now;
+  if (GST_CLOCK_TIME_IS_VALID (s->first_pts_pending) &&
+      GST_CLOCK_TIME_IS_VALID (pts) && p->end > s->first_pts_pending)
+    first_pushed (s, now);
+  g_mutex_unlock (&s->lock);
+}
+
+typedef struct
+{
+  gint gen;
+  Session *session;             /* NULL: no s2s element upstream */
+} SinkCache;
+
+/* The s2s element upstream of @pad, following peers, ghost pads and the
+ * sink pads of elements in between */
+static Session *
+find_upstream (GstS2STracer * self, GstPad * pad, guint depth)
+{
+  GstPad *peer;
+  GstObject *parent;
+  Session *found = NULL;
+
+  if (depth > WALK_DEPTH)
+    return NULL;
+  peer = gst_pad_get_peer (pad);
+  if (peer == NULL)
+    return NULL;
+  while (peer && GST_IS_GHOST_PAD (peer)) {
+    GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
+    gst_object_unref (peer);
+    peer = target;
+  }
+  if (peer == NULL)
+    return NULL;
+  parent = gst_object_get_parent (GST_OBJECT (peer));
+  if (parent && GST_IS_PAD (parent)) {
+    /* the inside of a ghost sink pad: continue outside the bin */
+    found = find_upstream (self, GST_PAD (parent), depth + 1);
+  } else if (parent && is_s2s (parent)) {
+    found = session_get (self, GST_ELEMENT (parent));
+  } else if (parent && GST_IS_ELEMENT (parent)) {
+    GList *pads, *l;
+
+    GST_OBJECT_LOCK (parent);
+    pads = g_list_copy (GST_ELEMENT (parent)->sinkpads);
+    g_list_foreach (pads, (GFunc) (void (*)(void)) gst_object_ref, NULL);
+    GST_OBJECT_UNLOCK (parent);
+    for (l = pads; l && !found; l = l->next)
+      found = find_upstream (self, l->data, depth + 1);
+    g_list_free_full (pads, gst_object_unref);
+  }
+  if (parent)
+    gst_object_unref (parent);
+  gst_object_unref (peer);
+  return found;
+}
+
+static Session *
+sink_session (GstS2STracer * self, GstPad * pad)
+{
+  SinkCache *c = g_object_get_qdata (G_OBJECT (pad), self->sinkcache_quark);
+  gint gen = g_atomic_int_get (&topology_gen);
+
+  if (G_LIKELY (c != NULL && c->gen == gen))
+    return c->session;
+  if (c == NULL) {
+    c = g_new0 (SinkCache, 1);
+    g_object_set_qdata_full (G_OBJECT (pad), self->sinkcache_quark, c, g_free);
+  }
+  c->session = find_upstream (self, pad, 0);
+  c->gen = gen;
+  return c->session;
+}
+
+/* A buffer reaches a sink downstream of @s: the first model audio is
+ * rendered when the sink presents it, at its running time plus the
+ * pipeline latency on a synchronised sink, at once otherwise, and never
+ * before it arrived */
+static void
+output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
+{
+  GstClockTime target, pts = GST_BUFFER_PTS (buf), rt, end, now, render;
+  GstEvent *ev;
+  const GstSegment *seg;
+
+  /* most buffers: nothing pending (a 64-bit read is atomic here, and a
+   * stale value is checked again under the lock) */
+  if (!GST_CLOCK_TIME_IS_VALID (s->render_pending) ||
+      !GST_CLOCK_TIME_IS_VALID (pts))
+    return;
+  g_mutex_lock (&s->lock);
+  target = s->render_pending;
+  g_mutex_unlock (&s->lock);
+  if (!GST_CLOCK_TIME_IS_VALID (target))
+    return;
+
+  ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (ev == NULL)
+    return;
+  gst_event_parse_segment (ev, &seg);
+  rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  end = GST_BUFFER_DURATION_IS_VALID (buf) ?
+      gst_segment_to_running_time (seg, GST_FORMAT_TIME,
+      pts + GST_BUFFER_DURATION (buf)) : rt;
+  gst_event_unref (ev);
+  if (!GST_CLOCK_TIME_IS_VALID (rt) || (end <= target && end != rt) ||
+      (end == rt && rt < target))
+    return;
+
+  now = element_rt (sink);
+  render = now;
+  if (GST_IS_BASE_SINK (sink) && gst_base_sink_get_sync (GST_BASE_SINK (sink))) {
+    GstClockTime sample = MAX (rt, target);
+    GstClockTimeDiff offset = gst_base_sink_get_ts_offset (GST_BASE_SINK
+        (sink));
+    GstClockTime latency = gst_base_sink_get_latency (GST_BASE_SINK (sink));
+    gint64 due = (gint64) sample + (gint64) latency + offset;
+
+    if (GST_CLOCK_TIME_IS_VALID (now) && due < (gint64) now)
+      due = now;
+    render = due > 0 ? (GstClockTime) due : 0;
+  }
+
+  g_mutex_lock (&s->lock);
+  if (s->render_pending == target) {
+    s->render_pending = GST_CLOCK_TIME_NONE;
+    if (s->cur && !GST_CLOCK_TIME_IS_VALID (s->cur->render_rt))
+      s->cur->render_rt = render;
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages */
+
+static GstClockTime
+msg_rt (const GstStructure * st)
+{
+  guint64 rt = GST_CLOCK_TIME_NONE;
+
+  gst_structure_get_uint64 (st, "running-time", &rt);
+  return rt;
+}
+
+/* lock held */
+static void
+add_event (Turn * t, const gchar * type, GstClockTime rt,
+    const GstStructure * st, const gchar * const *fields)
+{
+  GString *e = t->events;
+  gsize start = e->len;
+  GString *tmp = g_string_new ("{");
+
+  json_str (tmp, "type", type);
+  json_ms (tmp, "rt_ms", GST_CLOCK_TIME_IS_VALID (rt) ? ns_to_ms (rt) : NAN);
+  for (; *fields; fields++)
+    json_str (tmp, *fields, gst_structure_get_string (st, *fields));
+  g_string_append_c (tmp, '}');
+  if (start > 0)
+    g_string_append_c (e, ',');
+  g_string_append (e, tmp->str);
+  g_string_free (tmp, TRUE);
+}
+
+static ToolCall *
+find_tool (Turn * t, const gchar * call_id)
+{
+  guint i;
+
+  for (i = 0; t && i < t->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (t->tools, i);
+    if (g_strcmp0 (c->call_id, call_id) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+/* A tool call of @t still waits for the audio that follows its result:
+ * the next response is its follow-up, even when the app's result message
+ * comes after the response started */
+static gboolean
+tool_open (Turn * t)
+{
+  guint i;
+
+  for (i = 0; i < t->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (t->tools, i);
+    if (!GST_CLOCK_TIME_IS_VALID (c->audio_rt))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* lock held */
+static void
+handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
+    GstClockTime rt)
+{
+  const gchar *event = gst_structure_get_string (st, "event");
+  Turn *t;
+
+  if (g_strcmp0 (event, "started") == 0) {
+    t = s->cur;
+    if (t == NULL || t->trigger == NULL ||
+        (t->responses > 0 && !t->awaiting_followup && !tool_open (t)))
+      t = turn_begin (self, s, "response");
+    t->awaiting_followup = FALSE;
+    t->responses++;
+    t->response_rt = rt;
+    if (!GST_CLOCK_TIME_IS_VALID (t->first_response_rt))
+      t->first_response_rt = rt;
+  } else if (g_strcmp0 (event, "first-audio") == 0) {
+    guint64 recv = rt, pts = GST_CLOCK_TIME_NONE;
+    guint i;
+
+    t = turn_ensure (s);
+    gst_structure_get_uint64 (st, "received-time", &recv);
+    gst_structure_get_uint64 (st, "pts", &pts);
+    for (i = 0; i < t->tools->len; i++) {
+      ToolCall *c = g_ptr_array_index (t->tools, i);
+      if (GST_CLOCK_TIME_IS_VALID (c->result_rt) &&
+          !GST_CLOCK_TIME_IS_VALID (c->audio_rt))
+        c->audio_rt = recv;
+    }
+    if (GST_CLOCK_TIME_IS_VALID (t->first_recv_rt))
+      return;
+    t->first_recv_rt = recv;
+    if (GST_CLOCK_TIME_IS_VALID (t->response_rt) && recv >= t->response_rt)
+      t->provider_ttfa = recv - t->response_rt;
+    s->first_pts_pending = pts;
+    s->render_pending = GST_CLOCK_TIME_NONE;
+    if (!GST_CLOCK_TIME_IS_VALID (pts))
+      return;
+    /* the src task may have pushed it before this message was posted */
+    for (i = 0; i < PUSH_HISTORY; i++) {
+      PushEntry *p = &s->pushes[i];
+      if (GST_CLOCK_TIME_IS_VALID (p->pts) && p->pts <= pts && p->end > pts &&
+          GST_CLOCK_TIME_IS_VALID (p->rt)) {
+        first_pushed (s, p->rt);
+        break;
+      }
+    }
+  } else if (g_strcmp0 (event, "interrupted") == 0) {
+    guint64 played = 0, received = 0;
+
+    t = turn_ensure (s);
+    gst_structure_get_uint64 (st, "played-duration", &played);
+    gst_structure_get_uint64 (st, "audio-duration", &received);
+    t->interruptions++;
+    t->played += played;
+    t->received += received;
+    s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
+  }
+}
+
+static void
+handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
+{
+  const gchar *name = gst_structure_get_name (st);
+  GstClockTime rt = msg_rt (st);
+  Turn *t;
+
+  g_mutex_lock (&s->lock);
+  if (g_str_equal (name, "s2s-transport")) {
+    const GValue *v = gst_structure_get_value (st, "handoffs");
+    GBytes *bytes = v && G_VALUE_HOLDS (v, G_TYPE_BYTES) ?
+        g_value_get_boxed (v) : NULL;
+    gsize size = 0, i;
+    const guint64 *h = bytes ? g_bytes_get_data (bytes, &size) : NULL;
+
+    for (i = 0; h && i + 1 < size / sizeof (guint64); i += 2)
+      input_handed_off (s, h[i], h[i + 1]);
+  } else if (g_str_equal (name, "s2s-speech")) {
+    const gchar *event = gst_structure_get_string (st, "event");
+
+    if (g_strcmp0 (event, "stopped") == 0) {
+      GstPad *sinkpad = gst_element_get_static_pad (s->element, "sink");
+      GstEvent *ev = sinkpad ? gst_pad_get_sticky_event (sinkpad,
+          GST_EVENT_SEGMENT, 0) : NULL;
+
+      t = turn_begin (self, s, "speech");
+      t->vad_stop_rt = rt;
+      if (ev && GST_CLOCK_TIME_IS_VALID (s->last_voiced_end)) {
+        const GstSegment *seg;
+        gst_event_parse_segment (ev, &seg);
+        t->voice_end_rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME,
+            s->last_voiced_end);
+      }
+      if (ev)
+        gst_event_unref (ev);
+      if (sinkpad)
+        gst_object_unref (sinkpad);
+      /* the input since the last turn boundary is this turn's */
+      g_array_append_vals (t->in_lat, s->in_acc->data, s->in_acc->len);
+      g_array_set_size (s->in_acc, 0);
+    }
+  } else if (g_str_equal (name, "s2s-response")) {
+    handle_response (self, s, st, rt);
+  } else if (g_str_equal (name, "s2s-transcript")) {
+    gboolean final = FALSE;
+    const gchar *text = gst_structure_get_string (st, "text");
+    const gchar *role = gst_structure_get_string (st, "role");
+
+    gst_structure_get_boolean (st, "final", &final);
+    if (final && text) {
+      t = turn_ensure (s);
+      if (g_strcmp0 (role, "user") == 0)
+        t->user_chars += g_utf8_strlen (text, -1);
+      else
+        t->assistant_chars += g_utf8_strlen (text, -1);
+    }
+  } else if (g_str_equal (name, "s2s-tool-call")) {
+    ToolCall *c = g_new0 (ToolCall, 1);
+
+    t = turn_ensure (s);
+    c->call_id = g_strdup (gst_structure_get_string (st, "call-id"));
+    c->name = g_strdup (gst_structure_get_string (st, "name"));
+    c->call_rt = rt;
+    c->result_rt = c->audio_rt = GST_CLOCK_TIME_NONE;
+    g_ptr_array_add (t->tools, c);
+  } else if (g_str_equal (name, "s2s-tool-result")) {
+    ToolCall *c = find_tool (s->cur,
+        gst_structure_get_string (st, "call-id"));
+
+    if (c && !GST_CLOCK_TIME_IS_VALID (c->result_rt)) {
+      c->result_rt = rt;
+      s->cur->awaiting_followup = TRUE;
+    }
+  } else if (g_str_equal (name, "s2s-usage")) {
+    guint i;
+
+    t = turn_ensure (s);
+    for (i = 0; i < 5; i++) {
+      gint64 n = 0;
+      if (gst_structure_get_int64 (st, token_fields[i], &n))
+        t->tokens[i] += n;
+    }
+  } else if (g_str_equal (name, "s2s-session")) {
+    const gchar *state = gst_structure_get_string (st, "state");
+    const gchar *id = gst_structure_get_string (st, "session-id");
+    const gchar *provider = gst_structure_get_string (st, "provider");
+    static const gchar *const fields[] = { "reason", "session-id", NULL };
+
+    if (provider && g_strcmp0 (provider, s->provider) != 0) {
+      g_free (s->provider);
+      s->provider = g_strdup (provider);
+    }
+    if (id && g_strcmp0 (id, s->session_id) != 0) {
+      g_free (s->session_id);
+      s->session_id = g_strdup (id);
+    }
+    if (g_strcmp0 (state, "reconnecting") == 0) {
+      t = turn_ensure (s);
+      t->reconnects++;
+      add_event (t, "reconnecting", rt, st, fields);
+    } else if (g_strcmp0 (state, "rotating") == 0) {
+      t = turn_ensure (s);
+      t->rotations++;
+      add_event (t, "rotating", rt, st, fields);
+    }
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+/* s2s-fallback comes from the bin: it counts for the child switched to
+ * (else the one switched from, else the first s2s element inside) */
+static void
+handle_fallback (GstS2STracer * self, GstElement * bin, const GstStructure * st)
+{
+  static const gchar *const fields[] = { "from", "to", "reason", "code",
+    NULL
+  };
+  const gchar *names[2] = { gst_structure_get_string (st, "to"),
+    gst_structure_get_string (st, "from")
+  };
+  GstElement *child = NULL;
+  Session *s = NULL;
+  guint i;
+
+  if (!GST_IS_BIN (bin))
+    return;
+  for (i = 0; i < 2 && child == NULL; i++) {
+    if (names[i])
+      child = gst_bin_get_by_name (GST_BIN (bin), names[i]);
+    if (child && !is_s2s (child))
+      gst_clear_object (&child);
+  }
+  if (child == NULL) {
+    GstIterator *it = gst_bin_iterate_recurse (GST_BIN (bin));
+    GValue v = G_VALUE_INIT;
+
+    while (child == NULL && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+      if (is_s2s (g_value_get_object (&v)))
+        child = gst_object_ref (g_value_get_object (&v));
+      g_value_reset (&v);
+    }
+    g_value_unset (&v);
+    gst_iterator_free (it);
+  }
+  if (child == NULL)
+    return;
+  s = session_active (self, child);
+  if (s) {
+    Turn *t;
+    g_mutex_lock (&s->lock);
+    t = turn_ensure (s);
+    t->fallbacks++;
+    add_event (t, "fallback", msg_rt (st), st, fields);
+    g_mutex_unlock (&s->lock);
+  }
+  gst_object_unref (child);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hooks */
+
+static void
+do_element_new (GstS2STracer * self, GstClockTime ts, GstElement * element)
+{
+  static gsize declared = 0;
+
+  if (G_UNLIKELY (s2s_type == 0)) {
+    GType t = g_type_from_name (S2S_BASE_TYPE_NAME);
+    if (t == 0)
+      return;
+    s2s_type = t;
+  }
+  if (!is_s2s (element))
+    return;
+  if (g_once_init_enter (&declared)) {
+    GST_INFO_OBJECT (self, "first s2s element");
+    declare_records ();
+    g_once_init_leave (&declared, 1);
+  }
+  session_get (self, element);
+}
+
+static void
+do_pad_chain_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
+    GstBuffer * buf)
+{
+  GstObject *parent;
+
+  if (G_LIKELY (s2s_type == 0))
+    return;
+  parent = GST_OBJECT_PARENT (pad);
+  if (parent == NULL)
+    return;
+  if (is_s2s (parent)) {
+    Session *s = session_active (self, GST_ELEMENT (parent));
+    if (s)
+      input_pre (self, s, pad, buf);
+  } else if (GST_OBJECT_FLAG_IS_SET (parent, GST_ELEMENT_FLAG_SINK)) {
+    Session *s = sink_session (self, pad);
+    if (s && s->active && !s->excluded)
+      output_render (s, pad, GST_ELEMENT (parent), buf);
+  }
+}
+
+static void
+do_pad_chain_post (GstS2STracer * self, GstClockTime ts, GstPad * pad,
+    GstFlowReturn res)
+{
+  GstObject *parent;
+
+  if (G_LIKELY (s2s_type == 0))
+    return;
+  parent = GST_OBJECT_PARENT (pad);
+  if (parent && is_s2s (parent)) {
+    Session *s = session_active (self, GST_ELEMENT (parent));
+    if (s)
+      input_post (s, res);
+  }
+}
+
+static void
+do_pad_push_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
+    GstBuffer * buf)
+{
+  GstObject *parent;
+
+  if (G_LIKELY (s2s_type == 0))
+    return;
+  parent = GST_OBJECT_PARENT (pad);
+  if (parent && GST_PAD_IS_SRC (pad) && is_s2s (parent)) {
+    Session *s = session_active (self, GST_ELEMENT (parent));
+    if (s)
+      output_push (s, buf);
+  }
+}
+
+static void
+do_pad_push_event_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
+    GstEvent * event)
+{
+  GstPad *peer;
+
+  if (G_LIKELY (s2s_type == 0) || GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return;
+  /* a new input format: read it again at the next buffer */
+  peer = gst_pad_get_peer (pad);
+  if (peer) {
+    GstObject *parent = GST_OBJECT_PARENT (peer);
+    if (parent && is_s2s (parent))
+      session_get (self, GST_ELEMENT (parent))->in_fmt = FMT_UNKNOWN;
+    gst_object_unref (peer);
+  }
+}
+
+static void
+do_pad_link_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
+    GstPad * sink, GstPadLinkReturn res)
+{
+  /* sinks find their s2s element again */
+  g_atomic_int_inc (&topology_gen);
+}
+
+static void
+do_pad_unlink_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
+    GstPad * sink, gboolean res)
+{
+  g_atomic_int_inc (&topology_gen);
+}
+
+static void
+do_post_message_pre (GstS2STracer * self, GstClockTime ts,
+    GstElement * element, GstMessage * msg)
+{
+  const GstStructure *st;
+  const gchar *name;
+
+  if (G_LIKELY (s2s_type == 0) || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT
+      || GST_MESSAGE_SRC (msg) != GST_OBJECT (element))
+    return;
+  st = gst_message_get_structure (msg);
+  name = st ? gst_structure_get_name (st) : NULL;
+  if (name == NULL || !g_str_has_prefix (name, "s2s-"))
+    return;
+  if (g_str_equal (name, "s2s-fallback")) {
+    handle_fallback (self, element, st);
+  } else if (is_s2s (element)) {
+    Session *s = session_active (self, element);
+    if (s)
+      handle_s2s_message (self, s, st);
+  }
+}
+
+static void
+do_change_state_post (GstS2STracer * self, GstClockTime ts,
+    GstElement * element, GstStateChange transition, GstStateChangeReturn res)
+{
+  Session *s;
+
+  if (G_LIKELY (s2s_type == 0) || !is_s2s (element) ||
+      res == GST_STATE_CHANGE_FAILURE)
+    return;
+  s = session_get (self, element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    gboolean excluded = !name_passes (self, element);
+    g_mutex_lock (&s->lock);
+    s->excluded = excluded;
+    s->active = TRUE;
+    session_reset_summary (s);
+    session_reset_stream (s);
+    g_mutex_unlock (&s->lock);
+  } else if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    g_mutex_lock (&s->lock);
+    if (s->active && !s->excluded)
+      session_close (self, s);
+    s->active = FALSE;
+    g_mutex_unlock (&s->lock);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject */
+
+static void
+gst_s2s_tracer_constructed (GObject * object)
+{
+  GstS2STracer *self = GST_S2S_TRACER (object);
+  gchar *params = NULL, *tmp;
+  GstStructure *st = NULL;
+
+  G_OBJECT_CLASS (gst_s2s_tracer_parent_class)->constructed (object);
+
+  g_object_get (self, "params", &params, NULL);
+  if (params) {
+    tmp = g_strdup_printf ("s2s,%s", params);
+    st = gst_structure_from_string (tmp, NULL);
+    g_free (tmp);
+    if (st == NULL)
+      GST_WARNING_OBJECT (self, "cannot parse parameters '%s'", params);
+  }
+  if (st) {
+    const gchar *file = gst_structure_get_string (st, "file");
+    const gchar *filter = gst_structure_get_string (st, "filter");
+    gdouble db;
+    gint idb;
+
+    if (file) {
+      self->file = g_strdup (file);
+      self->out = fopen (file, "a");
+      if (self->out == NULL)
+        GST_ERROR_OBJECT (self, "cannot open %s for writing", file);
+    }
+    if (filter) {
+      gchar **parts = g_strsplit (filter, "|", -1);
+      guint i, n = g_strv_length (parts);
+
+      self->filters = g_new0 (GPatternSpec *, n + 1);
+      for (i = 0; i < n; i++)
+        self->filters[i] = g_pattern_spec_new (parts[i]);
+      g_strfreev (parts);
+    }
+    if (gst_structure_get_double (st, "voice-db", &db))
+      self->voice_db = db;
+    else if (gst_structure_get_int (st, "voice-db", &idb))
+      self->voice_db = idb;
+    gst_structure_free (st);
+  }
+  g_free (params);
+  self->voice_mean_square = 32768.0 * 32768.0 * pow (10.0,
+      self->voice_db / 10.0);
+}
+
+static void
+gst_s2s_tracer_finalize (GObject * object)
+{
+  GstS2STracer *self = GST_S2S_TRACER (object);
+  guint i;
+
+  if (self->out)
+    fclose (self->out);
+  for (i = 0; self->filters && self->filters[i]; i++)
+    g_pattern_spec_free (self->filters[i]);
+  g_free (self->filters);
+  g_free (self->file);
+  g_mutex_clear (&self->out_lock);
+  G_OBJECT_CLASS (gst_s2s_tracer_parent_class)->finalize (object);
+}
+
+static GstStructure *
+rec_value (GType type, const gchar * description)
+{
+  return gst_structure_new ("value", "type", G_TYPE_GTYPE, type,
+      "description", G_TYPE_STRING, description, NULL);
+}
+
+static GstStructure *
+rec_scope (void)
+{
+  return gst_structure_new ("scope", "type", G_TYPE_GTYPE, G_TYPE_STRING,
+      "related-to", GST_TYPE_TRACER_VALUE_SCOPE, GST_TRACER_VALUE_SCOPE_ELEMENT,
+      NULL);
+}
+
+#define MS(d) rec_value (G_TYPE_DOUBLE, d " (ms, NaN: not measured)")
+
+/* Declared with the first s2s element: a process without one logs
+ * nothing at all */
+static void
+declare_records (void)
+{
+  tr_turn = gst_tracer_record_new ("s2s-turn.class",
+      "element", GST_TYPE_STRUCTURE, rec_scope (),
+      "session-id", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING,
+          "provider session id"),
+      "provider", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING, "provider"),
+      "turn", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "turn number"),
+      "ttfa-received", GST_TYPE_STRUCTURE,
+      MS ("speech stopped to first model audio received"),
+      "ttfa-pushed", GST_TYPE_STRUCTURE,
+      MS ("speech stopped to first model audio pushed"),
+      "ttfa-rendered", GST_TYPE_STRUCTURE,
+      MS ("speech stopped to first model audio rendered"),
+      "provider-ttfa", GST_TYPE_STRUCTURE,
+      MS ("response started to first model audio received"),
+      "in-median", GST_TYPE_STRUCTURE, MS ("sink pad to transport, median"),
+      "in-max", GST_TYPE_STRUCTURE, MS ("sink pad to transport, max"),
+      "out-median", GST_TYPE_STRUCTURE, MS ("transport to src pad, median"),
+      "out-max", GST_TYPE_STRUCTURE, MS ("transport to src pad, max"),
+      "interruptions", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT,
+          "responses interrupted"),
+      "tool-calls", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "tool calls"),
+      "failovers", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT,
+          "reconnects, rotations and fallback switches"),
+      "json", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING,
+          "the whole record (docs/observability.md)"), NULL);
+  GST_OBJECT_FLAG_SET (tr_turn, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+
+  tr_session = gst_tracer_record_new ("s2s-session.class",
+      "element", GST_TYPE_STRUCTURE, rec_scope (),
+      "session-id", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING,
+          "provider session id"),
+      "provider", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING, "provider"),
+      "turns", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "turns"),
+      "ttfa-pushed-p50", GST_TYPE_STRUCTURE, MS ("ttfa-pushed, median"),
+      "ttfa-pushed-p90", GST_TYPE_STRUCTURE, MS ("ttfa-pushed, 90th pct"),
+      "ttfa-pushed-p99", GST_TYPE_STRUCTURE, MS ("ttfa-pushed, 99th pct"),
+      "provider-ttfa-p50", GST_TYPE_STRUCTURE, MS ("provider-ttfa, median"),
+      "provider-ttfa-p90", GST_TYPE_STRUCTURE, MS ("provider-ttfa, 90th pct"),
+      "provider-ttfa-p99", GST_TYPE_STRUCTURE, MS ("provider-ttfa, 99th pct"),
+      "interruptions", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT,
+          "responses interrupted"),
+      "tool-calls", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "tool calls"),
+      "reconnects", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "reconnects"),
+      "rotations", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT, "rotations"),
+      "fallbacks", GST_TYPE_STRUCTURE, rec_value (G_TYPE_UINT,
+          "fallback switches"),
+      "json", GST_TYPE_STRUCTURE, rec_value (G_TYPE_STRING,
+          "the whole summary (docs/observability.md)"), NULL);
+  GST_OBJECT_FLAG_SET (tr_session, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+}
+
+static void
+gst_s2s_tracer_class_init (GstS2STracerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  gobject_class->constructed = gst_s2s_tracer_constructed;
+  gobject_class->finalize = gst_s2s_tracer_finalize;
+
+
+}
+
+static void
+gst_s2s_tracer_init (GstS2STracer * self)
+{
+  GstTracer *tracer = GST_TRACER (self);
+
+  gchar *q;
+
+  g_mutex_init (&self->out_lock);
+  self->voice_db = DEFAULT_VOICE_DB;
+  q = g_strdup_printf ("s2stracer:session:%p", self);
+  self->session_quark = g_quark_from_string (q);
+  g_free (q);
+  q = g_strdup_printf ("s2stracer:sink:%p", self);
+  self->sinkcache_quark = g_quark_from_string (q);
+  g_free (q);
+
+  gst_tracing_register_hook (tracer, "element-new",
+      G_CALLBACK (do_element_new));
+  gst_tracing_register_hook (tracer, "pad-chain-pre",
+      G_CALLBACK (do_pad_chain_pre));
+  gst_tracing_register_hook (tracer, "pad-chain-post",
+      G_CALLBACK (do_pad_chain_post));
+  gst_tracing_register_hook (tracer, "pad-push-pre",
+      G_CALLBACK (do_pad_push_pre));
+  gst_tracing_register_hook (tracer, "pad-push-event-pre",
+      G_CALLBACK (do_pad_push_event_pre));
+  gst_tracing_register_hook (tracer, "pad-link-post",
+      G_CALLBACK (do_pad_link_post));
+  gst_tracing_register_hook (tracer, "pad-unlink-post",
+      G_CALLBACK (do_pad_unlink_post));
+  gst_tracing_register_hook (tracer, "element-post-message-pre",
+      G_CALLBACK (do_post_message_pre));
+  gst_tracing_register_hook (tracer, "element-change-state-post",
+      G_CALLBACK (do_change_state_post));
+}
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  GST_DEBUG_CATEGORY_INIT (gst_s2s_tracer_debug, "s2stracer", 0, "s2s tracer");
+  return gst_tracer_register (plugin, "s2s", GST_TYPE_S2S_TRACER);
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, s2stracers,
+    "Tracers for speech-to-speech elements", plugin_init, VERSION,
+    GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
