@@ -3,7 +3,8 @@
 # against s2s-emulator, the emulator's fidelity check with the official
 # openai npm client and the fuzz targets' corpora; then the same suite
 # against an ASan+UBSan build, the unit tests under valgrind, and a short
-# libFuzzer run. Exits non-zero on any failure.
+# libFuzzer run. Exits non-zero on any failure. (The steps below say which
+# tests run in which build.)
 #
 # S2S_CHECK_QUICK=1 runs the first part only.
 set -uo pipefail
@@ -22,20 +23,29 @@ step() {
   fi
 }
 
-rm -f build-asan/meson-logs/testlog.json build/meson-logs/testlog-valgrind.json
-step "test suite" meson test -C build --print-errorlogs --num-processes 1
-
-if [ "${S2S_CHECK_QUICK:-0}" != 1 ]; then
-  # the long real-time runs (suite long) go once, in the plain build
+rm -f build/meson-logs/testlog*.json build-asan/meson-logs/testlog.json
+if [ "${S2S_CHECK_QUICK:-0}" = 1 ]; then
+  step "test suite" meson test -C build --print-errorlogs --num-processes 1
+else
+  # Every test runs once against the ASan+UBSan build, except the long
+  # real-time runs (suite long), which run once in the plain build with the
+  # unit tests and fuzz corpora: CI has 2 cores and 20 minutes for this.
+  step "unit tests and fuzz corpora" meson test -C build --print-errorlogs \
+    --num-processes 2 --no-suite integration --no-suite emulator
+  step "long real-time tests" meson test -C build --print-errorlogs \
+    --num-processes 1 --suite long --logbase testlog-long
   step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1 \
     --no-suite long
   step "unit tests and fuzz corpora under valgrind" \
-    bash scripts/valgrind.sh elements/s2sopenai fuzz-openai-events-corpus \
+    bash scripts/valgrind.sh --num-processes 2 \
+    elements/s2sopenai fuzz-openai-events-corpus \
     elements/s2sgrok fuzz-grok-events-corpus \
-    elements/s2sgemini fuzz-gemini-events-corpus
+    elements/s2sgemini fuzz-gemini-events-corpus \
+    aws/nova-aws aws/nova-protocol nova/h2client nova/emu-nova \
+    fuzz-eventstream-corpus fuzz-sigv4-verify-corpus fuzz-nova-protocol-corpus
   if command -v clang >/dev/null 2>&1; then
-    step "libFuzzer, ${S2S_FUZZ_SECONDS:-20} s a target" \
-      bash scripts/fuzz.sh "${S2S_FUZZ_SECONDS:-20}"
+    step "libFuzzer, ${S2S_FUZZ_SECONDS:-10} s a target" \
+      bash scripts/fuzz.sh "${S2S_FUZZ_SECONDS:-10}"
   else
     echo "=== libFuzzer: no clang, not run"
   fi
@@ -46,6 +56,7 @@ python3 - <<'PY' || true
 import json, os
 passed = failed = skipped = 0
 for log in ("build/meson-logs/testlog.json",
+            "build/meson-logs/testlog-long.json",
             "build-asan/meson-logs/testlog.json",
             "build/meson-logs/testlog-valgrind.json"):
     if not os.path.exists(log):

@@ -9,14 +9,16 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzzing=enabled -Dtests=enabled \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 fi
-targets="openai-events grok-events gemini-events"
-for target in $targets; do ninja -C build-fuzz tests/fuzz/fuzz-$target; done
-for target in $targets; do
+# target:corpus, as tests/fuzz/meson.build pairs them
+targets="openai-events:openai grok-events:grok gemini-events:gemini
+  eventstream:eventstream sigv4-verify:sigv4-verify nova-protocol:nova-protocol"
+for t in $targets; do ninja -C build-fuzz "tests/fuzz/fuzz-${t%%:*}"; done
+for t in $targets; do
   corpus=$(mktemp -d)
-  cp tests/fuzz/corpus/${target%%-*}/* "$corpus"/
+  cp "tests/fuzz/corpus/${t#*:}"/* "$corpus"/
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     GST_REGISTRY_1_0="$corpus/registry.bin" GST_PLUGIN_PATH_1_0= \
-    build-fuzz/tests/fuzz/fuzz-$target -max_total_time="$seconds" \
+    "build-fuzz/tests/fuzz/fuzz-${t%%:*}" -max_total_time="$seconds" \
     -max_len=65536 -timeout=10 "$corpus"
   rm -rf "$corpus"
 done
