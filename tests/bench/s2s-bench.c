@@ -715,8 +715,13 @@ main (int argc, char **argv)
   cpu0 = emu0 = -1;
   rss_next = 0;
   while (next < t_end) {
-    for (i = 0; i < n_convs; i++)
+    /* independent sources are not in phase: conversation i is pushed
+     * i/N of a period into it */
+    for (i = 0; i < n_convs; i++) {
+      if (i > 0)
+        sleep_until (next + (gint64) i * CHUNK_MS * GST_MSECOND / n_convs);
       conv_push (&convs[i]);
+    }
     if (cpu0 < 0 && next >= t_end - (gint64) (duration * 1e9)) {
       cpu0 = cpu_self ();
       emu0 = cpu_pid (emu_pid);
