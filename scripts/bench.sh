@@ -10,15 +10,17 @@
 #                    [--wav SPEECH_24K_WAV]
 #
 # --long: the memory run, N=100 for 600 s with RSS sampled every 10 s.
+# An element name with "@shared" runs it with GST_S2S_IO=shared (one I/O
+# thread for all elements of the process instead of one each).
 # Env: S2S_BENCH_BUILD (build dir, default build-bench).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ns="1 10 50 100 200"
-duration=15
+duration=12
 warmup=3
-elements=s2sopenai
+elements=s2sopenai,s2sopenai@shared
 rss_interval=0
 build=${S2S_BENCH_BUILD:-build-bench}
 out=
@@ -88,6 +90,9 @@ run_one () {
       true) ;;
     peer) line=$(node --no-warnings "$peer/peer.mjs" --port "${url##*:}" \
       "${common[@]}" || true) ;;
+    *@shared) line=$(GST_S2S_IO=shared "$build/tests/bench/s2s-bench" \
+      --element "${client%@shared}" --url "$url" --ca "$certs/ca.pem" \
+      "${common[@]}" | sed "s/\"client\":\"[^\"]*\"/\"client\":\"$client\"/" || true) ;;
     *) line=$("$build/tests/bench/s2s-bench" --element "$client" \
       --url "$url" --ca "$certs/ca.pem" "${common[@]}" || true) ;;
   esac
