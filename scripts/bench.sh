@@ -7,7 +7,7 @@
 #
 #   scripts/bench.sh [--ns "1 10 50 100 200"] [--duration S] [--warmup S]
 #                    [--element s2sopenai[,s2sgrok...]] [--long] [--out DIR]
-#                    [--wav SPEECH_24K_WAV]
+#                    [--wav SPEECH_24K_WAV] [--clients "floor s2sopenai peer"]
 #
 # --long: the memory run, N=100 for 600 s with RSS sampled every 10 s.
 # An element name with "@shared" runs it with GST_S2S_IO=shared (one I/O
@@ -24,6 +24,7 @@ elements=s2sopenai,s2sopenai@shared
 rss_interval=0
 build=${S2S_BENCH_BUILD:-build-bench}
 out=
+clients_opt=
 wav=$root/../shared/audio/q1-weather-24k.wav
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,8 +33,10 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --element) elements=$2; shift 2 ;;
     --long) ns=100; duration=600; rss_interval=10; shift ;;
+    --rss-interval) rss_interval=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --wav) wav=$2; shift 2 ;;
+    --clients) clients_opt=$2; shift 2 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -113,7 +116,11 @@ run_one () {
 IFS=, read -r -a els <<<"$elements"
 k=0
 for n in $ns; do
-  clients=(floor "${els[@]}" peer)
+  if [ -n "$clients_opt" ]; then
+    read -r -a clients <<<"$clients_opt"
+  else
+    clients=(floor "${els[@]}" peer)
+  fi
   # interleave: rotate the order from one N to the next
   for ((j = 0; j < ${#clients[@]}; j++)); do
     run_one "${clients[$(((j + k) % ${#clients[@]}))]}" "$n"

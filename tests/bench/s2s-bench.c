@@ -438,7 +438,9 @@ conv_build (Conv * c, gboolean floor, const gchar * url, const gchar * ca,
           "no element %s", prov->element);
       return FALSE;
     }
-    g_object_set (c->model, "url", url, "api-key", "sk-bench", NULL);
+    /* hundreds of TLS handshakes at once take a while on a small machine */
+    g_object_set (c->model, "url", url, "api-key", "sk-bench",
+        "connect-timeout", 60000, NULL);
     if (ca)
       g_object_set (c->model, "ssl-ca-file", ca, NULL);
     gst_bin_add (GST_BIN (c->pipeline), c->model);
@@ -691,6 +693,10 @@ main (int argc, char **argv)
       g_printerr ("conversation %u: cannot start\n", i);
       return 1;
     }
+    /* ramp up: at most 20 connection attempts outstanding */
+    while (!floor && i >= 20 + (guint) g_atomic_int_get (&n_ready) &&
+        g_atomic_int_get (&n_errors) == 0)
+      g_usleep (5000);
   }
 
   /* Every session ready (60 s at most) before the audio starts */

@@ -7,14 +7,21 @@
 // collected per response. Prints one JSON line like s2s-bench.
 //
 // node peer.mjs --n N --duration S --warmup S --port P --wav F
-//               [--gap-ms MS] [--emu-pid PID] [--rss-interval S]
+//               [--gap-ms MS] [--emu-pid PID] [--rss-interval S] [--deflate 1]
+//
+// permessage-deflate is off unless --deflate 1: our element does not offer
+// it, so both send the same bytes. (The `ws` package offers it by default;
+// the emulator's libsoup server accepts it, and then ws's zlib queue, at
+// most 10 jobs at a time, held the sends back beyond ~50 conversations
+// here: docs/performance.md.)
 // NODE_EXTRA_CA_CERTS must name tests/certs/ca.pem.
 
 import fs from 'node:fs';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 
-const opt = { n: 1, duration: 20, warmup: 3, port: 0, wav: '', 'gap-ms': 4500, 'emu-pid': 0, 'rss-interval': 0 };
+const opt = { n: 1, duration: 20, warmup: 3, port: 0, wav: '', 'gap-ms': 4500, 'emu-pid': 0, 'rss-interval': 0,
+  deflate: 0 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, '');
@@ -80,7 +87,8 @@ const session = {
 
 function startConversation(i) {
   return new Promise((resolve) => {
-    const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime' }, client);
+    const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime', options: { perMessageDeflate: !!opt.deflate } },
+      client);
     const conv = { rt, pos: Math.floor(i * loopLen / opt.n / CHUNK) * CHUNK, reply: [] };
     rt.on('error', (err) => {
       if (errors++ < 5) console.error(`conversation ${i}: ${err.message}`);
@@ -142,7 +150,7 @@ await new Promise((resolve) => {
 const cpu1 = cpuSelf(), emu1 = cpuPid(opt['emu-pid']), rssEnd = statusKib('VmRSS:');
 const d = opt.duration, n = opt.n;
 console.log(JSON.stringify({
-  client: 'openai-node', n, duration: d, cpu_s: +(cpu1 - cpu0).toFixed(3),
+  client: opt.deflate ? 'openai-node-deflate' : 'openai-node', n, duration: d, cpu_s: +(cpu1 - cpu0).toFixed(3),
   cpu_pct_per_conv: +(100 * (cpu1 - cpu0) / (n * d)).toFixed(4),
   emu_cpu_pct_per_conv: opt['emu-pid'] ? +(100 * (emu1 - emu0) / (n * d)).toFixed(4) : -1,
   rss_base_kib: rssBase, rss_end_kib: rssEnd, rss_peak_kib: statusKib('VmHWM:'),
