@@ -90,7 +90,6 @@ typedef struct
   guint64 in_bytes, sent_bytes;
   gboolean expect_first, out_pending;
   gint64 t_arrive;
-  GArray *lat_in, *lat_out;     /* gint64 ns */
 
   GstClockTime base_time;
   gint ready;
@@ -110,6 +109,49 @@ static gint64 out_bytes;        /* atomic-ish, under out_lock */
 static GMutex out_lock;
 static GstClock *sysclock;
 static GstClockTime latency;    /* of the first pipeline */
+
+/* Latency histograms: 1 us buckets up to 10 ms, then 100 us up to ~1 s.
+ * Fixed size, so a long run's own bookkeeping does not grow. */
+#define HIST_FINE 10000
+#define HIST_N (HIST_FINE + 10000)
+static gint *hist_in, *hist_out;
+
+static void
+hist_add (gint * h, gint64 ns)
+{
+  gint64 us = MAX (ns, 0) / 1000;
+  gint64 i = us < HIST_FINE ? us : HIST_FINE + (us - HIST_FINE) / 100;
+
+  g_atomic_int_inc (&h[MIN (i, HIST_N - 1)]);
+}
+
+static guint
+hist_count (const gint * h)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < HIST_N; i++)
+    n += h[i];
+  return n;
+}
+
+/* The @p percentile in ms, -1 without samples */
+static gdouble
+hist_pct (const gint * h, gdouble p)
+{
+  guint n = hist_count (h), i, acc = 0, want;
+
+  if (n == 0)
+    return -1;
+  want = (guint) (p / 100.0 * (n - 1) + 0.5) + 1;
+  for (i = 0; i < HIST_N; i++) {
+    acc += h[i];
+    if (acc >= want)
+      break;
+  }
+  return i < HIST_FINE ? i / 1000.0 : (HIST_FINE + (i - HIST_FINE) * 100.0) /
+      1000.0;
+}
 
 static gint64
 now_ns (void)
@@ -253,10 +295,8 @@ on_send (SoupWebsocketConnection * conn, GBytes * message)
   g_mutex_lock (&c->lock);
   c->sent_bytes += n;
   while (c->tail != c->head && c->ring[c->tail].end <= c->sent_bytes) {
-    if (g_atomic_int_get (&measuring)) {
-      gint64 l = t - c->ring[c->tail].t;
-      g_array_append_val (c->lat_in, l);
-    }
+    if (g_atomic_int_get (&measuring))
+      hist_add (hist_in, t - c->ring[c->tail].t);
     c->tail = (c->tail + 1) % RING;
   }
   g_mutex_unlock (&c->lock);
@@ -337,10 +377,8 @@ src_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   g_mutex_lock (&c->lock);
   if (c->out_pending) {
     c->out_pending = FALSE;
-    if (g_atomic_int_get (&measuring)) {
-      gint64 l = (gint64) play - (gint64) c->t_arrive;
-      g_array_append_val (c->lat_out, l);
-    }
+    if (g_atomic_int_get (&measuring))
+      hist_add (hist_out, (gint64) play - (gint64) c->t_arrive);
   }
   if (g_atomic_int_get (&measuring) && t > play + latency)
     c->late++;
@@ -550,24 +588,6 @@ load_loop (const gchar * path, guint gap_ms, GError ** err)
 
 /* ------------------------------------------------------------------------ */
 
-static gint
-cmp64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static gdouble
-pct (GArray * a, gdouble p)
-{
-  guint i;
-
-  if (a->len == 0)
-    return -1;
-  i = (guint) (p / 100.0 * (a->len - 1) + 0.5);
-  return g_array_index (a, gint64, i) / 1e6;    /* ms */
-}
-
 static void
 sleep_until (gint64 t)
 {
@@ -610,7 +630,7 @@ main (int argc, char **argv)
   GstClockTime start_base;
   gint64 t0, next, t_end, rss_next, rss_base, rss_end;
   gdouble cpu0, cpu1, emu0, emu1;
-  GArray *lat_in, *lat_out, *rss_samples;
+  GArray *rss_samples;
   gint late = 0;
   GString *json;
 
@@ -641,6 +661,8 @@ main (int argc, char **argv)
     return 2;
   }
   conv_quark = g_quark_from_static_string ("s2s-bench-conv");
+  hist_in = g_new0 (gint, HIST_N);
+  hist_out = g_new0 (gint, HIST_N);
   g_type_class_unref (g_type_class_ref (SOUP_TYPE_WEBSOCKET_CONNECTION));
   g_signal_add_emission_hook (g_signal_lookup ("message",
           SOUP_TYPE_WEBSOCKET_CONNECTION), 0, on_message_hook, NULL, NULL);
@@ -674,8 +696,6 @@ main (int argc, char **argv)
     Conv *c = &convs[i];
     c->idx = i;
     g_mutex_init (&c->lock);
-    c->lat_in = g_array_new (FALSE, FALSE, sizeof (gint64));
-    c->lat_out = g_array_new (FALSE, FALSE, sizeof (gint64));
     /* conversations start at staggered points of the loop */
     c->pos = (gsize) i *loop_len / n_convs;
     c->pos -= c->pos % (rate / (1000 / CHUNK_MS) * 2);
@@ -747,18 +767,11 @@ main (int argc, char **argv)
   g_atomic_int_set (&measuring, 0);
   rss_end = status_kib ("VmRSS:");
 
-  lat_in = g_array_new (FALSE, FALSE, sizeof (gint64));
-  lat_out = g_array_new (FALSE, FALSE, sizeof (gint64));
   for (i = 0; i < n_convs; i++) {
     g_mutex_lock (&convs[i].lock);
     late += convs[i].late;
-    g_array_append_vals (lat_in, convs[i].lat_in->data, convs[i].lat_in->len);
-    g_array_append_vals (lat_out, convs[i].lat_out->data,
-        convs[i].lat_out->len);
     g_mutex_unlock (&convs[i].lock);
   }
-  g_array_sort (lat_in, cmp64);
-  g_array_sort (lat_out, cmp64);
 
   json = g_string_new (NULL);
   g_string_append_printf (json, "{\"client\":\"%s\",\"n\":%d,"
@@ -775,10 +788,11 @@ main (int argc, char **argv)
       "\"lat_in_n\":%u,\"lat_out_p50_ms\":%.3f,\"lat_out_p99_ms\":%.3f,"
       "\"lat_out_n\":%u,\"late_out\":%d,\"latency_ms\":%.1f,\"responses\":%d,\"interrupted\":%d,"
       "\"out_bytes\":%" G_GINT64_FORMAT ",\"ready\":%d,\"errors\":%d,"
-      "\"warnings\":%d,\"rss_samples_kib\":[", pct (lat_in, 50),
-      pct (lat_in, 99), lat_in->len, pct (lat_out, 50), pct (lat_out, 99),
-      lat_out->len, late, latency / 1e6, n_responses, n_interrupted, out_bytes,
-      floor ? n : n_ready, n_errors, n_warnings);
+      "\"warnings\":%d,\"rss_samples_kib\":[", hist_pct (hist_in, 50),
+      hist_pct (hist_in, 99), hist_count (hist_in), hist_pct (hist_out, 50),
+      hist_pct (hist_out, 99), hist_count (hist_out), late, latency / 1e6,
+      n_responses, n_interrupted, out_bytes, floor ? n : n_ready, n_errors,
+      n_warnings);
   for (i = 0; i < rss_samples->len; i++)
     g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i ? "," : "",
         g_array_index (rss_samples, gint64, i));
