@@ -431,6 +431,8 @@ bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
     default:
       break;
   }
+  /* a sync handler that drops a message owns it */
+  gst_message_unref (msg);
   return GST_BUS_DROP;
 }
 
