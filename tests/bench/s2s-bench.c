@@ -634,6 +634,7 @@ main (int argc, char **argv)
   gdouble cpu0, cpu1, emu0, emu1;
   GArray *rss_samples;
   gint late = 0;
+  guint64 history_bytes = 0;
   GString *json;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -773,6 +774,16 @@ main (int argc, char **argv)
     g_mutex_lock (&convs[i].lock);
     late += convs[i].late;
     g_mutex_unlock (&convs[i].lock);
+    /* the conversation each element keeps (its `history`): grows with the
+     * turns by design */
+    if (convs[i].model
+        && g_object_class_find_property (G_OBJECT_GET_CLASS (convs[i].model),
+            "history")) {
+      gchar *h = NULL;
+      g_object_get (convs[i].model, "history", &h, NULL);
+      history_bytes += h ? strlen (h) : 0;
+      g_free (h);
+    }
   }
 
   json = g_string_new (NULL);
@@ -790,11 +801,12 @@ main (int argc, char **argv)
       "\"lat_in_n\":%u,\"lat_out_p50_ms\":%.3f,\"lat_out_p99_ms\":%.3f,"
       "\"lat_out_n\":%u,\"late_out\":%d,\"latency_ms\":%.1f,\"responses\":%d,\"interrupted\":%d,"
       "\"out_bytes\":%" G_GINT64_FORMAT ",\"ready\":%d,\"errors\":%d,"
-      "\"warnings\":%d,\"rss_samples_kib\":[", hist_pct (hist_in, 50),
+      "\"warnings\":%d,\"history_bytes\":%" G_GUINT64_FORMAT
+      ",\"rss_samples_kib\":[", hist_pct (hist_in, 50),
       hist_pct (hist_in, 99), hist_count (hist_in), hist_pct (hist_out, 50),
       hist_pct (hist_out, 99), hist_count (hist_out), late, latency / 1e6,
       n_responses, n_interrupted, out_bytes, floor ? n : n_ready, n_errors,
-      n_warnings);
+      n_warnings, history_bytes);
   for (i = 0; i < rss_samples->len; i++)
     g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i ? "," : "",
         g_array_index (rss_samples, gint64, i));
