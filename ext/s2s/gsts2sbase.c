@@ -158,10 +158,13 @@ struct _GstS2SBasePrivate
   guint eos_timeout_ms;
   gboolean silence_fill;
 
-  /* I/O thread; only touched on it once started */
+  /* I/O thread; only touched on it once started. With the shared I/O
+   * thread (GST_S2S_IO=shared) io_thread and io_loop stay NULL and io_ctx
+   * is the shared context. */
   GThread *io_thread;
   GMainContext *io_ctx;
   GMainLoop *io_loop;
+  gboolean io_shutdown_done;
   GstS2SWs *ws;
   GstS2SConfig *config;
   gboolean session_open;
@@ -1168,6 +1171,55 @@ io_thread_func (gpointer data)
   return NULL;
 }
 
+/* The shared I/O thread: with GST_S2S_IO=shared in the environment, every
+ * element of the process runs its connection on one I/O thread and
+ * GMainContext instead of one thread each (see docs/performance.md for
+ * what the benchmark measured). Created on first use, it lives as long as
+ * the process, like GStreamer's own clock thread. */
+static GMutex shared_io_lock;
+static GMainContext *shared_io_ctx;
+
+static gboolean
+io_shared_mode (void)
+{
+  static gsize mode = 0;
+
+  if (g_once_init_enter (&mode))
+    g_once_init_leave (&mode, g_strcmp0 (g_getenv ("GST_S2S_IO"),
+            "shared") == 0 ? 2 : 1);
+  return mode == 2;
+}
+
+static gpointer
+shared_io_thread_func (gpointer data)
+{
+  GMainContext *ctx = data;
+  GMainLoop *loop = g_main_loop_new (ctx, FALSE);
+
+  g_main_context_push_thread_default (ctx);
+  g_main_loop_run (loop);       /* never quits */
+  g_main_context_pop_thread_default (ctx);
+  g_main_loop_unref (loop);
+  return NULL;
+}
+
+/* A new reference to the shared context, started on first use */
+static GMainContext *
+shared_io_ctx_ref (void)
+{
+  GMainContext *ctx;
+
+  g_mutex_lock (&shared_io_lock);
+  if (shared_io_ctx == NULL) {
+    shared_io_ctx = g_main_context_new ();
+    g_thread_unref (g_thread_new ("s2s-io-shared", shared_io_thread_func,
+            g_main_context_ref (shared_io_ctx)));
+  }
+  ctx = g_main_context_ref (shared_io_ctx);
+  g_mutex_unlock (&shared_io_lock);
+  return ctx;
+}
+
 static void
 io_invoke (GstS2SBase * self, GSourceFunc func, gpointer data,
     GDestroyNotify notify)
@@ -1783,7 +1835,14 @@ shutdown_on_io (gpointer data)
   GstS2SBase *self = data;
 
   stop_session_on_io (self);
-  g_main_loop_quit (self->priv->io_loop);
+  if (self->priv->io_loop) {
+    g_main_loop_quit (self->priv->io_loop);
+  } else {
+    GST_S2S_BASE_LOCK (self);
+    self->priv->io_shutdown_done = TRUE;
+    GST_S2S_BASE_SIGNAL (self);
+    GST_S2S_BASE_UNLOCK (self);
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -2834,9 +2893,13 @@ start_session (GstS2SBase * self)
       priv->in_format.rate, priv->in_format.encoding, priv->out_format.rate,
       priv->out_format.encoding);
 
-  priv->io_ctx = g_main_context_new ();
-  priv->io_loop = g_main_loop_new (priv->io_ctx, FALSE);
-  priv->io_thread = g_thread_new ("s2s-io", io_thread_func, self);
+  if (io_shared_mode ()) {
+    priv->io_ctx = shared_io_ctx_ref ();
+  } else {
+    priv->io_ctx = g_main_context_new ();
+    priv->io_loop = g_main_loop_new (priv->io_ctx, FALSE);
+    priv->io_thread = g_thread_new ("s2s-io", io_thread_func, self);
+  }
   io_invoke (self, connect_on_io, self, NULL);
   return TRUE;
 }
@@ -2861,6 +2924,20 @@ stop_session (GstS2SBase * self)
     g_main_loop_unref (priv->io_loop);
     priv->io_loop = NULL;
     GST_S2S_BASE_LOCK (self);
+    g_main_context_unref (priv->io_ctx);
+    priv->io_ctx = NULL;
+    GST_S2S_BASE_UNLOCK (self);
+  } else if (priv->io_ctx) {
+    /* shared I/O thread: close this element's connection there and wait */
+    if (g_main_context_is_owner (priv->io_ctx)) {
+      shutdown_on_io (self);
+    } else {
+      io_invoke (self, shutdown_on_io, self, NULL);
+    }
+    GST_S2S_BASE_LOCK (self);
+    while (!priv->io_shutdown_done)
+      g_cond_wait (&priv->cond, &priv->lock);
+    priv->io_shutdown_done = FALSE;
     g_main_context_unref (priv->io_ctx);
     priv->io_ctx = NULL;
     GST_S2S_BASE_UNLOCK (self);

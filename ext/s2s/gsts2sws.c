@@ -49,6 +49,125 @@ struct _GstS2SWs
   guint close_timeout_ms;
 };
 
+/* The TLS trust store every connection verifies with.
+ *
+ * glib-networking 2.74's GnuTLS backend (Debian 12's only TLS backend)
+ * gives every connection whose database is one of its own a private copy
+ * of that database's trust list: for the system store, ~140 certificates
+ * parsed again, about 4 MiB per connection for as long as it lives
+ * (docs/performance.md, valgrind massif). With a database of another type
+ * it allocates empty credentials and still verifies the peer through the
+ * database's verify_chain. So sessions get this thin database, which hands
+ * every call to the process's default (system) database: one parsed store
+ * per process, the same verification. Extra anchors from ssl-ca-file are
+ * still checked in on_accept_certificate. */
+typedef struct
+{
+  GTlsDatabase parent;
+} GstS2STlsDb;
+
+typedef struct
+{
+  GTlsDatabaseClass parent_class;
+} GstS2STlsDbClass;
+
+static GType gst_s2s_tls_db_get_type (void);
+G_DEFINE_TYPE (GstS2STlsDb, gst_s2s_tls_db, G_TYPE_TLS_DATABASE);
+
+static GTlsDatabase *
+system_db (void)
+{
+  static GTlsDatabase *db;
+
+  if (g_once_init_enter (&db))
+    g_once_init_leave (&db,
+        g_tls_backend_get_default_database (g_tls_backend_get_default ()));
+  return db;
+}
+
+static GTlsCertificateFlags
+tls_db_verify_chain (GTlsDatabase * self, GTlsCertificate * chain,
+    const gchar * purpose, GSocketConnectable * identity,
+    GTlsInteraction * interaction, GTlsDatabaseVerifyFlags flags,
+    GCancellable * cancellable, GError ** error)
+{
+  return g_tls_database_verify_chain (system_db (), chain, purpose, identity,
+      interaction, flags, cancellable, error);
+}
+
+static gchar *
+tls_db_create_certificate_handle (GTlsDatabase * self,
+    GTlsCertificate * certificate)
+{
+  return g_tls_database_create_certificate_handle (system_db (), certificate);
+}
+
+static GTlsCertificate *
+tls_db_lookup_certificate_for_handle (GTlsDatabase * self,
+    const gchar * handle, GTlsInteraction * interaction,
+    GTlsDatabaseLookupFlags flags, GCancellable * cancellable, GError ** error)
+{
+  return g_tls_database_lookup_certificate_for_handle (system_db (), handle,
+      interaction, flags, cancellable, error);
+}
+
+static GTlsCertificate *
+tls_db_lookup_certificate_issuer (GTlsDatabase * self,
+    GTlsCertificate * certificate, GTlsInteraction * interaction,
+    GTlsDatabaseLookupFlags flags, GCancellable * cancellable, GError ** error)
+{
+  return g_tls_database_lookup_certificate_issuer (system_db (), certificate,
+      interaction, flags, cancellable, error);
+}
+
+static GList *
+tls_db_lookup_certificates_issued_by (GTlsDatabase * self,
+    GByteArray * issuer_raw_dn, GTlsInteraction * interaction,
+    GTlsDatabaseLookupFlags flags, GCancellable * cancellable, GError ** error)
+{
+  return g_tls_database_lookup_certificates_issued_by (system_db (),
+      issuer_raw_dn, interaction, flags, cancellable, error);
+}
+
+static void
+gst_s2s_tls_db_class_init (GstS2STlsDbClass * klass)
+{
+  GTlsDatabaseClass *db_class = G_TLS_DATABASE_CLASS (klass);
+
+  db_class->verify_chain = tls_db_verify_chain;
+  db_class->create_certificate_handle = tls_db_create_certificate_handle;
+  db_class->lookup_certificate_for_handle =
+      tls_db_lookup_certificate_for_handle;
+  db_class->lookup_certificate_issuer = tls_db_lookup_certificate_issuer;
+  db_class->lookup_certificates_issued_by =
+      tls_db_lookup_certificates_issued_by;
+}
+
+static void
+gst_s2s_tls_db_init (GstS2STlsDb * self)
+{
+}
+
+/* The process-wide instance; NULL when there is no TLS backend */
+static GTlsDatabase *
+shared_tls_db (void)
+{
+  static GTlsDatabase *db;
+
+  if (g_once_init_enter (&db)) {
+    GTlsDatabase *d = system_db ()?
+        g_object_new (gst_s2s_tls_db_get_type (), NULL) : NULL;
+    /* libsoup 3.2 builds each TLS connection with the backend's default
+     * database and sets the session's only afterwards, by which time the
+     * copy is made: so this becomes the process's default (it verifies
+     * exactly like the one it wraps) */
+    if (d)
+      g_tls_backend_set_default_database (g_tls_backend_get_default (), d);
+    g_once_init_leave (&db, d);
+  }
+  return db;
+}
+
 static GstS2SWsGuard *
 guard_ref (GstS2SWsGuard * g)
 {
@@ -311,6 +430,13 @@ gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
 
   ws->session = soup_session_new_with_options ("timeout", 0,
       "idle-timeout", 0, NULL);
+  /* only TLS needs the trust store (loading it takes a while) */
+  if (g_ascii_strcasecmp (g_uri_get_scheme (soup_message_get_uri (msg)),
+          "wss") == 0 || g_ascii_strcasecmp (g_uri_get_scheme
+          (soup_message_get_uri (msg)), "https") == 0) {
+    if (shared_tls_db ())
+      soup_session_set_tls_database (ws->session, shared_tls_db ());
+  }
   if (proxy && *proxy) {
     GProxyResolver *resolver = g_simple_proxy_resolver_new (proxy, NULL);
     soup_session_set_proxy_resolver (ws->session, resolver);
