@@ -28,14 +28,16 @@ if [ "${S2S_CHECK_QUICK:-0}" = 1 ]; then
   step "test suite" meson test -C build --print-errorlogs --num-processes 1
 else
   # Every test runs once against the ASan+UBSan build, except the long
-  # real-time runs (suite long), which run once in the plain build with the
-  # unit tests and fuzz corpora: CI has 2 cores and 20 minutes for this.
+  # real-time runs (suite long) and the GST_DEBUG=*:9 secrets tests (suite
+  # secrets), which run once in the plain build with the unit tests and
+  # fuzz corpora: CI has 2 cores and 20 minutes for this.
   step "unit tests and fuzz corpora" meson test -C build --print-errorlogs \
     --num-processes 2 --no-suite integration --no-suite emulator
-  step "long real-time tests" meson test -C build --print-errorlogs \
-    --num-processes 1 --suite long --logbase testlog-long
+  step "long real-time and secrets tests" meson test -C build \
+    --print-errorlogs --num-processes 1 --suite long --suite secrets \
+    --logbase testlog-long
   step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1 \
-    --no-suite long
+    --no-suite long --no-suite secrets
   step "unit tests and fuzz corpora under valgrind" \
     bash scripts/valgrind.sh --num-processes 2 \
     elements/s2sopenai fuzz-openai-events-corpus \
