@@ -779,33 +779,43 @@ read_in_format (GstPad * pad)
   return f;
 }
 
+/* Samples between the checks of buffer_voiced(): a voiced buffer stops
+ * at the first block whose partial sum already decides it */
+#define VOICED_BLOCK 256
+
 static gboolean
 buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
 {
   GstMapInfo map;
   guint64 sum = 0;
-  gsize i, n = 0;
+  gsize i = 0, n = 0, block;
+  gboolean voiced = FALSE;
 
   if (fmt != FMT_S16 && fmt != FMT_MULAW && fmt != FMT_ALAW)
     return FALSE;
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return FALSE;
-  if (fmt == FMT_S16) {
-    n = map.size / 2;
-    for (i = 0; i < n; i++) {
-      gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
-      sum += (guint64) (v * v);
+  n = fmt == FMT_S16 ? map.size / 2 : map.size;
+  /* the sum only grows: once sum / n is above the threshold, the whole
+   * buffer's is too (the same test as over all samples) */
+  while (i < n && !voiced) {
+    block = MIN (n, i + VOICED_BLOCK);
+    if (fmt == FMT_S16) {
+      for (; i < block; i++) {
+        gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
+        sum += (guint64) (v * v);
+      }
+    } else {
+      for (; i < block; i++) {
+        gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
+            alaw_to_linear (map.data[i]);
+        sum += (guint64) (v * v);
+      }
     }
-  } else {
-    n = map.size;
-    for (i = 0; i < n; i++) {
-      gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
-          alaw_to_linear (map.data[i]);
-      sum += (guint64) (v * v);
-    }
+    voiced = (gdouble) sum / n > threshold_sq;
   }
   gst_buffer_unmap (buf, &map);
-  return n > 0 && (gdouble) sum / n > threshold_sq;
+  return voiced;
 }
 
 static void
@@ -1454,6 +1464,27 @@ pipeline_bus (GstElement * element)
   return bus;
 }
 
+/* Removes the session's probes and bus handler */
+static void
+session_unwatch (Session * s)
+{
+  guint i;
+
+  g_mutex_lock (&s->probe_lock);
+  for (i = 0; i < s->probes->len; i++) {
+    Probe *p = &g_array_index (s->probes, Probe, i);
+    gst_pad_remove_probe (p->pad, p->id);
+    gst_object_unref (p->pad);
+  }
+  g_array_set_size (s->probes, 0);
+  if (s->bus) {
+    g_signal_handler_disconnect (s->bus, s->bus_handler);
+    gst_bus_disable_sync_message_emission (s->bus);
+    gst_clear_object (&s->bus);
+  }
+  g_mutex_unlock (&s->probe_lock);
+}
+
 /* "attach": the element's session starts (it calls this from READY to
  * PAUSED, before its session opens) */
 static void
@@ -1473,6 +1504,8 @@ do_attach (GstS2STracer * self, GstElement * element)
     g_once_init_leave (&declared, 1);
   }
   s = session_get (self, element);
+  /* attached again without a detach (a failed start): start afresh */
+  session_unwatch (s);
   g_mutex_lock (&s->lock);
   s->excluded = !name_passes (self, element);
   s->active = TRUE;
@@ -1510,7 +1543,6 @@ static void
 do_detach (GstS2STracer * self, GstElement * element)
 {
   Session *s;
-  guint i;
 
   if (!is_s2s (element))
     return;
@@ -1520,20 +1552,7 @@ do_detach (GstS2STracer * self, GstElement * element)
     session_close (self, s);
   s->active = FALSE;
   g_mutex_unlock (&s->lock);
-
-  g_mutex_lock (&s->probe_lock);
-  for (i = 0; i < s->probes->len; i++) {
-    Probe *p = &g_array_index (s->probes, Probe, i);
-    gst_pad_remove_probe (p->pad, p->id);
-    gst_object_unref (p->pad);
-  }
-  g_array_set_size (s->probes, 0);
-  if (s->bus) {
-    g_signal_handler_disconnect (s->bus, s->bus_handler);
-    gst_bus_disable_sync_message_emission (s->bus);
-    gst_clear_object (&s->bus);
-  }
-  g_mutex_unlock (&s->probe_lock);
+  session_unwatch (s);
 }
 
 /* ------------------------------------------------------------------------ */
