@@ -465,6 +465,25 @@ turn_free (Turn * t)
   g_free (t);
 }
 
+/* Removes the session's probes and bus handler */
+static void
+drop_watches (Session * s)
+{
+  guint i;
+
+  for (i = 0; i < s->probes->len; i++) {
+    Probe *p = &g_array_index (s->probes, Probe, i);
+    gst_pad_remove_probe (p->pad, p->id);
+    gst_object_unref (p->pad);
+  }
+  g_array_set_size (s->probes, 0);
+  if (s->bus) {
+    g_signal_handler_disconnect (s->bus, s->bus_handler);
+    gst_bus_disable_sync_message_emission (s->bus);
+    gst_clear_object (&s->bus);
+  }
+}
+
 static void
 session_free (Session * s)
 {
@@ -477,6 +496,9 @@ session_free (Session * s)
     g_array_unref (s->metrics[i]);
   g_free (s->provider);
   g_free (s->session_id);
+  /* the element went away attached (its start failed half-way): nothing
+   * may call back into this session */
+  drop_watches (s);
   g_array_unref (s->probes);
   g_mutex_clear (&s->probe_lock);
   g_mutex_clear (&s->lock);
@@ -1468,20 +1490,8 @@ pipeline_bus (GstElement * element)
 static void
 session_unwatch (Session * s)
 {
-  guint i;
-
   g_mutex_lock (&s->probe_lock);
-  for (i = 0; i < s->probes->len; i++) {
-    Probe *p = &g_array_index (s->probes, Probe, i);
-    gst_pad_remove_probe (p->pad, p->id);
-    gst_object_unref (p->pad);
-  }
-  g_array_set_size (s->probes, 0);
-  if (s->bus) {
-    g_signal_handler_disconnect (s->bus, s->bus_handler);
-    gst_bus_disable_sync_message_emission (s->bus);
-    gst_clear_object (&s->bus);
-  }
+  drop_watches (s);
   g_mutex_unlock (&s->probe_lock);
 }
 
