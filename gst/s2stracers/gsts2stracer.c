@@ -74,6 +74,7 @@ struct _GstS2STracer
   gdouble voice_mean_square;    /* voice_db as a mean of squared samples */
   /* per tracer, so two s2s tracers in one process keep apart */
   GQuark session_quark;
+  GQuark bus_quark;
 };
 
 G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
@@ -86,6 +87,7 @@ static GMutex create_lock;
  * shrinks), as qdata of the GstS2STracer GType */
 #define TRACERS_QDATA "gst-s2s-tracers"
 static GMutex registry_lock;
+static GMutex watch_lock;
 
 static GstTracerRecord *tr_turn;
 static GstTracerRecord *tr_session;
@@ -228,9 +230,16 @@ typedef struct
   GMutex probe_lock;
   GArray *probes;               /* Probe: the element's pads, then sinks */
   gboolean rewalk;              /* look for the sinks downstream again */
-  GstBus *bus;
-  gulong bus_handler;
+  GstBus *bus;                  /* watched (bus_watch_add) */
 } Session;
+
+/* One sync-message handler per tracer and bus, shared by the sessions on
+ * it: bus qdata under the tracer's bus_quark */
+typedef struct
+{
+  gulong handler;
+  guint users;
+} BusWatch;
 
 static const gchar *const token_names[5] = {
   "input", "output", "input_audio", "output_audio", "cached"
@@ -465,6 +474,43 @@ turn_free (Turn * t)
   g_free (t);
 }
 
+static void on_sync_message (GstBus * bus, GstMessage * msg, gpointer data);
+
+/* The tracer watches the element messages of @bus */
+static void
+bus_watch_add (GstS2STracer * self, GstBus * bus)
+{
+  BusWatch *w;
+
+  g_mutex_lock (&watch_lock);
+  w = g_object_get_qdata (G_OBJECT (bus), self->bus_quark);
+  if (w == NULL) {
+    w = g_new0 (BusWatch, 1);
+    gst_bus_enable_sync_message_emission (bus);
+    w->handler = g_signal_connect (bus, "sync-message::element",
+        G_CALLBACK (on_sync_message), self);
+    g_object_set_qdata (G_OBJECT (bus), self->bus_quark, w);
+  }
+  w->users++;
+  g_mutex_unlock (&watch_lock);
+}
+
+static void
+bus_watch_remove (GstS2STracer * self, GstBus * bus)
+{
+  BusWatch *w;
+
+  g_mutex_lock (&watch_lock);
+  w = g_object_get_qdata (G_OBJECT (bus), self->bus_quark);
+  if (w && --w->users == 0) {
+    g_signal_handler_disconnect (bus, w->handler);
+    gst_bus_disable_sync_message_emission (bus);
+    g_object_set_qdata (G_OBJECT (bus), self->bus_quark, NULL);
+    g_free (w);
+  }
+  g_mutex_unlock (&watch_lock);
+}
+
 /* Removes the session's probes and bus handler */
 static void
 drop_watches (Session * s)
@@ -478,8 +524,7 @@ drop_watches (Session * s)
   }
   g_array_set_size (s->probes, 0);
   if (s->bus) {
-    g_signal_handler_disconnect (s->bus, s->bus_handler);
-    gst_bus_disable_sync_message_emission (s->bus);
+    bus_watch_remove (s->tracer, s->bus);
     gst_clear_object (&s->bus);
   }
 }
@@ -1442,29 +1487,36 @@ probe_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 /* Element messages of the pipeline, in the posting thread: the contract
- * messages of the element, and s2s-fallback of a bin around it */
+ * messages of the traced elements, and s2s-fallback of a bin around one */
 static void
 on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
 {
-  Session *s = data;
+  GstS2STracer *self = data;
   const GstStructure *st = gst_message_get_structure (msg);
   const gchar *name = st ? gst_structure_get_name (st) : NULL;
   GstObject *src = GST_MESSAGE_SRC (msg);
+  Session *s;
 
-  if (name == NULL || !g_str_has_prefix (name, "s2s-") || !session_traced (s))
+  if (name == NULL || !g_str_has_prefix (name, "s2s-") || src == NULL)
     return;
-  if (src == GST_OBJECT (s->element)) {
-    if (!g_str_equal (name, "s2s-fallback"))
-      handle_s2s_message (s->tracer, s, st);
-  } else if (g_str_equal (name, "s2s-fallback") && GST_IS_ELEMENT (src)) {
-    GstElement *child = fallback_child (GST_ELEMENT (src), st);
+  if (g_str_equal (name, "s2s-fallback")) {
+    GstElement *child = GST_IS_ELEMENT (src) ?
+        fallback_child (GST_ELEMENT (src), st) : NULL;
 
-    if (child == s->element)
-      handle_fallback (s, st);
-    if (child)
-      gst_object_unref (child);
+    if (child == NULL)
+      return;
+    s = g_object_get_qdata (G_OBJECT (child), self->session_quark);
+    gst_object_unref (child);
+    if (s == NULL || !session_traced (s))
+      return;
+    handle_fallback (s, st);
   } else {
-    return;
+    if (!is_s2s (src))
+      return;
+    s = g_object_get_qdata (G_OBJECT (src), self->session_quark);
+    if (s == NULL || !session_traced (s))
+      return;
+    handle_s2s_message (self, s, st);
   }
   if (G_UNLIKELY (s->rewalk))
     probe_sinks (s);
@@ -1539,11 +1591,8 @@ do_attach (GstS2STracer * self, GstElement * element)
     gst_object_unref (pad);
   }
   s->bus = pipeline_bus (element);
-  if (s->bus) {
-    gst_bus_enable_sync_message_emission (s->bus);
-    s->bus_handler = g_signal_connect (s->bus, "sync-message::element",
-        G_CALLBACK (on_sync_message), s);
-  }
+  if (s->bus)
+    bus_watch_add (self, s->bus);
   g_mutex_unlock (&s->probe_lock);
   probe_sinks (s);
 }
@@ -1762,6 +1811,9 @@ gst_s2s_tracer_init (GstS2STracer * self)
   self->voice_db = DEFAULT_VOICE_DB;
   q = g_strdup_printf ("s2stracer:session:%p", self);
   self->session_quark = g_quark_from_string (q);
+  g_free (q);
+  q = g_strdup_printf ("s2stracer:bus:%p", self);
+  self->bus_quark = g_quark_from_string (q);
   g_free (q);
 
 }
