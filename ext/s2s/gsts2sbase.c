@@ -242,6 +242,7 @@ struct _GstS2SBasePrivate
    * to the s2s tracer through the contract. Set at session start. */
   gboolean traced;
   GByteArray *handoffs;         /* packed TransportHandoff, lock */
+  GPtrArray *tracers;           /* the s2s tracers attached, reffed */
 
   /* "[provider session] " for log lines: written on one half while
    * readers use the other, then switched */
@@ -904,18 +905,43 @@ gst_s2s_base_log_tag (gpointer object)
   return priv->log_tag[g_atomic_int_get (&priv->log_tag_idx)];
 }
 
-/* Whether the s2s tracer runs in this process: only then are hand-offs
- * recorded and output buffers stamped, so untraced pipelines pay nothing */
-static gboolean
-s2s_tracer_active (void)
-{
-  GList *tracers = gst_tracing_get_active_tracers (), *l;
-  gboolean found = FALSE;
+/* The s2s tracers of this process hand themselves over without hooks:
+ * g_type_get_qdata (GstS2STracer, "gst-s2s-tracers") is a GPtrArray of
+ * them (docs/observability.md, "How the tracer finds the elements") */
+#define S2S_TRACERS_QDATA "gst-s2s-tracers"
 
-  for (l = tracers; l && !found; l = l->next)
-    found = g_str_equal (G_OBJECT_TYPE_NAME (l->data), S2S_TRACER_TYPE_NAME);
-  g_list_free_full (tracers, gst_object_unref);
-  return found;
+/* At session start: hands the element to every s2s tracer of the process
+ * (their "attach" action signal). Only then are hand-offs recorded and
+ * output buffers stamped, so untraced pipelines pay nothing */
+static gboolean
+s2s_tracers_attach (GstS2SBase * self)
+{
+  GType type = g_type_from_name (S2S_TRACER_TYPE_NAME);
+  GPtrArray *all = type ? g_type_get_qdata (type,
+      g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
+  guint i;
+
+  g_clear_pointer (&self->priv->tracers, g_ptr_array_unref);
+  if (all == NULL || all->len == 0)
+    return FALSE;
+  self->priv->tracers = g_ptr_array_new_with_free_func (gst_object_unref);
+  for (i = 0; i < all->len; i++) {
+    g_ptr_array_add (self->priv->tracers, gst_object_ref (all->pdata[i]));
+    g_signal_emit_by_name (all->pdata[i], "attach", self);
+  }
+  return TRUE;
+}
+
+/* At session stop, after its last message: the tracers log the summary */
+static void
+s2s_tracers_detach (GstS2SBase * self)
+{
+  GPtrArray *tracers = g_steal_pointer (&self->priv->tracers);
+  guint i;
+
+  for (i = 0; tracers && i < tracers->len; i++)
+    g_signal_emit_by_name (tracers->pdata[i], "detach", self);
+  g_clear_pointer (&tracers, g_ptr_array_unref);
 }
 
 /* Posts the recorded input hand-offs as one s2s-transport message */
@@ -2887,7 +2913,7 @@ start_session (GstS2SBase * self)
   priv->session_start_us = 0;
   g_clear_pointer (&priv->session_id, g_free);
   set_log_tag (self, NULL);
-  priv->traced = s2s_tracer_active ();
+  priv->traced = s2s_tracers_attach (self);
 
   GST_DEBUG_OBJECT (self, "in %d Hz enc %d, out %d Hz enc %d",
       priv->in_format.rate, priv->in_format.encoding, priv->out_format.rate,
@@ -2948,6 +2974,7 @@ stop_session (GstS2SBase * self)
   if (priv->session_id) {
     post_session_state (self, "closed", "stopped");
   }
+  s2s_tracers_detach (self);
 }
 
 static void gst_s2s_base_src_loop (GstPad * pad);
@@ -3793,6 +3820,7 @@ gst_s2s_base_finalize (GObject * object)
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
   g_byte_array_unref (priv->handoffs);
+  g_clear_pointer (&priv->tracers, g_ptr_array_unref);
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
 

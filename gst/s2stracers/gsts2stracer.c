@@ -9,8 +9,8 @@
  * speech-to-speech elements
  *
  * The `s2s` tracer measures every speech-to-speech element of the process
- * (any subclass of GstS2SBase, found by its GType name, never by element
- * name) at its pads and through its bus messages: end of the user's speech,
+ * (any subclass of GstS2SBase, never found by element name) at its pads and
+ * through its bus messages: end of the user's speech,
  * time to the model's first audio (received, pushed, rendered by the sink
  * downstream), the latency the element itself adds on the way in and out,
  * interruptions, transcripts, tool-call round trips, tokens, reconnects,
@@ -31,8 +31,12 @@
  * `voice-db` (level above which an input buffer counts as voiced, dBFS,
  * default -40).
  *
- * Elements that are not speech-to-speech elements cost one type check per
- * buffer (two for sinks downstream of one, whose decision is cached per pad).
+ * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
+ * for the whole process. Each s2s element hands itself to the tracer when
+ * its session starts (the "attach" action signal) and again when it stops
+ * ("detach"); the tracer then measures through pad probes on that element's
+ * pads and on the sinks downstream of it, and through the "sync-message"
+ * signal of the pipeline's bus. Every other element costs nothing.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -70,16 +74,20 @@ struct _GstS2STracer
   gdouble voice_mean_square;    /* voice_db as a mean of squared samples */
   /* per tracer, so two s2s tracers in one process keep apart */
   GQuark session_quark;
-  GQuark sinkcache_quark;
+  GQuark bus_quark;
 };
 
 G_DEFINE_TYPE (GstS2STracer, gst_s2s_tracer, GST_TYPE_TRACER);
 
-/* GstS2SBase's GType, 0 until the first s2s element is created: until then
- * every hook returns at once */
+/* GstS2SBase's GType, known from the first element attached */
 static GType s2s_type = 0;
-static gint topology_gen = 1;
 static GMutex create_lock;
+
+/* The discovery contract: a GPtrArray of the s2s tracers (reffed, never
+ * shrinks), as qdata of the GstS2STracer GType */
+#define TRACERS_QDATA "gst-s2s-tracers"
+static GMutex registry_lock;
+static GMutex watch_lock;
 
 static GstTracerRecord *tr_turn;
 static GstTracerRecord *tr_session;
@@ -173,7 +181,14 @@ typedef struct
 
 typedef struct
 {
+  GstPad *pad;
+  gulong id;
+} Probe;
+
+typedef struct
+{
   GMutex lock;
+  GstS2STracer *tracer;         /* lives as long as the process */
   GstElement *element;          /* not reffed: the session lives in its qdata */
   gboolean active;              /* between READY->PAUSED and PAUSED->READY */
   gboolean excluded;            /* by the filter */
@@ -210,7 +225,21 @@ typedef struct
   guint rotations;
   guint fallbacks;
   gint64 tokens[5];
+
+  /* between attach and detach */
+  GMutex probe_lock;
+  GArray *probes;               /* Probe: the element's pads, then sinks */
+  gboolean rewalk;              /* look for the sinks downstream again */
+  GstBus *bus;                  /* watched (bus_watch_add) */
 } Session;
+
+/* One sync-message handler per tracer and bus, shared by the sessions on
+ * it: bus qdata under the tracer's bus_quark */
+typedef struct
+{
+  gulong handler;
+  guint users;
+} BusWatch;
 
 static const gchar *const token_names[5] = {
   "input", "output", "input_audio", "output_audio", "cached"
@@ -445,13 +474,65 @@ turn_free (Turn * t)
   g_free (t);
 }
 
+static void on_sync_message (GstBus * bus, GstMessage * msg, gpointer data);
+
+/* The tracer watches the element messages of @bus */
+static void
+bus_watch_add (GstS2STracer * self, GstBus * bus)
+{
+  BusWatch *w;
+
+  g_mutex_lock (&watch_lock);
+  w = g_object_get_qdata (G_OBJECT (bus), self->bus_quark);
+  if (w == NULL) {
+    w = g_new0 (BusWatch, 1);
+    gst_bus_enable_sync_message_emission (bus);
+    w->handler = g_signal_connect (bus, "sync-message::element",
+        G_CALLBACK (on_sync_message), self);
+    g_object_set_qdata (G_OBJECT (bus), self->bus_quark, w);
+  }
+  w->users++;
+  g_mutex_unlock (&watch_lock);
+}
+
+static void
+bus_watch_remove (GstS2STracer * self, GstBus * bus)
+{
+  BusWatch *w;
+
+  g_mutex_lock (&watch_lock);
+  w = g_object_get_qdata (G_OBJECT (bus), self->bus_quark);
+  if (w && --w->users == 0) {
+    g_signal_handler_disconnect (bus, w->handler);
+    gst_bus_disable_sync_message_emission (bus);
+    g_object_set_qdata (G_OBJECT (bus), self->bus_quark, NULL);
+    g_free (w);
+  }
+  g_mutex_unlock (&watch_lock);
+}
+
+/* Removes the session's probes and bus handler */
+static void
+drop_watches (Session * s)
+{
+  guint i;
+
+  for (i = 0; i < s->probes->len; i++) {
+    Probe *p = &g_array_index (s->probes, Probe, i);
+    gst_pad_remove_probe (p->pad, p->id);
+    gst_object_unref (p->pad);
+  }
+  g_array_set_size (s->probes, 0);
+  if (s->bus) {
+    bus_watch_remove (s->tracer, s->bus);
+    gst_clear_object (&s->bus);
+  }
+}
+
 static void
 session_free (Session * s)
 {
   guint i;
-
-  /* sinks that cached this session look again */
-  g_atomic_int_inc (&topology_gen);
 
   if (s->cur)
     turn_free (s->cur);
@@ -460,6 +541,11 @@ session_free (Session * s)
     g_array_unref (s->metrics[i]);
   g_free (s->provider);
   g_free (s->session_id);
+  /* the element went away attached (its start failed half-way): nothing
+   * may call back into this session */
+  drop_watches (s);
+  g_array_unref (s->probes);
+  g_mutex_clear (&s->probe_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
 }
@@ -504,6 +590,9 @@ session_get (GstS2STracer * self, GstElement * element)
   if (s == NULL) {
     s = g_new0 (Session, 1);
     g_mutex_init (&s->lock);
+    g_mutex_init (&s->probe_lock);
+    s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
+    s->tracer = self;
     s->element = element;
     s->in_acc = g_array_new (FALSE, FALSE, sizeof (guint64));
     for (i = 0; i < N_METRICS; i++)
@@ -514,15 +603,6 @@ session_get (GstS2STracer * self, GstElement * element)
   }
   g_mutex_unlock (&create_lock);
   return s;
-}
-
-/* The session of an s2s element that is being traced, or NULL */
-static Session *
-session_active (GstS2STracer * self, GstElement * element)
-{
-  Session *s = session_get (self, element);
-
-  return s->active && !s->excluded ? s : NULL;
 }
 
 /* lock held: the open turn, created (not yet begun) when there is none */
@@ -766,38 +846,44 @@ read_in_format (GstPad * pad)
   return f;
 }
 
+/* Samples between the checks of buffer_voiced(): a voiced buffer stops
+ * at the first block whose partial sum already decides it */
+#define VOICED_BLOCK 256
+
 static gboolean
 buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
 {
   GstMapInfo map;
   guint64 sum = 0;
-  gsize i, n = 0;
+  gsize i = 0, n = 0, block;
+  gboolean voiced = FALSE;
 
   if (fmt != FMT_S16 && fmt != FMT_MULAW && fmt != FMT_ALAW)
     return FALSE;
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return FALSE;
-  if (fmt == FMT_S16) {
-    n = map.size / 2;
-    for (i = 0; i < n; i++) {
-      gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
-      sum += (guint64) (v * v);
+  n = fmt == FMT_S16 ? map.size / 2 : map.size;
+  /* the sum only grows: once sum / n is above the threshold, the whole
+   * buffer's is too (the same test as over all samples) */
+  while (i < n && !voiced) {
+    block = MIN (n, i + VOICED_BLOCK);
+    if (fmt == FMT_S16) {
+      for (; i < block; i++) {
+        gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
+        sum += (guint64) (v * v);
+      }
+    } else {
+      for (; i < block; i++) {
+        gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
+            alaw_to_linear (map.data[i]);
+        sum += (guint64) (v * v);
+      }
     }
-  } else {
-    n = map.size;
-    for (i = 0; i < n; i++) {
-      gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
-          alaw_to_linear (map.data[i]);
-      sum += (guint64) (v * v);
-    }
+    voiced = (gdouble) sum / n > threshold_sq;
   }
   gst_buffer_unmap (buf, &map);
-  return n > 0 && (gdouble) sum / n > threshold_sq;
+  return voiced;
 }
-
-static void
-do_pad_chain_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
-    GstBuffer * buf);
 
 static void
 input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
@@ -815,13 +901,15 @@ input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
     s->pre_end += GST_BUFFER_DURATION (buf);
 }
 
-/* The buffer went into the element: its bytes wait for the transport */
+/* The buffer goes into the element: its bytes wait for the transport.
+ * A probe does not see the element's answer: the element refuses buffers
+ * only when flushing or failed, and those still count here */
 static void
-input_post (Session * s, GstFlowReturn res)
+input_post (Session * s)
 {
   InEntry *e;
 
-  if (res != GST_FLOW_OK || s->pre_size == 0)
+  if (s->pre_size == 0)
     return;
   g_mutex_lock (&s->lock);
   s->in_bytes += s->pre_size;
@@ -870,6 +958,8 @@ first_pushed (Session * s, GstClockTime rt)
     s->cur->first_push_rt = rt;
   s->render_pending = s->first_pts_pending;
   s->first_pts_pending = GST_CLOCK_TIME_NONE;
+  /* the sinks that will render it: links may have changed since */
+  s->rewalk = TRUE;
 }
 
 /* The element's x-s2s-arrival stamp: compared by name, no caps logic */
@@ -914,71 +1004,49 @@ output_push (Session * s, GstBuffer * buf)
   g_mutex_unlock (&s->lock);
 }
 
-typedef struct
-{
-  gint gen;
-  Session *session;             /* NULL: no s2s element upstream */
-} SinkCache;
-
-/* The s2s element upstream of @pad, following peers, ghost pads and the
- * sink pads of elements in between */
-static Session *
-find_upstream (GstS2STracer * self, GstPad * pad, guint depth)
+/* The sink pads downstream of @pad (a source pad), following peers, ghost
+ * pads (into bins and out of them) and the source pads of elements in
+ * between; reffed into @out */
+static void
+collect_sinks (GstPad * pad, GPtrArray * out, guint depth)
 {
   GstPad *peer;
   GstObject *parent;
-  Session *found = NULL;
 
   if (depth > WALK_DEPTH)
-    return NULL;
+    return;
   peer = gst_pad_get_peer (pad);
-  if (peer == NULL)
-    return NULL;
   while (peer && GST_IS_GHOST_PAD (peer)) {
+    /* a bin's ghost sink pad: the element inside */
     GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
     gst_object_unref (peer);
     peer = target;
   }
   if (peer == NULL)
-    return NULL;
+    return;
   parent = gst_object_get_parent (GST_OBJECT (peer));
   if (parent && GST_IS_PAD (parent)) {
-    /* the inside of a ghost sink pad: continue outside the bin */
-    found = find_upstream (self, GST_PAD (parent), depth + 1);
-  } else if (parent && is_s2s (parent)) {
-    found = session_get (self, GST_ELEMENT (parent));
+    /* the inside of a ghost source pad: continue outside the bin */
+    collect_sinks (GST_PAD (parent), out, depth + 1);
   } else if (parent && GST_IS_ELEMENT (parent)) {
-    GList *pads, *l;
+    if (GST_OBJECT_FLAG_IS_SET (parent, GST_ELEMENT_FLAG_SINK) &&
+        !GST_IS_BIN (parent)) {
+      g_ptr_array_add (out, gst_object_ref (peer));
+    } else {
+      GList *pads, *l;
 
-    GST_OBJECT_LOCK (parent);
-    pads = g_list_copy (GST_ELEMENT (parent)->sinkpads);
-    g_list_foreach (pads, (GFunc) (void (*)(void)) gst_object_ref, NULL);
-    GST_OBJECT_UNLOCK (parent);
-    for (l = pads; l && !found; l = l->next)
-      found = find_upstream (self, l->data, depth + 1);
-    g_list_free_full (pads, gst_object_unref);
+      GST_OBJECT_LOCK (parent);
+      pads = g_list_copy (GST_ELEMENT (parent)->srcpads);
+      g_list_foreach (pads, (GFunc) (void (*)(void)) gst_object_ref, NULL);
+      GST_OBJECT_UNLOCK (parent);
+      for (l = pads; l; l = l->next)
+        collect_sinks (l->data, out, depth + 1);
+      g_list_free_full (pads, gst_object_unref);
+    }
   }
   if (parent)
     gst_object_unref (parent);
   gst_object_unref (peer);
-  return found;
-}
-
-static Session *
-sink_session (GstS2STracer * self, GstPad * pad)
-{
-  SinkCache *c = g_object_get_qdata (G_OBJECT (pad), self->sinkcache_quark);
-  gint gen = g_atomic_int_get (&topology_gen);
-
-  if (G_LIKELY (c != NULL && c->gen == gen))
-    return c->session;
-  if (c == NULL) {
-    c = g_new0 (SinkCache, 1);
-    g_object_set_qdata_full (G_OBJECT (pad), self->sinkcache_quark, c, g_free);
-  }
-  c->session = find_upstream (self, pad, 0);
-  c->gen = gen;
-  return c->session;
 }
 
 /* A buffer reaches a sink downstream of @s: the first model audio is
@@ -1272,22 +1340,19 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
 }
 
 /* s2s-fallback comes from the bin: it counts for the child switched to
- * (else the one switched from, else the first s2s element inside) */
-static void
-handle_fallback (GstS2STracer * self, GstElement * bin, const GstStructure * st)
+ * (else the one switched from, else the first s2s element inside). The
+ * child, reffed, or NULL */
+static GstElement *
+fallback_child (GstElement * bin, const GstStructure * st)
 {
-  static const gchar *const fields[] = { "from", "to", "reason", "code",
-    NULL
-  };
   const gchar *names[2] = { gst_structure_get_string (st, "to"),
     gst_structure_get_string (st, "from")
   };
   GstElement *child = NULL;
-  Session *s = NULL;
   guint i;
 
   if (!GST_IS_BIN (bin))
-    return;
+    return NULL;
   for (i = 0; i < 2 && child == NULL; i++) {
     if (names[i])
       child = gst_bin_get_by_name (GST_BIN (bin), names[i]);
@@ -1306,34 +1371,193 @@ handle_fallback (GstS2STracer * self, GstElement * bin, const GstStructure * st)
     g_value_unset (&v);
     gst_iterator_free (it);
   }
-  if (child == NULL)
-    return;
-  s = session_active (self, child);
-  if (s) {
-    Turn *t;
-    g_mutex_lock (&s->lock);
-    t = turn_ensure (s);
-    t->fallbacks++;
-    add_event (t, "fallback", msg_rt (st), st, fields);
-    g_mutex_unlock (&s->lock);
-  }
-  gst_object_unref (child);
+  return child;
+}
+
+static void
+handle_fallback (Session * s, const GstStructure * st)
+{
+  static const gchar *const fields[] = { "from", "to", "reason", "code",
+    NULL
+  };
+  Turn *t;
+
+  g_mutex_lock (&s->lock);
+  t = turn_ensure (s);
+  t->fallbacks++;
+  add_event (t, "fallback", msg_rt (st), st, fields);
+  g_mutex_unlock (&s->lock);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Hooks */
+/* Probes, bus and the attach contract (no tracing hook) */
+
+static gboolean
+session_traced (Session * s)
+{
+  return s->active && !s->excluded;
+}
+
+/* The element's sink pad: input buffers and format changes */
+static GstPadProbeReturn
+probe_input (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Session *s = data;
+
+  if (!session_traced (s))
+    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    input_pre (s->tracer, s, pad, GST_PAD_PROBE_INFO_BUFFER (info));
+    input_post (s);
+  } else if ((info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) &&
+      GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CAPS) {
+    /* a new input format: read it again at the next buffer */
+    s->in_fmt = FMT_UNKNOWN;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A sink downstream of the element: the render time of the first audio */
+static GstPadProbeReturn
+probe_render (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Session *s = data;
+  GstObject *parent = GST_OBJECT_PARENT (pad);
+
+  if (session_traced (s) && parent)
+    output_render (s, pad, GST_ELEMENT (parent),
+        GST_PAD_PROBE_INFO_BUFFER (info));
+  return GST_PAD_PROBE_OK;
+}
 
 static void
-do_element_new (GstS2STracer * self, GstClockTime ts, GstElement * element)
+add_probe (Session * s, GstPad * pad, GstPadProbeType type,
+    GstPadProbeCallback cb)
+{
+  Probe p;
+
+  p.id = gst_pad_add_probe (pad, type, cb, s, NULL);
+  if (p.id == 0)
+    return;
+  p.pad = gst_object_ref (pad);
+  g_array_append_val (s->probes, p);
+}
+
+/* Probes the sinks downstream of the element not probed yet */
+static void
+probe_sinks (Session * s)
+{
+  GPtrArray *sinks = g_ptr_array_new_with_free_func (gst_object_unref);
+  GstPad *src = gst_element_get_static_pad (s->element, "src");
+  guint i, j;
+
+  s->rewalk = FALSE;
+  if (src) {
+    collect_sinks (src, sinks, 0);
+    gst_object_unref (src);
+  }
+  g_mutex_lock (&s->probe_lock);
+  for (i = 0; s->active && i < sinks->len; i++) {
+    gboolean known = FALSE;
+
+    for (j = 0; j < s->probes->len && !known; j++)
+      known = g_array_index (s->probes, Probe, j).pad == sinks->pdata[i];
+    if (!known) {
+      GST_DEBUG_OBJECT (s->tracer, "%s renders at %" GST_PTR_FORMAT,
+          GST_OBJECT_NAME (s->element), sinks->pdata[i]);
+      add_probe (s, sinks->pdata[i], GST_PAD_PROBE_TYPE_BUFFER, probe_render);
+    }
+  }
+  g_mutex_unlock (&s->probe_lock);
+  g_ptr_array_unref (sinks);
+}
+
+/* The element's src pad: what it pushes */
+static GstPadProbeReturn
+probe_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Session *s = data;
+
+  if (!session_traced (s))
+    return GST_PAD_PROBE_OK;
+  output_push (s, GST_PAD_PROBE_INFO_BUFFER (info));
+  if (G_UNLIKELY (s->rewalk))
+    probe_sinks (s);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Element messages of the pipeline, in the posting thread: the contract
+ * messages of the traced elements, and s2s-fallback of a bin around one */
+static void
+on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  GstS2STracer *self = data;
+  const GstStructure *st = gst_message_get_structure (msg);
+  const gchar *name = st ? gst_structure_get_name (st) : NULL;
+  GstObject *src = GST_MESSAGE_SRC (msg);
+  Session *s;
+
+  if (name == NULL || !g_str_has_prefix (name, "s2s-") || src == NULL)
+    return;
+  if (g_str_equal (name, "s2s-fallback")) {
+    GstElement *child = GST_IS_ELEMENT (src) ?
+        fallback_child (GST_ELEMENT (src), st) : NULL;
+
+    if (child == NULL)
+      return;
+    s = g_object_get_qdata (G_OBJECT (child), self->session_quark);
+    gst_object_unref (child);
+    if (s == NULL || !session_traced (s))
+      return;
+    handle_fallback (s, st);
+  } else {
+    if (!is_s2s (src))
+      return;
+    s = g_object_get_qdata (G_OBJECT (src), self->session_quark);
+    if (s == NULL || !session_traced (s))
+      return;
+    handle_s2s_message (self, s, st);
+  }
+  if (G_UNLIKELY (s->rewalk))
+    probe_sinks (s);
+}
+
+/* The bus the element's messages end on: its top-level parent's */
+static GstBus *
+pipeline_bus (GstElement * element)
+{
+  GstObject *top = gst_object_ref (GST_OBJECT (element)), *parent;
+  GstBus *bus;
+
+  while ((parent = gst_object_get_parent (top))) {
+    gst_object_unref (top);
+    top = parent;
+  }
+  bus = GST_IS_ELEMENT (top) ? gst_element_get_bus (GST_ELEMENT (top)) : NULL;
+  gst_object_unref (top);
+  return bus;
+}
+
+/* Removes the session's probes and bus handler */
+static void
+session_unwatch (Session * s)
+{
+  g_mutex_lock (&s->probe_lock);
+  drop_watches (s);
+  g_mutex_unlock (&s->probe_lock);
+}
+
+/* "attach": the element's session starts (it calls this from READY to
+ * PAUSED, before its session opens) */
+static void
+do_attach (GstS2STracer * self, GstElement * element)
 {
   static gsize declared = 0;
+  GstPad *pad;
+  Session *s;
 
-  if (G_UNLIKELY (s2s_type == 0)) {
-    GType t = g_type_from_name (S2S_BASE_TYPE_NAME);
-    if (t == 0)
-      return;
-    s2s_type = t;
-  }
+  if (G_UNLIKELY (s2s_type == 0))
+    s2s_type = g_type_from_name (S2S_BASE_TYPE_NAME);
   if (!is_s2s (element))
     return;
   if (g_once_init_enter (&declared)) {
@@ -1341,144 +1565,53 @@ do_element_new (GstS2STracer * self, GstClockTime ts, GstElement * element)
     declare_records ();
     g_once_init_leave (&declared, 1);
   }
-  session_get (self, element);
-}
-
-static void
-do_pad_chain_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
-    GstBuffer * buf)
-{
-  GstObject *parent;
-
-  if (G_LIKELY (s2s_type == 0))
+  s = session_get (self, element);
+  /* attached again without a detach (a failed start): start afresh */
+  session_unwatch (s);
+  g_mutex_lock (&s->lock);
+  s->excluded = !name_passes (self, element);
+  s->active = TRUE;
+  s->in_fmt = FMT_UNKNOWN;
+  session_reset_summary (s);
+  session_reset_stream (s);
+  g_mutex_unlock (&s->lock);
+  if (s->excluded)
     return;
-  parent = GST_OBJECT_PARENT (pad);
-  if (parent == NULL)
-    return;
-  if (is_s2s (parent)) {
-    Session *s = session_active (self, GST_ELEMENT (parent));
-    if (s)
-      input_pre (self, s, pad, buf);
-  } else if (GST_OBJECT_FLAG_IS_SET (parent, GST_ELEMENT_FLAG_SINK)) {
-    Session *s = sink_session (self, pad);
-    if (s && s->active && !s->excluded)
-      output_render (s, pad, GST_ELEMENT (parent), buf);
+
+  g_mutex_lock (&s->probe_lock);
+  pad = gst_element_get_static_pad (element, "sink");
+  if (pad) {
+    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_input);
+    gst_object_unref (pad);
   }
-}
-
-static void
-do_pad_chain_post (GstS2STracer * self, GstClockTime ts, GstPad * pad,
-    GstFlowReturn res)
-{
-  GstObject *parent;
-
-  if (G_LIKELY (s2s_type == 0))
-    return;
-  parent = GST_OBJECT_PARENT (pad);
-  if (parent && is_s2s (parent)) {
-    Session *s = session_active (self, GST_ELEMENT (parent));
-    if (s)
-      input_post (s, res);
+  pad = gst_element_get_static_pad (element, "src");
+  if (pad) {
+    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER, probe_output);
+    gst_object_unref (pad);
   }
+  s->bus = pipeline_bus (element);
+  if (s->bus)
+    bus_watch_add (self, s->bus);
+  g_mutex_unlock (&s->probe_lock);
+  probe_sinks (s);
 }
 
+/* "detach": the element's session stopped, after its last message */
 static void
-do_pad_push_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
-    GstBuffer * buf)
-{
-  GstObject *parent;
-
-  if (G_LIKELY (s2s_type == 0))
-    return;
-  parent = GST_OBJECT_PARENT (pad);
-  if (parent && GST_PAD_IS_SRC (pad) && is_s2s (parent)) {
-    Session *s = session_active (self, GST_ELEMENT (parent));
-    if (s)
-      output_push (s, buf);
-  }
-}
-
-static void
-do_pad_push_event_pre (GstS2STracer * self, GstClockTime ts, GstPad * pad,
-    GstEvent * event)
-{
-  GstPad *peer;
-
-  if (G_LIKELY (s2s_type == 0) || GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
-    return;
-  /* a new input format: read it again at the next buffer */
-  peer = gst_pad_get_peer (pad);
-  if (peer) {
-    GstObject *parent = GST_OBJECT_PARENT (peer);
-    if (parent && is_s2s (parent))
-      session_get (self, GST_ELEMENT (parent))->in_fmt = FMT_UNKNOWN;
-    gst_object_unref (peer);
-  }
-}
-
-static void
-do_pad_link_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
-    GstPad * sink, GstPadLinkReturn res)
-{
-  /* sinks find their s2s element again */
-  g_atomic_int_inc (&topology_gen);
-}
-
-static void
-do_pad_unlink_post (GstS2STracer * self, GstClockTime ts, GstPad * src,
-    GstPad * sink, gboolean res)
-{
-  g_atomic_int_inc (&topology_gen);
-}
-
-static void
-do_post_message_pre (GstS2STracer * self, GstClockTime ts,
-    GstElement * element, GstMessage * msg)
-{
-  const GstStructure *st;
-  const gchar *name;
-
-  if (G_LIKELY (s2s_type == 0) || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT
-      || GST_MESSAGE_SRC (msg) != GST_OBJECT (element))
-    return;
-  st = gst_message_get_structure (msg);
-  name = st ? gst_structure_get_name (st) : NULL;
-  if (name == NULL || !g_str_has_prefix (name, "s2s-"))
-    return;
-  if (g_str_equal (name, "s2s-fallback")) {
-    handle_fallback (self, element, st);
-  } else if (is_s2s (element)) {
-    Session *s = session_active (self, element);
-    if (s)
-      handle_s2s_message (self, s, st);
-  }
-}
-
-static void
-do_change_state_post (GstS2STracer * self, GstClockTime ts,
-    GstElement * element, GstStateChange transition, GstStateChangeReturn res)
+do_detach (GstS2STracer * self, GstElement * element)
 {
   Session *s;
 
-  if (G_LIKELY (s2s_type == 0) || !is_s2s (element) ||
-      res == GST_STATE_CHANGE_FAILURE)
+  if (!is_s2s (element))
     return;
   s = session_get (self, element);
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    gboolean excluded = !name_passes (self, element);
-    g_mutex_lock (&s->lock);
-    s->excluded = excluded;
-    s->active = TRUE;
-    session_reset_summary (s);
-    session_reset_stream (s);
-    g_mutex_unlock (&s->lock);
-  } else if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    g_mutex_lock (&s->lock);
-    if (s->active && !s->excluded)
-      session_close (self, s);
-    s->active = FALSE;
-    g_mutex_unlock (&s->lock);
-  }
+  g_mutex_lock (&s->lock);
+  if (s->active && !s->excluded)
+    session_close (self, s);
+  s->active = FALSE;
+  g_mutex_unlock (&s->lock);
+  session_unwatch (s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1490,6 +1623,7 @@ gst_s2s_tracer_constructed (GObject * object)
   GstS2STracer *self = GST_S2S_TRACER (object);
   gchar *params = NULL, *tmp;
   GstStructure *st = NULL;
+  GPtrArray *all;
 
   G_OBJECT_CLASS (gst_s2s_tracer_parent_class)->constructed (object);
 
@@ -1531,6 +1665,20 @@ gst_s2s_tracer_constructed (GObject * object)
   g_free (params);
   self->voice_mean_square = 32768.0 * 32768.0 * pow (10.0,
       self->voice_db / 10.0);
+
+  /* No tracing hook keeps it: the list does, until the process ends, and
+   * the elements find it there */
+  g_mutex_lock (&registry_lock);
+  all = g_type_get_qdata (GST_TYPE_S2S_TRACER,
+      g_quark_from_static_string (TRACERS_QDATA));
+  if (all == NULL) {
+    all = g_ptr_array_new ();
+    g_type_set_qdata (GST_TYPE_S2S_TRACER,
+        g_quark_from_static_string (TRACERS_QDATA), all);
+  }
+  GST_OBJECT_FLAG_SET (self, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+  g_ptr_array_add (all, gst_object_ref (self));
+  g_mutex_unlock (&registry_lock);
 }
 
 static void
@@ -1630,14 +1778,33 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
   gobject_class->constructed = gst_s2s_tracer_constructed;
   gobject_class->finalize = gst_s2s_tracer_finalize;
 
-
+  /**
+   * GstS2STracer::attach:
+   * @tracer: the tracer
+   * @element: a GstS2SBase element whose session starts
+   *
+   * Emitted by the element itself (READY to PAUSED) on every tracer of the
+   * gst-s2s-tracers list: the tracer starts measuring it.
+   */
+  g_signal_new_class_handler ("attach", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (do_attach), NULL, NULL,
+      NULL, G_TYPE_NONE, 1, GST_TYPE_ELEMENT);
+  /**
+   * GstS2STracer::detach:
+   * @tracer: the tracer
+   * @element: the element whose session stopped
+   *
+   * Emitted by the element after its last message of the session: the
+   * tracer logs the session summary and removes its probes.
+   */
+  g_signal_new_class_handler ("detach", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (do_detach), NULL, NULL,
+      NULL, G_TYPE_NONE, 1, GST_TYPE_ELEMENT);
 }
 
 static void
 gst_s2s_tracer_init (GstS2STracer * self)
 {
-  GstTracer *tracer = GST_TRACER (self);
-
   gchar *q;
 
   g_mutex_init (&self->out_lock);
@@ -1645,28 +1812,10 @@ gst_s2s_tracer_init (GstS2STracer * self)
   q = g_strdup_printf ("s2stracer:session:%p", self);
   self->session_quark = g_quark_from_string (q);
   g_free (q);
-  q = g_strdup_printf ("s2stracer:sink:%p", self);
-  self->sinkcache_quark = g_quark_from_string (q);
+  q = g_strdup_printf ("s2stracer:bus:%p", self);
+  self->bus_quark = g_quark_from_string (q);
   g_free (q);
 
-  gst_tracing_register_hook (tracer, "element-new",
-      G_CALLBACK (do_element_new));
-  gst_tracing_register_hook (tracer, "pad-chain-pre",
-      G_CALLBACK (do_pad_chain_pre));
-  gst_tracing_register_hook (tracer, "pad-chain-post",
-      G_CALLBACK (do_pad_chain_post));
-  gst_tracing_register_hook (tracer, "pad-push-pre",
-      G_CALLBACK (do_pad_push_pre));
-  gst_tracing_register_hook (tracer, "pad-push-event-pre",
-      G_CALLBACK (do_pad_push_event_pre));
-  gst_tracing_register_hook (tracer, "pad-link-post",
-      G_CALLBACK (do_pad_link_post));
-  gst_tracing_register_hook (tracer, "pad-unlink-post",
-      G_CALLBACK (do_pad_unlink_post));
-  gst_tracing_register_hook (tracer, "element-post-message-pre",
-      G_CALLBACK (do_post_message_pre));
-  gst_tracing_register_hook (tracer, "element-change-state-post",
-      G_CALLBACK (do_change_state_post));
 }
 
 static gboolean

@@ -18,8 +18,9 @@
  * A third kind of run, "empty", has a tracer that registers one hook and
  * does nothing: it measures what GStreamer's tracing framework costs by
  * itself once any tracer is active (in 1.22 every hook point, mini-object
- * ref/unref included, then takes a timestamp and two hash lookups),
- * so s2s / empty is the s2s tracer's own share.
+ * ref/unref included, then takes a timestamp and two hash lookups). The
+ * s2s tracer registers no hook (docs/observability.md), so it does not pay
+ * that: s2s / none is its whole cost.
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  */

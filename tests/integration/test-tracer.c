@@ -52,10 +52,23 @@ tracer_start (const gchar * dir, const gchar * extra)
   gst_object_unref (plugin);
   type = g_type_from_name ("GstS2STracer");
   fail_unless (type != 0);
-  /* the hook table keeps it until gst_deinit */
+  /* no hook keeps it: the tracer's own gst-s2s-tracers list does */
   gst_object_unref (g_object_new (type, "params", params, NULL));
   g_free (params);
   return path;
+}
+
+/* The s2s tracer registers no tracing hook (docs/observability.md): it is
+ * not in GStreamer's hook table, so the hook dispatch stays off for it */
+static void
+assert_no_s2s_hook (void)
+{
+  GList *tracers = gst_tracing_get_active_tracers (), *l;
+
+  for (l = tracers; l; l = l->next)
+    fail_if (g_str_equal (G_OBJECT_TYPE_NAME (l->data), "GstS2STracer"),
+        "the s2s tracer registered a tracing hook");
+  g_list_free_full (tracers, gst_object_unref);
 }
 
 /* The tracer's lines as objects; "type" selects turn or session lines */
@@ -689,6 +702,7 @@ GST_START_TEST (test_failover_messages)
   fail_unless (p != NULL && err == NULL);
   run_to_eos (p, msgs, post_failovers, NULL);
   it_pipeline_stop (p);
+  assert_no_s2s_hook ();
 
   turns = tracer_lines (path, "turn");
   fail_unless_equals_int (turns->len, 1);
@@ -794,6 +808,7 @@ GST_START_TEST (test_no_s2s_element)
   path = tracer_start (dir, NULL);
   after = run_plain ();
   gst_debug_remove_log_function (count_tracer_logs);
+  assert_no_s2s_hook ();
 
   fail_unless_equals_int (g_atomic_int_get (&tracer_log_lines), 0);
   text = it_file_contents (path);
