@@ -425,22 +425,68 @@ expect_error (const gchar * script, const gchar * const *extra,
   it_emu_stop (emu);
 }
 
+/* A retryable exception ends the stream; the element goes on in a new one
+ * (a WARNING with the mapped code, s2s-session reconnecting). With
+ * @answered the conversation then completes without an ERROR. */
+static void
+expect_resumed (const gchar * script, const gchar * const *extra,
+    const gchar * code, const gchar * provider_code, gboolean answered)
+{
+  ItEmu *emu = it_emu_start_full (script, FALSE, extra);
+  gchar *wav = it_audio_path ("q2-interrupt-16k.wav");
+  GstElement *p = make_pipeline (wav, emu, SECRET);
+  GPtrArray *msgs = it_msgs_new (), *log;
+  GstMessage *m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL), *w;
+  const GstStructure *details = NULL;
+  gboolean r = FALSE;
+
+  w = it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL);
+  fail_unless (w != NULL, "no WARNING for %s", provider_code);
+  gst_message_parse_warning_details (w, &details);
+  fail_unless (details && gst_structure_has_name (details, "s2s-error"));
+  fail_unless_equals_string (gst_structure_get_string (details, "code"), code);
+  fail_unless (strstr (gst_structure_get_string (details, "provider-message"),
+          provider_code) != NULL);
+  fail_unless (gst_structure_get_boolean (details, "retryable", &r) && r);
+  fail_unless (it_msgs_count (msgs, "s2s-session", "state",
+          "reconnecting") >= 1);
+  log = it_emu_log (emu);
+  fail_unless (it_log_count (log, "conn", "open") >= 2);
+  if (answered) {
+    it_assert_eos (m);
+    fail_unless (final_text (msgs, "assistant") != NULL);
+    /* the successor got the audio of the unanswered turn again */
+    fail_unless (final_text (msgs, "user") != NULL);
+  }
+  g_ptr_array_unref (log);
+  if (m)
+    gst_message_unref (m);
+  it_pipeline_stop (p);
+  g_ptr_array_unref (msgs);
+  g_free (wav);
+  it_emu_stop (emu);
+}
+
 GST_START_TEST (test_errors_by_code)
 {
   const gchar *limit[] = { "--nova-port", "0", "--nova-session-limit-ms",
     "1500", NULL
   };
 
-  /* the connection limit (8 min for real, 1.5 s here) */
-  expect_error (NULL, limit, "session-expired", "modelTimeoutException", TRUE);
+  /* the connection limit (8 min for real, 1.5 s here, shorter than the
+   * element's session-limit): reported, and a new stream follows */
+  expect_resumed (NULL, limit, "session-expired", "modelTimeoutException",
+      FALSE);
+  /* a server error on the first stream only: the turn is answered on the
+   * second */
+  expect_resumed ("{\"faults\":[{\"connection\":1,"
+      "\"after_client_event\":\"audioInput\",\"count\":5,\"action\":"
+      "{\"error\":{\"code\":\"internalServerException\"}}}]}", nova_args,
+      "server-error", "internalServerException", TRUE);
   expect_error ("{\"faults\":[{\"after_client_event\":\"audioInput\","
       "\"count\":5,\"action\":{\"error\":{\"code\":\"throttlingException\","
       "\"message\":\"slow down\"}}}]}", nova_args, "rate-limit",
       "throttlingException", TRUE);
-  expect_error ("{\"faults\":[{\"after_client_event\":\"audioInput\","
-      "\"count\":5,\"action\":{\"error\":{\"code\":"
-      "\"internalServerException\"}}}]}", nova_args, "server-error",
-      "internalServerException", TRUE);
   expect_error ("{\"reject_connect\":{\"status\":429}}", nova_args,
       "rate-limit", "ThrottlingException", TRUE);
   expect_error ("{\"reject_connect\":{\"status\":403,\"code\":"
