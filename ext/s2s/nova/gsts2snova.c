@@ -142,6 +142,8 @@ struct _GstS2SNova
   GByteArray *replay;           /* audio sent since the last answered point */
   gssize replay_voiced;         /* offset of its first voiced frame, or -1 */
   gboolean user_text_pending;   /* a USER transcript since that point */
+  gboolean replay_all;          /* the old stream broke: it may have lost
+                                 * any of that, not only the voice */
   guint stream_serial;          /* counts streams, for deferred reports */
   gchar *lost_reason;           /* a resumable exception ended the stream */
 };
@@ -290,9 +292,10 @@ gst_s2s_nova_session_resume (GstS2SBase * base, const GstS2SConfig * c)
     g_byte_array_unref (old);
     return;
   }
-  if (voiced >= 0) {
+  if (voiced >= 0 || (self->replay_all && old->len > 0)) {
     gsize lead = (gsize) GST_S2S_NOVA_INPUT_RATE * 2 * REPLAY_LEAD_MS / 1000;
-    from = (gsize) voiced > lead ? ((gsize) voiced - lead) & ~(gsize) 1 : 0;
+    if (!self->replay_all)
+      from = (gsize) voiced > lead ? ((gsize) voiced - lead) & ~(gsize) 1 : 0;
     GST_INFO_OBJECT (self, "replaying %" G_GSIZE_FORMAT " ms of the turn in "
         "progress", (gsize) (old->len - from) * 1000 /
         (GST_S2S_NOVA_INPUT_RATE * 2));
@@ -882,6 +885,7 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
     g_byte_array_unref (end);
     drain = gst_s2s_base_is_renewing (base) && self->lost_reason == NULL;
   }
+  self->replay_all = !drain;
   if (drain) {
     gst_s2s_h2_client_set_callbacks (self->h2, &drain_callbacks, self);
     self->draining = self->h2;
