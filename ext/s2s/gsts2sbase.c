@@ -1763,6 +1763,13 @@ begin_renewal (GstS2SBase * self, const gchar * state, const gchar * reason,
   post_session_state (self, state, reason);
 
   priv->session_open = FALSE;
+  /* a provider transport (Nova's HTTP/2 stream) is closed by the provider
+   * at once, without blocking; the successor comes from open_connection ->
+   * open_transport like the first connection */
+  if (priv->own_transport) {
+    GST_S2S_BASE_GET_CLASS (self)->close_transport (self);
+    priv->own_transport = FALSE;
+  }
   priv->closing_ws = priv->ws;
   priv->ws = NULL;
   if (priv->closing_ws)

@@ -751,6 +751,11 @@ handle_event (Nova * n, const char *name, JsonObject * body)
     type = obj_str (cs, "type");
     role = obj_str (cs, "role");
     if (!strcmp (type, "AUDIO")) {
+      /* the raw log gets a last partial frame too (not voice-detected) */
+      if (n->frame->len > 0)
+        emu_conn_write_raw_input (n->conn, (const gint16 *) n->frame->data,
+            n->frame->len);
+      g_array_set_size (n->frame, 0);
       g_clear_pointer (&n->audio_content, g_free);
     } else if (!strcmp (type, "TOOL")) {
       summary_add (n, "TOOL", n->text_in->str, 0);

@@ -726,6 +726,45 @@ it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last)
   }
 }
 
+void
+it_assert_timeline (ItSink * sink, gboolean gaps_discont)
+{
+  guint i;
+
+  fail_unless (sink->bufs->len > 0);
+  for (i = 1; i < sink->bufs->len; i++) {
+    ItBuf *a = &g_array_index (sink->bufs, ItBuf, i - 1);
+    ItBuf *b = &g_array_index (sink->bufs, ItBuf, i);
+
+    fail_unless (b->pts >= a->pts + a->duration, "buffer %u at %"
+        GST_TIME_FORMAT " overlaps or goes back from %" GST_TIME_FORMAT
+        " + %" GST_TIME_FORMAT, i, GST_TIME_ARGS (b->pts),
+        GST_TIME_ARGS (a->pts), GST_TIME_ARGS (a->duration));
+    if (gaps_discont && !b->discont)
+      fail_unless (b->pts == a->pts + a->duration, "gap without DISCONT at "
+          "buffer %u", i);
+  }
+}
+
+GstClockTime
+it_msgs_longest_switch (GPtrArray * msgs)
+{
+  gint r = -1, ready;
+  GstClockTime t0, t1, worst = 0;
+
+  while ((r = it_msgs_find (msgs, r + 1, "s2s-session", "state",
+              "rotating")) >= 0) {
+    ready = it_msgs_find (msgs, r, "s2s-session", "state", "ready");
+    fail_unless (ready > r, "no ready after rotating");
+    fail_unless (gst_structure_get_uint64 (it_msgs_get (msgs, r),
+            "running-time", &t0));
+    fail_unless (gst_structure_get_uint64 (it_msgs_get (msgs, ready),
+            "running-time", &t1));
+    worst = MAX (worst, t1 - t0);
+  }
+  return worst;
+}
+
 gboolean
 it_until_interrupted (GstElement * pipeline, GstMessage * msg, gpointer data)
 {

@@ -176,6 +176,12 @@ guint it_final_transcripts (GPtrArray * msgs, const gchar * role,
 /* Output PTS are sample-contiguous (at @rate, S16 mono) from buffer @first
  * to @last inclusive, without DISCONT */
 void it_assert_contiguous (ItSink * sink, gint rate, guint first, guint last);
+/* Output PTS never go back or overlap; with @gaps_discont a gap must come
+ * with DISCONT */
+void it_assert_timeline (ItSink * sink, gboolean gaps_discont);
+/* The longest s2s-session "rotating" -> "ready" in running time (each
+ * rotating must be followed by a ready) */
+GstClockTime it_msgs_longest_switch (GPtrArray * msgs);
 
 G_END_DECLS
 #endif /* __S2S_IT_EMU_HELPER_H__ */

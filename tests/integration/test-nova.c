@@ -108,12 +108,13 @@ GST_START_TEST (test_spoken_turn)
   /* the echo: N ms of 16 kHz speech come back as N ms at 24 kHz */
   fail_unless_equals_int (sink->data->len, ms * 48);
 
-  /* every input sample, in order, through signed events */
+  /* every input sample, in order, through signed events; the emulator may
+   * log the end frame a moment after the pipeline stopped */
+  fail_unless (it_emu_wait_log (emu, "conn", "input-end", 2000),
+      "no signed end frame");
   log = it_emu_log (emu);
   fail_unless_equals_int (it_log_count (log, "conn", "bad-signature"), 0);
   fail_unless_equals_int (it_log_count (log, "conn", "bad-event-signature"), 0);
-  fail_unless (it_log_find (log, 0, "conn", "input-end") >= 0,
-      "no signed end frame");
   g_ptr_array_unref (log);
   file_pcm = it_wav_read_pcm (wav, 16000);
   raw = it_emu_in_raw (emu, 1);
@@ -425,22 +426,127 @@ expect_error (const gchar * script, const gchar * const *extra,
   it_emu_stop (emu);
 }
 
+/* A retryable exception ends the stream; the element goes on in a new one
+ * (a WARNING with the mapped code, s2s-session reconnecting). With
+ * @answered the conversation then completes without an ERROR. */
+static void
+expect_resumed (const gchar * script, const gchar * const *extra,
+    const gchar * code, const gchar * provider_code, gboolean answered)
+{
+  ItEmu *emu = it_emu_start_full (script, FALSE, extra);
+  gchar *wav = it_audio_path ("q2-interrupt-16k.wav");
+  GstElement *p = make_pipeline (wav, emu, SECRET);
+  GPtrArray *msgs = it_msgs_new (), *log;
+  GstMessage *m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL), *w;
+  const GstStructure *details = NULL;
+  gboolean r = FALSE;
+
+  w = it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL);
+  fail_unless (w != NULL, "no WARNING for %s", provider_code);
+  gst_message_parse_warning_details (w, &details);
+  fail_unless (details && gst_structure_has_name (details, "s2s-error"));
+  fail_unless_equals_string (gst_structure_get_string (details, "code"), code);
+  if (provider_code)
+    fail_unless (strstr (gst_structure_get_string (details,
+                "provider-message"), provider_code) != NULL);
+  fail_unless (gst_structure_get_boolean (details, "retryable", &r) && r);
+  fail_unless (it_msgs_count (msgs, "s2s-session", "state",
+          "reconnecting") >= 1);
+  log = it_emu_log (emu);
+  fail_unless (it_log_count (log, "conn", "open") >= 2);
+  if (answered) {
+    it_assert_eos (m);
+    fail_unless (final_text (msgs, "assistant") != NULL);
+    /* the successor got the audio of the unanswered turn again */
+    fail_unless (final_text (msgs, "user") != NULL);
+  }
+  g_ptr_array_unref (log);
+  if (m)
+    gst_message_unref (m);
+  it_pipeline_stop (p);
+  g_ptr_array_unref (msgs);
+  g_free (wav);
+  it_emu_stop (emu);
+}
+
+/* A stream dropped mid-utterance: the new stream hears the whole
+ * utterance again (the replay), and the turn is answered once */
+GST_START_TEST (test_dropped_stream_replayed)
+{
+  ItEmu *emu = it_emu_start_full ("{\"faults\":[{\"connection\":1,"
+      "\"after_client_event\":\"audioInput\",\"count\":15,"
+      "\"action\":\"drop\"}]}", FALSE, nova_args);
+  gchar *wav = it_audio_path ("q1-weather-16k.wav");
+  GstElement *p = make_pipeline (wav, emu, SECRET);
+  GPtrArray *msgs = it_msgs_new (), *log;
+  GstMessage *m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
+  GBytes *file = it_wav_read_pcm (wav, 16000), *c1, *c2;
+  gsize n1, n2, nf;
+  gssize st;
+  const guint8 *d1, *d2, *df;
+  const gchar *user;
+  guint ms = 0;
+
+  it_assert_eos (m);
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-session", "state",
+          "reconnecting"), 1);
+  log = it_emu_log (emu);
+  fail_unless_equals_int (it_log_count (log, "conn", "open"), 2);
+  c1 = it_emu_in_raw (emu, 1);
+  c2 = it_emu_in_raw (emu, 2);
+  d1 = g_bytes_get_data (c1, &n1);
+  d2 = g_bytes_get_data (c2, &n2);
+  df = g_bytes_get_data (file, &nf);
+  /* the first stream got the start of the file; the second one stretch
+   * from before the drop (the replay) to the end */
+  fail_unless (n1 > 0 && n1 < nf && memcmp (d1, df, n1) == 0);
+  for (st = n1; st >= 0; st -= 2)
+    if (memcmp (d2, df + st, MIN (n2, nf - st)) == 0)
+      break;
+  fail_unless (st >= 0 && st + n2 >= nf, "the second stream's input is not "
+      "the file from before %" G_GSIZE_FORMAT " to its end", n1);
+  fail_unless (st < (gssize) n1, "nothing replayed");
+  user = final_text (msgs, "user");
+  fail_unless (user != NULL && sscanf (user, "turn 1, %u ms", &ms) == 1,
+      "user transcript %s", GST_STR_NULL (user));
+  g_printerr ("dropped stream: %.3f s on the first, %.3f s replayed, the "
+      "turn heard as %u ms of speech\n", n1 / 32000.0, (n1 - st) / 32000.0, ms);
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
+          "done"), 1);
+
+  g_bytes_unref (c1);
+  g_bytes_unref (c2);
+  g_bytes_unref (file);
+  g_ptr_array_unref (log);
+  gst_message_unref (m);
+  it_pipeline_stop (p);
+  g_ptr_array_unref (msgs);
+  g_free (wav);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_errors_by_code)
 {
   const gchar *limit[] = { "--nova-port", "0", "--nova-session-limit-ms",
     "1500", NULL
   };
 
-  /* the connection limit (8 min for real, 1.5 s here) */
-  expect_error (NULL, limit, "session-expired", "modelTimeoutException", TRUE);
+  /* the connection limit (8 min for real, 1.5 s here, shorter than the
+   * element's session-limit): reported, and a new stream follows */
+  expect_resumed (NULL, limit, "session-expired", "modelTimeoutException",
+      FALSE);
+  /* a server error on the first stream only: the turn is answered on the
+   * second */
+  expect_resumed ("{\"faults\":[{\"connection\":1,"
+      "\"after_client_event\":\"audioInput\",\"count\":5,\"action\":"
+      "{\"error\":{\"code\":\"internalServerException\"}}}]}", nova_args,
+      "server-error", "internalServerException", TRUE);
   expect_error ("{\"faults\":[{\"after_client_event\":\"audioInput\","
       "\"count\":5,\"action\":{\"error\":{\"code\":\"throttlingException\","
       "\"message\":\"slow down\"}}}]}", nova_args, "rate-limit",
       "throttlingException", TRUE);
-  expect_error ("{\"faults\":[{\"after_client_event\":\"audioInput\","
-      "\"count\":5,\"action\":{\"error\":{\"code\":"
-      "\"internalServerException\"}}}]}", nova_args, "server-error",
-      "internalServerException", TRUE);
   expect_error ("{\"reject_connect\":{\"status\":429}}", nova_args,
       "rate-limit", "ThrottlingException", TRUE);
   expect_error ("{\"reject_connect\":{\"status\":403,\"code\":"
@@ -464,6 +570,7 @@ nova_suite (void)
   tcase_add_test (tc, test_two_turns);
   tcase_add_test (tc, test_barge_in);
   tcase_add_test (tc, test_errors_by_code);
+  tcase_add_test (tc, test_dropped_stream_replayed);
   return s;
 }
 

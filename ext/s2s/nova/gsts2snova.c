@@ -63,6 +63,25 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_nova_debug);
 /* audioInput events of at most 100 ms */
 #define MAX_AUDIO_EVENT_BYTES (GST_S2S_NOVA_INPUT_RATE * 2 / 10)
 #define MAX_ERROR_BODY 4096
+/* Bedrock ends a stream after 8 minutes (§B9) */
+#define DEFAULT_SESSION_LIMIT_MS (8 * 60 * 1000)
+/* Rotation: a turn boundary is looked for from 3/4 of the limit; the switch
+ * is forced a guard (1/16 of the limit, at most 10 s) plus the base's margin
+ * before the limit */
+#define ROTATION_GUARD_MAX_MS 10000
+/* The replay of the turn in progress: at most this much audio, starting
+ * this long before its first voiced frame */
+#define REPLAY_MAX_MS 30000
+#define REPLAY_LEAD_MS 300
+/* Local voice detection for the replay and rotation_ready(): 10 ms frames
+ * above -40 dBFS (mean square of 16-bit samples) */
+#define VAD_FRAME_SAMPLES (GST_S2S_NOVA_INPUT_RATE / 100)
+#define VAD_MEAN_SQUARE 107374.0
+/* the close code a resumable exception is reported with */
+#define EXCEPTION_CLOSE_CODE 1011
+/* A rotated stream drains (its queued audio, the end events, END_STREAM)
+ * until the server ends it, at most this long */
+#define DRAIN_TIMEOUT_MS 2000
 
 #define IN_CAPS "audio/x-raw, format = (string) S16LE, " \
     "layout = (string) interleaved, rate = (int) 16000, channels = (int) 1"
@@ -82,6 +101,7 @@ enum
   PROP_SECRET_ACCESS_KEY,
   PROP_SESSION_TOKEN,
   PROP_PROFILE,
+  PROP_SESSION_LIMIT,
 };
 
 struct _GstS2SNova
@@ -94,6 +114,7 @@ struct _GstS2SNova
   gchar *secret_access_key;
   gchar *session_token;
   gchar *profile;
+  guint session_limit_ms;
 
   /* I/O thread: transport */
   GstS2SH2Client *h2;
@@ -113,6 +134,18 @@ struct _GstS2SNova
   guint resp_serial;
   GString *final_text;
   GstS2SNovaUsage last_usage;   /* usageEvent totals so far */
+
+  /* I/O thread: rotation (survives close_transport) */
+  GSource *rotation_timer;
+  GstS2SH2Client *draining;     /* the rotated stream, until it ended */
+  GSource *drain_timer;
+  GByteArray *replay;           /* audio sent since the last answered point */
+  gssize replay_voiced;         /* offset of its first voiced frame, or -1 */
+  gboolean user_text_pending;   /* a USER transcript since that point */
+  gboolean replay_all;          /* the old stream broke: it may have lost
+                                 * any of that, not only the voice */
+  guint stream_serial;          /* counts streams, for deferred reports */
+  gchar *lost_reason;           /* a resumable exception ended the stream */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstS2SNova, gst_s2s_nova, GST_TYPE_S2S_BASE,
@@ -134,6 +167,10 @@ send_events (GstS2SNova * self, GPtrArray * events)
   g_ptr_array_set_size (events, 0);
 }
 
+static void replay_reset (GstS2SNova * self);
+static void gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data,
+    gsize size);
+
 static const gchar *
 endpointing (gint silence_ms)
 {
@@ -149,14 +186,15 @@ endpointing (gint silence_ms)
 /* sessionStart, promptStart, the system prompt, the history (the seed, or
  * the conversation so far), then the audio block kept open. Bedrock has no
  * acknowledgement: the session is ready once these are out. */
-static void
-gst_s2s_nova_session_open (GstS2SBase * base, const GstS2SConfig * c)
+static gboolean
+start_stream (GstS2SNova * self, const GstS2SConfig * c, gchar * history)
 {
-  GstS2SNova *self = GST_S2S_NOVA (base);
+  GstS2SBase *base = GST_S2S_BASE (self);
   GstS2SNovaSessionConfig sc = { 0, };
   GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
-  gchar *tools = NULL, *history = NULL;
+  gchar *tools = NULL;
   GError *err = NULL;
+  gboolean ok;
 
   if (c->tools && json_array_get_length (c->tools) > 0) {
     JsonNode *n = json_node_new (JSON_NODE_ARRAY);
@@ -164,9 +202,6 @@ gst_s2s_nova_session_open (GstS2SBase * base, const GstS2SConfig * c)
     tools = json_to_string (n, FALSE);
     json_node_unref (n);
   }
-  /* before a session ran this is the history property's seed */
-  g_object_get (self, "history", &history, NULL);
-
   sc.nova2 = self->nova2;
   sc.max_tokens = c->max_output_tokens;
   sc.top_p = -1;
@@ -176,18 +211,229 @@ gst_s2s_nova_session_open (GstS2SBase * base, const GstS2SConfig * c)
   sc.system_prompt = c->instructions;
   sc.tools_json = tools;
   sc.history_json = history;
-  if (!gst_s2s_nova_protocol_start (self->proto, &sc, events, &err)) {
+  ok = gst_s2s_nova_protocol_start (self->proto, &sc, events, &err);
+  if (!ok) {
     gst_s2s_base_provider_error (base, GST_S2S_ERROR_INVALID_CONFIG, TRUE,
         FALSE, NULL, err->message);
     g_clear_error (&err);
   } else {
     send_events (self, events);
-    gst_s2s_base_session_ready (base,
-        gst_s2s_nova_protocol_get_prompt_name (self->proto));
   }
   g_ptr_array_unref (events);
   g_free (tools);
   g_free (history);
+  return ok;
+}
+
+static void
+gst_s2s_nova_session_open (GstS2SBase * base, const GstS2SConfig * c)
+{
+  GstS2SNova *self = GST_S2S_NOVA (base);
+  gchar *history = NULL;
+
+  replay_reset (self);
+  /* before a session ran this is the history property's seed */
+  g_object_get (self, "history", &history, NULL);
+  if (start_stream (self, c, history))
+    gst_s2s_base_session_ready (base,
+        gst_s2s_nova_protocol_get_prompt_name (self->proto));
+}
+
+/* The conversation so far, without its trailing user messages when their
+ * audio is replayed (the model transcribes it again) */
+static gchar *
+resume_history (GstS2SNova * self, gboolean drop_trailing_user)
+{
+  gchar *json = gst_s2s_base_dup_conversation (GST_S2S_BASE (self));
+  JsonNode *root;
+  JsonArray *a;
+  guint n;
+
+  if (!drop_trailing_user)
+    return json;
+  root = json_from_string (json, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root)) {
+    if (root)
+      json_node_unref (root);
+    return json;
+  }
+  a = json_node_get_array (root);
+  while ((n = json_array_get_length (a)) > 0) {
+    JsonObject *o = json_array_get_object_element (a, n - 1);
+    if (o == NULL || g_strcmp0 (json_object_get_string_member_with_default (o,
+                "type", ""), "message") || g_strcmp0
+        (json_object_get_string_member_with_default (o, "role", ""), "user"))
+      break;
+    json_array_remove_element (a, n - 1);
+  }
+  g_free (json);
+  json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  return json;
+}
+
+/* A successor stream (rotation before the limit, or after a drop): the
+ * conversation so far as history (§B9: first message USER, the size limits,
+ * applied by the protocol layer), then the user audio of the turn in
+ * progress again, from shortly before its voice starts, so nothing the
+ * user said is lost. Queued input follows once the session is ready. */
+static void
+gst_s2s_nova_session_resume (GstS2SBase * base, const GstS2SConfig * c)
+{
+  GstS2SNova *self = GST_S2S_NOVA (base);
+  GByteArray *old = self->replay;
+  gssize voiced = self->replay_voiced;
+  gboolean pending = self->user_text_pending;
+  gsize from = 0;
+
+  self->replay = g_byte_array_new ();
+  replay_reset (self);
+  if (!start_stream (self, c, resume_history (self, voiced >= 0 && pending))) {
+    g_byte_array_unref (old);
+    return;
+  }
+  if (voiced >= 0 || (self->replay_all && old->len > 0)) {
+    gsize lead = (gsize) GST_S2S_NOVA_INPUT_RATE * 2 * REPLAY_LEAD_MS / 1000;
+    if (!self->replay_all)
+      from = (gsize) voiced > lead ? ((gsize) voiced - lead) & ~(gsize) 1 : 0;
+    GST_INFO_OBJECT (self, "replaying %" G_GSIZE_FORMAT " ms of the turn in "
+        "progress", (gsize) (old->len - from) * 1000 /
+        (GST_S2S_NOVA_INPUT_RATE * 2));
+    gst_s2s_nova_send_audio (base, old->data + from, old->len - from);
+  } else {
+    GST_INFO_OBJECT (self, "nothing to replay (%" G_GSIZE_FORMAT " ms of "
+        "silence since the last answer)", (gsize) old->len * 1000 /
+        (GST_S2S_NOVA_INPUT_RATE * 2));
+  }
+  g_byte_array_unref (old);
+  gst_s2s_base_session_ready (base,
+      gst_s2s_nova_protocol_get_prompt_name (self->proto));
+}
+
+/* Rotate where the user has said nothing the model has not answered yet
+ * (the base adds: no response active or awaited, no tool call pending) */
+static gboolean
+gst_s2s_nova_rotation_ready (GstS2SBase * base)
+{
+  return GST_S2S_NOVA (base)->replay_voiced < 0;
+}
+
+/* A stream that ended under us (network, a clean end before the limit, a
+ * retryable exception such as modelTimeoutException) goes on in a new one,
+ * the same way as a rotation */
+static gboolean
+gst_s2s_nova_can_resume (GstS2SBase * base, gushort close_code,
+    const gchar * reason)
+{
+  return close_code == 1000 || close_code == 1006 ||
+      close_code == EXCEPTION_CLOSE_CODE;
+}
+
+static void map_exception (const gchar * type, GstS2SErrorCode * code,
+    gboolean * retryable);
+
+/* reason "<exceptionType>: message" */
+static gboolean
+gst_s2s_nova_map_close (GstS2SBase * base, gushort code, const gchar * reason,
+    GstS2SErrorCode * error_code, gboolean * retryable)
+{
+  gchar *type;
+
+  if (code != EXCEPTION_CLOSE_CODE || reason == NULL)
+    return FALSE;
+  type = g_strndup (reason, strcspn (reason, ":"));
+  map_exception (type, error_code, retryable);
+  g_free (type);
+  return TRUE;
+}
+
+static gboolean
+request_rotation_cb (gpointer data)
+{
+  GstS2SNova *self = data;
+  guint limit = self->session_limit_ms;
+  guint window = limit / 4;
+  guint guard = MIN (limit / 16, ROTATION_GUARD_MAX_MS);
+
+  g_clear_pointer (&self->rotation_timer, g_source_unref);
+  gst_s2s_base_request_rotation (GST_S2S_BASE (self),
+      (GstClockTime) (window - guard) * GST_MSECOND,
+      "Bedrock stream limit ahead");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+clear_rotation_timer (GstS2SNova * self)
+{
+  if (self->rotation_timer) {
+    g_source_destroy (self->rotation_timer);
+    g_clear_pointer (&self->rotation_timer, g_source_unref);
+  }
+}
+
+/* From 3/4 of the limit the base looks for a turn boundary */
+static void
+schedule_rotation (GstS2SNova * self)
+{
+  guint limit;
+
+  clear_rotation_timer (self);
+  GST_OBJECT_LOCK (self);
+  limit = self->session_limit_ms;
+  GST_OBJECT_UNLOCK (self);
+  if (limit == 0)
+    return;
+  self->rotation_timer = g_timeout_source_new (limit - limit / 4);
+  g_source_set_callback (self->rotation_timer, request_rotation_cb, self, NULL);
+  g_source_attach (self->rotation_timer, g_main_context_get_thread_default ());
+}
+
+/* The last answered point: the model answered everything sent so far */
+static void
+replay_reset (GstS2SNova * self)
+{
+  g_byte_array_set_size (self->replay, 0);
+  self->replay_voiced = -1;
+  self->user_text_pending = FALSE;
+}
+
+static gboolean
+frame_voiced (const guint8 * data, gsize len)
+{
+  gdouble sum = 0;
+  gsize i, n = len / 2;
+
+  for (i = 0; i < n; i++) {
+    gint16 v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
+    sum += (gdouble) v *v;
+  }
+  return n > 0 && sum / n > VAD_MEAN_SQUARE;
+}
+
+/* Keeps what was sent since the last answered point (at most
+ * REPLAY_MAX_MS, the oldest dropped) and where voice starts in it */
+static void
+replay_append (GstS2SNova * self, const guint8 * data, gsize size)
+{
+  const gsize max = (gsize) GST_S2S_NOVA_INPUT_RATE * 2 * REPLAY_MAX_MS / 1000;
+  gsize off = self->replay->len, i;
+
+  g_byte_array_append (self->replay, data, size);
+  if (self->replay_voiced < 0) {
+    for (i = 0; i < size; i += VAD_FRAME_SAMPLES * 2) {
+      if (frame_voiced (data + i, MIN (size - i, VAD_FRAME_SAMPLES * 2))) {
+        self->replay_voiced = off + i;
+        break;
+      }
+    }
+  }
+  if (self->replay->len > max) {
+    gsize drop = self->replay->len - max;
+
+    g_byte_array_remove_range (self->replay, 0, drop);
+    if (self->replay_voiced >= 0)
+      self->replay_voiced = MAX (0, self->replay_voiced - (gssize) drop);
+  }
 }
 
 static void
@@ -195,6 +441,7 @@ gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
 
+  replay_append (self, data, size);
   while (size > 0) {
     gsize n = MIN (size, MAX_AUDIO_EVENT_BYTES);
     gchar *ev = gst_s2s_nova_protocol_audio_input (self->proto, data, n);
@@ -419,7 +666,9 @@ h2_closed (const GError * error, gboolean opened, gpointer user_data)
   GstS2SNova *self = user_data;
   GstS2SBase *base = GST_S2S_BASE (self);
 
-  if (self->http_status >= 300) {
+  if (self->lost_reason) {
+    /* reported from the idle on_exception scheduled */
+  } else if (self->http_status >= 300) {
     report_http_error (self);
   } else if (!opened) {
     gst_s2s_base_transport_failed (base, error, 0, NULL);
@@ -539,6 +788,9 @@ gst_s2s_nova_open_transport (GstS2SBase * base, const GstS2SConfig * c,
   ok = gst_s2s_h2_client_connect (self->h2, "POST", full,
       (const gchar * const *) headers->pdata, c->ssl_ca_file, c->proxy,
       c->connect_timeout, error);
+  /* Bedrock counts the limit from the request */
+  if (ok)
+    schedule_rotation (self);
 
 out:
   if (headers)
@@ -554,12 +806,69 @@ out:
   return ok;
 }
 
-/* Best effort goodbye that frees the server side (§B9), then close */
+static void
+drain_done (GstS2SNova * self)
+{
+  if (self->drain_timer) {
+    g_source_destroy (self->drain_timer);
+    g_clear_pointer (&self->drain_timer, g_source_unref);
+  }
+  g_clear_pointer (&self->draining, gst_s2s_h2_client_free);
+}
+
+static gboolean
+drain_timeout_cb (gpointer data)
+{
+  GstS2SNova *self = data;
+
+  GST_DEBUG_OBJECT (self, "the rotated stream did not end in time");
+  g_clear_pointer (&self->drain_timer, g_source_unref);
+  g_clear_pointer (&self->draining, gst_s2s_h2_client_free);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drain_closed (const GError * error, gboolean opened, gpointer user_data)
+{
+  GstS2SNova *self = user_data;
+
+  GST_DEBUG_OBJECT (self, "the rotated stream ended%s%s", error ? ": " : "",
+      error ? error->message : "");
+  drain_done (self);
+}
+
+static void
+drain_ignore_opened (gpointer user_data)
+{
+}
+
+static void
+drain_ignore_response (guint status, const gchar * const *headers,
+    gpointer user_data)
+{
+}
+
+static void
+drain_ignore_data (const guint8 * data, gsize len, gpointer user_data)
+{
+}
+
+/* what the rotated stream still says is not part of the session any more */
+static const GstS2SH2Callbacks drain_callbacks = {
+  drain_ignore_opened, drain_ignore_response, drain_ignore_data, drain_closed
+};
+
+/* Best effort goodbye that frees the server side (§B9), then close. On a
+ * rotation the old stream drains on its own (its queued audio still
+ * reaches the server) while the successor opens. */
 static void
 gst_s2s_nova_close_transport (GstS2SBase * base)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
+  gboolean drain = FALSE;
 
+  /* at most one drains; stop frees it */
+  drain_done (self);
   self->ending = TRUE;
   if (gst_s2s_h2_client_is_open (self->h2) && self->proto &&
       gst_s2s_nova_protocol_get_prompt_name (self->proto)) {
@@ -574,8 +883,21 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
       gst_s2s_h2_client_send (self->h2, end->data, end->len);
     gst_s2s_h2_client_end (self->h2);
     g_byte_array_unref (end);
+    drain = gst_s2s_base_is_renewing (base) && self->lost_reason == NULL;
+  }
+  self->replay_all = !drain;
+  if (drain) {
+    gst_s2s_h2_client_set_callbacks (self->h2, &drain_callbacks, self);
+    self->draining = self->h2;
+    self->h2 = NULL;
+    self->drain_timer = g_timeout_source_new (DRAIN_TIMEOUT_MS);
+    g_source_set_callback (self->drain_timer, drain_timeout_cb, self, NULL);
+    g_source_attach (self->drain_timer, g_main_context_get_thread_default ());
   }
   g_clear_pointer (&self->h2, gst_s2s_h2_client_free);
+  clear_rotation_timer (self);
+  self->stream_serial++;
+  g_clear_pointer (&self->lost_reason, g_free);
   g_clear_pointer (&self->signer, gst_s2s_aws_event_signer_free);
   g_clear_pointer (&self->decoder, gst_s2s_aws_decoder_free);
   g_clear_pointer (&self->proto, gst_s2s_nova_protocol_free);
@@ -600,6 +922,8 @@ ensure_response (GstS2SNova * self, const gchar * content_id)
 
   if (self->resp_id)
     return;
+  /* the model answers: what the user said so far was heard */
+  replay_reset (self);
   self->resp_id = g_strdup_printf ("nova-%u", ++self->resp_serial);
   self->resp_item = g_strdup (content_id);
   g_string_truncate (self->final_text, 0);
@@ -614,6 +938,9 @@ end_response (GstS2SNova * self, const gchar * status)
 
   if (self->resp_id == NULL)
     return;
+  /* a reply heard to its end: nothing said during it is waiting */
+  if (!g_strcmp0 (status, "completed"))
+    replay_reset (self);
   if (self->final_text->len > 0)
     gst_s2s_base_transcript (base, "assistant", self->resp_item,
         self->final_text->str, TRUE);
@@ -638,6 +965,7 @@ on_text_output (gpointer user_data, const GstS2SNovaContent * c,
 
   if (!g_strcmp0 (c->role, "USER")) {
     /* Nova reports the user's turn once it has ended */
+    self->user_text_pending = TRUE;
     gst_s2s_base_item_added (base, c->content_id, "message", "user");
     gst_s2s_base_speech_stopped (base, c->content_id);
     gst_s2s_base_transcript (base, "user", c->content_id, text, TRUE);
@@ -713,12 +1041,65 @@ on_usage (gpointer user_data, const GstS2SNovaUsage * u)
     gst_s2s_base_usage (GST_S2S_BASE (self), &d);
 }
 
+typedef struct
+{
+  GstS2SNova *self;
+  guint serial;
+} LostReport;
+
+static void
+lost_report_free (gpointer data)
+{
+  LostReport *r = data;
+
+  gst_object_unref (r->self);
+  g_free (r);
+}
+
+static gboolean
+report_lost_cb (gpointer data)
+{
+  LostReport *r = data;
+  GstS2SNova *self = r->self;
+
+  /* still the stream that raised it */
+  if (r->serial == self->stream_serial && self->lost_reason && self->h2)
+    gst_s2s_base_connection_lost (GST_S2S_BASE (self), EXCEPTION_CLOSE_CODE,
+        self->lost_reason);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+exception_is_resumable (const gchar * type)
+{
+  return !g_ascii_strcasecmp (type, "modelTimeoutException") ||
+      !g_ascii_strcasecmp (type, "internalServerException") ||
+      !g_ascii_strcasecmp (type, "serviceUnavailableException") ||
+      !g_ascii_strcasecmp (type, "modelStreamErrorException");
+}
+
 static void
 on_exception (gpointer user_data, const gchar * type, const gchar * message)
 {
+  GstS2SNova *self = user_data;
   GstS2SErrorCode code;
   gboolean retryable;
 
+  /* the stream ends with such an exception: a successor carries the
+   * conversation on (reported from an idle, outside the parser) */
+  if (exception_is_resumable (type) && self->lost_reason == NULL) {
+    LostReport *r = g_new0 (LostReport, 1);
+    GSource *src = g_idle_source_new ();
+
+    self->lost_reason = g_strdup_printf ("%s: %s", type, message && *message ?
+        message : "exception without a message");
+    r->self = gst_object_ref (self);
+    r->serial = self->stream_serial;
+    g_source_set_callback (src, report_lost_cb, r, lost_report_free);
+    g_source_attach (src, g_main_context_get_thread_default ());
+    g_source_unref (src);
+    return;
+  }
   map_exception (type, &code, &retryable);
   gst_s2s_base_provider_error (GST_S2S_BASE (user_data), code, TRUE,
       retryable, type, message && *message ? message :
@@ -785,6 +1166,11 @@ gst_s2s_nova_set_property (GObject * object, guint prop_id,
     case PROP_PROFILE:
       field = &self->profile;
       break;
+    case PROP_SESSION_LIMIT:
+      GST_OBJECT_LOCK (self);
+      self->session_limit_ms = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       return;
@@ -823,6 +1209,9 @@ gst_s2s_nova_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_PROFILE:
       g_value_set_string (value, self->profile);
       break;
+    case PROP_SESSION_LIMIT:
+      g_value_set_uint (value, self->session_limit_ms);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -852,6 +1241,8 @@ gst_s2s_nova_finalize (GObject * object)
   g_byte_array_unref (self->out);
   g_string_free (self->error_body, TRUE);
   g_string_free (self->final_text, TRUE);
+  g_byte_array_unref (self->replay);
+  drain_done (self);
   G_OBJECT_CLASS (gst_s2s_nova_parent_class)->finalize (object);
 }
 
@@ -896,6 +1287,13 @@ gst_s2s_nova_class_init (GstS2SNovaClass * klass)
       g_param_spec_string ("profile", "Profile",
           "Profile of the shared credentials/config files (NULL: "
           "AWS_PROFILE, then \"default\")", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SESSION_LIMIT,
+      g_param_spec_uint ("session-limit", "Session limit",
+          "How long Bedrock lets one stream run (ms). From 3/4 of it the "
+          "element moves the conversation to a new stream at a turn "
+          "boundary, with the history and the unanswered user audio "
+          "replayed; at the latest about 15 s before it (0: never rotate)",
+          0, G_MAXUINT, DEFAULT_SESSION_LIMIT_MS, MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -917,6 +1315,10 @@ gst_s2s_nova_class_init (GstS2SNovaClass * klass)
   base_class->transport_send = transport_send;
   base_class->close_transport = gst_s2s_nova_close_transport;
   base_class->session_open = gst_s2s_nova_session_open;
+  base_class->session_resume = gst_s2s_nova_session_resume;
+  base_class->rotation_ready = gst_s2s_nova_rotation_ready;
+  base_class->can_resume = gst_s2s_nova_can_resume;
+  base_class->map_close = gst_s2s_nova_map_close;
   base_class->handle_message = gst_s2s_nova_handle_message;
   base_class->send_audio = gst_s2s_nova_send_audio;
   base_class->commit = gst_s2s_nova_noop;
@@ -933,4 +1335,7 @@ gst_s2s_nova_init (GstS2SNova * self)
   self->out = g_byte_array_new ();
   self->error_body = g_string_new (NULL);
   self->final_text = g_string_new (NULL);
+  self->replay = g_byte_array_new ();
+  self->replay_voiced = -1;
+  self->session_limit_ms = DEFAULT_SESSION_LIMIT_MS;
 }

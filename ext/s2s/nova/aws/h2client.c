@@ -730,6 +730,14 @@ gst_s2s_h2_client_new (GstObject * parent, const GstS2SH2Callbacks * cb,
   return c;
 }
 
+void
+gst_s2s_h2_client_set_callbacks (GstS2SH2Client * c,
+    const GstS2SH2Callbacks * cb, gpointer user_data)
+{
+  c->cb = *cb;
+  c->user_data = user_data;
+}
+
 static gboolean
 host_is_loopback (const gchar * host)
 {

@@ -85,6 +85,11 @@ gboolean gst_s2s_h2_client_send (GstS2SH2Client * client, const guint8 * data,
  * keeps being read. */
 gboolean gst_s2s_h2_client_end (GstS2SH2Client * client);
 
+/* Report to other callbacks from now on (a stream that drains while its
+ * owner goes on with a new one) */
+void gst_s2s_h2_client_set_callbacks (GstS2SH2Client * client,
+    const GstS2SH2Callbacks * cb, gpointer user_data);
+
 /* Bytes queued and not yet handed to the socket */
 gsize gst_s2s_h2_client_get_queued (GstS2SH2Client * client);
 
