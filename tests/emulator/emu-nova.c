@@ -1283,6 +1283,9 @@ on_data (EmuH2Conn * h2, gint32 id, const guint8 * data, gsize len, gpointer ud)
   while (!n->ended && (msg = gst_s2s_aws_decoder_pop (n->dec))) {
     handle_envelope (n, msg);
     gst_s2s_aws_message_free (msg);
+    /* a fault (drop) may have closed the connection and freed n */
+    if (lookup (h2, id) != n)
+      return;
   }
 }
 
@@ -1295,8 +1298,12 @@ on_end (EmuH2Conn * h2, gint32 id, gpointer ud)
     return;
   emu_log_conn_note (n->conn->index, "client-end-stream", NULL);
   if (n->responding) {
-    while (n->reply_pos < n->reply->len)
+    while (n->reply_pos < n->reply->len) {
       send_audio_chunk (n);
+      /* a fault on a server event may have closed the connection */
+      if (lookup (h2, id) != n || n->ended)
+        return;
+    }
     reply_finish (n, FALSE);
   }
   if (n->completion_started) {
