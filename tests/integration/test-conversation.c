@@ -685,7 +685,10 @@ GST_START_TEST (test_grok_native_16k)
   gst_message_unref (m);
 
   log = it_emu_log (emu);
-  upd = server_event (log, "session.updated", 0);
+  /* the session may open before the caps are known: the last update has
+   * the input format the audio went out in */
+  upd = server_event (log, "session.updated",
+      it_log_count (log, "server", "session.updated") - 1);
   fmt = json_object_get_object_member (json_object_get_object_member
       (json_object_get_object_member (json_object_get_object_member (upd,
                   "session"), "audio"), "input"), "format");
