@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets with clang, ASan and UBSan into build-fuzz/
 # and fuzzes each for SECONDS (default 60), starting from its seed corpus.
 #   bash scripts/fuzz.sh [SECONDS]
+# S2S_FUZZ_TARGETS="base64:base64 ..." limits the run to those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -10,8 +11,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 fi
 # target:corpus, as tests/fuzz/meson.build pairs them
-targets="openai-events:openai grok-events:grok gemini-events:gemini
-  eventstream:eventstream sigv4-verify:sigv4-verify nova-protocol:nova-protocol"
+targets=${S2S_FUZZ_TARGETS:-"openai-events:openai grok-events:grok
+  gemini-events:gemini base64:base64 eventstream:eventstream
+  sigv4-verify:sigv4-verify nova-protocol:nova-protocol"}
 for t in $targets; do ninja -C build-fuzz "tests/fuzz/fuzz-${t%%:*}"; done
 for t in $targets; do
   corpus=$(mktemp -d)
