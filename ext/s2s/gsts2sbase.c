@@ -2147,9 +2147,10 @@ arrival_caps (void)
   return caps;
 }
 
-void
-gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
-    const gchar * item_id, const guint8 * data, gsize size)
+/* @data, or @owned (taken, its memory shared by the queued buffers) */
+static void
+queue_response_audio (GstS2SBase * self, const gchar * response_id,
+    const gchar * item_id, const guint8 * data, GstBuffer * owned, gsize size)
 {
   GstS2SBasePrivate *priv = self->priv;
   const GstS2SAudioFormat *fmt = &priv->out_format;
@@ -2162,8 +2163,11 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
   gsize off;
 
   size -= size % bps;
-  if (size == 0)
+  if (size == 0) {
+    if (owned)
+      gst_buffer_unref (owned);
     return;
+  }
 
   now = current_running_time (self);
   GST_OBJECT_LOCK (self);
@@ -2177,6 +2181,8 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
     GST_S2S_BASE_UNLOCK (self);
     GST_LOG_OBJECT (self, "dropping %" G_GSIZE_FORMAT " bytes of interrupted "
         "or flushed audio", size);
+    if (owned)
+      gst_buffer_unref (owned);
     return;
   }
 
@@ -2210,7 +2216,16 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
         gst_util_uint64_scale_int (s0, GST_SECOND, fmt->rate);
     GstClockTime end = priv->item_first_pts +
         gst_util_uint64_scale_int (s1, GST_SECOND, fmt->rate);
-    GstBuffer *buf = gst_buffer_new_memdup (data + off, n);
+    GstBuffer *buf;
+
+    if (owned == NULL)
+      buf = gst_buffer_new_memdup (data + off, n);
+    else if (off == 0 && n == gst_buffer_get_size (owned)) {
+      /* all of it in one output buffer */
+      buf = owned;
+      owned = NULL;
+    } else
+      buf = gst_buffer_copy_region (owned, GST_BUFFER_COPY_MEMORY, off, n);
 
     if (priv->traced && GST_CLOCK_TIME_IS_VALID (now))
       gst_buffer_add_reference_timestamp_meta (buf, arrival_caps (), now,
@@ -2233,6 +2248,8 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
   }
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
+  if (owned)
+    gst_buffer_unref (owned);
 
   if (first_audio) {
     post_element_message (self, gst_structure_new ("s2s-response",
@@ -2259,6 +2276,23 @@ gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
               "response-id", G_TYPE_STRING, response_id, NULL));
     }
   }
+}
+
+void
+gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
+    const gchar * item_id, const guint8 * data, gsize size)
+{
+  queue_response_audio (self, response_id, item_id, data, NULL, size);
+}
+
+void
+gst_s2s_base_response_audio_buffer (GstS2SBase * self,
+    const gchar * response_id, const gchar * item_id, GstBuffer * buffer)
+{
+  g_return_if_fail (GST_IS_BUFFER (buffer));
+
+  queue_response_audio (self, response_id, item_id, NULL, buffer,
+      gst_buffer_get_size (buffer));
 }
 
 void

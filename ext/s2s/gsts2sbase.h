@@ -292,6 +292,10 @@ void gst_s2s_base_response_started (GstS2SBase * self,
     const gchar * response_id);
 void gst_s2s_base_response_audio (GstS2SBase * self, const gchar * response_id,
     const gchar * item_id, const guint8 * data, gsize size);
+/* The same for audio already in a buffer (taken): the queued output buffers
+ * share its memory instead of copying it */
+void gst_s2s_base_response_audio_buffer (GstS2SBase * self,
+    const gchar * response_id, const gchar * item_id, GstBuffer * buffer);
 /* @status: completed, cancelled, failed, incomplete */
 void gst_s2s_base_response_done (GstS2SBase * self, const gchar * response_id,
     const gchar * status);

@@ -4,10 +4,14 @@
  *
  * libFuzzer target for the OpenAI Realtime server-event parser: each input
  * is a sequence of events, one per line, fed to a fresh s2sopenai element
- * exactly as the I/O thread feeds frames from the socket.
+ * exactly as the I/O thread feeds frames from the socket. Each line also
+ * goes through the differential check of the audio-delta fast path
+ * (openai-delta-diff.h): it aborts when the fast path and json-glib read
+ * an event differently.
  */
 
 #include "fuzz-lines.h"
+#include "openai-delta-diff.h"
 #include "gsts2selements.h"
 #include "openai/gsts2sopenai.h"
 
@@ -22,6 +26,7 @@ int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 static void
 feed (GstElement * element, const gchar * data, gsize size)
 {
+  openai_delta_differential (data, size);
   gst_s2s_openai_handle_event (GST_S2S_OPENAI (element), data, size);
 }
 

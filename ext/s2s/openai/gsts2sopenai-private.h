@@ -29,6 +29,43 @@ const gchar *gst_s2s_openai_str_member (JsonObject * o, const gchar * name);
 gint64 gst_s2s_openai_int_member (JsonObject * o, const gchar * name);
 JsonObject *gst_s2s_openai_obj_member (JsonObject * o, const gchar * name);
 
+/* The fast path for audio deltas (see gst_s2s_openai_handle_event): what a
+ * flat event object carries. Strings are copies (NUL-terminated), NULL when
+ * absent; the indexes are -1 when absent; @delta points into the scanned
+ * text, not yet checked as base64. */
+#define GST_S2S_OPENAI_FAST_ID_MAX 128
+typedef struct
+{
+  const gchar *type;            /* a static string: one of the names taken */
+  const gchar *response_id;
+  const gchar *item_id;
+  const gchar *event_id;
+  gint64 output_index;
+  gint64 content_index;
+  const gchar *delta;
+  gsize delta_len;
+  /* storage for the ids above */
+  gchar response_id_buf[GST_S2S_OPENAI_FAST_ID_MAX];
+  gchar item_id_buf[GST_S2S_OPENAI_FAST_ID_MAX];
+  gchar event_id_buf[GST_S2S_OPENAI_FAST_ID_MAX];
+} GstS2SOpenAIAudioDelta;
+
+/* TRUE when @data is an audio delta event the fast path takes: one JSON
+ * object of string and integer members without escapes or duplicate keys,
+ * printable ASCII strings, a "type" naming an audio delta and a "delta"
+ * string; FALSE for anything else (json-glib then parses it) */
+gboolean gst_s2s_openai_scan_audio_delta (const gchar * data, gsize size,
+    GstS2SOpenAIAudioDelta * ev);
+
+/* Turns the fast path off (TRUE by default), for tests and benchmarks that
+ * compare it with the json-glib path */
+void gst_s2s_openai_set_fast_path (GstS2SOpenAI * self, gboolean enabled);
+
+/* The text of an input_audio_buffer.append event carrying @size bytes
+ * (any size: the caller splits long audio), and its length in @len */
+gchar *gst_s2s_openai_build_append (const guint8 * data, gsize size,
+    gsize * len);
+
 G_END_DECLS
 
 #endif

@@ -51,6 +51,7 @@
 #include "gsts2sopenai.h"
 #include "gsts2sopenai-private.h"
 #include "gsts2selements.h"
+#include "gsts2sbase64.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_openai_debug);
 #define GST_CAT_DEFAULT gst_s2s_openai_debug
@@ -80,6 +81,7 @@ typedef struct
   gchar *sent_voice;
   /* item_id -> function name: GA puts the name on the item only */
   GHashTable *call_names;
+  gboolean no_fast_path;
 } GstS2SOpenAIPrivate;
 
 G_DEFINE_TYPE_WITH_CODE (GstS2SOpenAI, gst_s2s_openai, GST_TYPE_S2S_BASE,
@@ -490,27 +492,36 @@ gst_s2s_openai_send_history (GstS2SBase * base, JsonArray * items)
   }
 }
 
-static void
-gst_s2s_openai_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
+gchar *
+gst_s2s_openai_build_append (const guint8 * data, gsize size, gsize * len)
 {
   static const gchar prefix[] =
       "{\"type\":\"input_audio_buffer.append\",\"audio\":\"";
+  gsize n = sizeof (prefix) - 1;
+  gsize b64 = gst_s2s_base64_encoded_size (size);
+  gchar *text;
+
+  g_return_val_if_fail (b64 > 0 || size == 0, NULL);
+  text = g_malloc (n + b64 + 3);
+  memcpy (text, prefix, n);
+  n += gst_s2s_base64_encode (data, size, text + n);
+  text[n++] = '"';
+  text[n++] = '}';
+  text[n] = '\0';
+  *len = n;
+  return text;
+}
+
+static void
+gst_s2s_openai_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
+{
   gsize max = 48000, off;       /* 1 s of 24 kHz PCM, 6 s of G.711 */
 
   for (off = 0; off < size; off += max) {
-    gsize n = MIN (max, size - off);
-    gsize b64 = (n / 3 + 1) * 4 + 4;
-    gsize len = sizeof (prefix) - 1;
-    gchar *text = g_malloc (len + b64 + 3);
-    gint state = 0, save = 0;
+    gsize len;
+    gchar *text = gst_s2s_openai_build_append (data + off,
+        MIN (max, size - off), &len);
 
-    memcpy (text, prefix, len);
-    len += g_base64_encode_step (data + off, n, FALSE, text + len, &state,
-        &save);
-    len += g_base64_encode_close (FALSE, text + len, &state, &save);
-    text[len++] = '"';
-    text[len++] = '}';
-    text[len] = '\0';
     gst_s2s_base_send (base, text, len);
     g_free (text);
   }
@@ -835,6 +846,235 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
   }
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* The fast path for audio deltas
+ *
+ * Audio deltas are nearly all of a reply's events and mostly one long
+ * base64 string; json-glib scans that string a character at a time and
+ * copies it before base64 has to decode it again. The scanner below takes
+ * only the plain form servers send: one flat object of string and integer
+ * members, no escapes, no duplicate keys, printable ASCII, and decodes the
+ * delta (strict base64) straight into the output buffer. Anything else
+ * returns FALSE and goes through json-glib as before, so errors and
+ * lenient decoding stay what they were. */
+
+#define FAST_MAX_KEYS 16
+
+static inline const gchar *
+fast_skip_ws (const gchar * p, const gchar * end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* a string of printable ASCII without escapes at @p (its opening quote):
+ * its text in @s / @len, and the position after its closing quote */
+static const gchar *
+fast_string (const gchar * p, const gchar * end, const gchar ** s, gsize * len)
+{
+  const gchar *q;
+
+  if (p >= end || *p != '"')
+    return NULL;
+  for (q = ++p; q < end && *q != '"'; q++) {
+    guchar c = *q;
+    if (c < 0x20 || c > 0x7e || c == '\\')
+      return NULL;
+  }
+  if (q >= end)
+    return NULL;
+  *s = p;
+  *len = q - p;
+  return q + 1;
+}
+
+/* -?(0|[1-9][0-9]*), 15 digits at most: exact in json-glib's int64 (no
+ * fraction or exponent: the caller wants ',' or '}' next) */
+static const gchar *
+fast_int (const gchar * p, const gchar * end, gint64 * v)
+{
+  gboolean neg = FALSE;
+  gint64 r = 0;
+  guint digits = 0;
+
+  if (p < end && *p == '-') {
+    neg = TRUE;
+    p++;
+  }
+  if (p >= end || !g_ascii_isdigit (*p))
+    return NULL;
+  if (*p == '0') {
+    p++;
+    if (p < end && g_ascii_isdigit (*p))
+      return NULL;
+  } else {
+    for (; p < end && g_ascii_isdigit (*p); p++) {
+      if (++digits > 15)
+        return NULL;
+      r = r * 10 + (*p - '0');
+    }
+  }
+  *v = neg ? -r : r;
+  return p;
+}
+
+#define KEY_IS(k, klen, lit) \
+    ((klen) == sizeof (lit) - 1 && memcmp ((k), (lit), sizeof (lit) - 1) == 0)
+
+static gboolean
+fast_copy_id (gchar * buf, const gchar * s, gsize len, const gchar ** out)
+{
+  if (len >= GST_S2S_OPENAI_FAST_ID_MAX)
+    return FALSE;
+  memcpy (buf, s, len);
+  buf[len] = '\0';
+  *out = buf;
+  return TRUE;
+}
+
+gboolean
+gst_s2s_openai_scan_audio_delta (const gchar * data, gsize size,
+    GstS2SOpenAIAudioDelta * ev)
+{
+  const gchar *p = data, *end = data + size;
+  const gchar *keys[FAST_MAX_KEYS];
+  gsize key_lens[FAST_MAX_KEYS];
+  guint n_keys = 0, i;
+
+  ev->type = ev->response_id = ev->item_id = ev->event_id = NULL;
+  ev->output_index = ev->content_index = -1;
+  ev->delta = NULL;
+  ev->delta_len = 0;
+
+  p = fast_skip_ws (p, end);
+  if (p >= end || *p != '{')
+    return FALSE;
+  p = fast_skip_ws (p + 1, end);
+  for (;;) {
+    const gchar *k, *v;
+    gsize klen, vlen;
+
+    p = fast_string (p, end, &k, &klen);
+    if (p == NULL || n_keys == FAST_MAX_KEYS)
+      return FALSE;
+    for (i = 0; i < n_keys; i++)
+      if (key_lens[i] == klen && memcmp (keys[i], k, klen) == 0)
+        return FALSE;
+    keys[n_keys] = k;
+    key_lens[n_keys++] = klen;
+
+    p = fast_skip_ws (p, end);
+    if (p >= end || *p != ':')
+      return FALSE;
+    p = fast_skip_ws (p + 1, end);
+    if (p >= end)
+      return FALSE;
+
+    if (*p == '"' && KEY_IS (k, klen, "delta")) {
+      /* the base64 decoder checks every character of it later: any escape
+       * or control character fails there */
+      const gchar *q = memchr (p + 1, '"', end - (p + 1));
+
+      if (q == NULL)
+        return FALSE;
+      ev->delta = p + 1;
+      ev->delta_len = q - (p + 1);
+      p = q + 1;
+    } else if (*p == '"') {
+      p = fast_string (p, end, &v, &vlen);
+      if (p == NULL)
+        return FALSE;
+      if (KEY_IS (k, klen, "type")) {
+        if (KEY_IS (v, vlen, "response.output_audio.delta"))
+          ev->type = "response.output_audio.delta";
+        else if (KEY_IS (v, vlen, "response.audio.delta"))
+          ev->type = "response.audio.delta";
+        else
+          return FALSE;         /* another event: json-glib's */
+      } else if (KEY_IS (k, klen, "response_id")) {
+        if (!fast_copy_id (ev->response_id_buf, v, vlen, &ev->response_id))
+          return FALSE;
+      } else if (KEY_IS (k, klen, "item_id")) {
+        if (!fast_copy_id (ev->item_id_buf, v, vlen, &ev->item_id))
+          return FALSE;
+      } else if (KEY_IS (k, klen, "event_id")) {
+        if (!fast_copy_id (ev->event_id_buf, v, vlen, &ev->event_id))
+          return FALSE;
+      } else if (KEY_IS (k, klen, "output_index") ||
+          KEY_IS (k, klen, "content_index")) {
+        return FALSE;
+      }
+    } else if (*p == '-' || g_ascii_isdigit (*p)) {
+      gint64 n;
+
+      p = fast_int (p, end, &n);
+      if (p == NULL)
+        return FALSE;
+      if (KEY_IS (k, klen, "output_index"))
+        ev->output_index = n;
+      else if (KEY_IS (k, klen, "content_index"))
+        ev->content_index = n;
+      else if (KEY_IS (k, klen, "type") || KEY_IS (k, klen, "response_id") ||
+          KEY_IS (k, klen, "item_id") || KEY_IS (k, klen, "event_id") ||
+          KEY_IS (k, klen, "delta"))
+        return FALSE;
+    } else {
+      return FALSE;             /* objects, arrays, literals, floats */
+    }
+
+    p = fast_skip_ws (p, end);
+    if (p >= end)
+      return FALSE;
+    if (*p == '}')
+      break;
+    if (*p != ',')
+      return FALSE;
+    p = fast_skip_ws (p + 1, end);
+  }
+  if (fast_skip_ws (p + 1, end) != end)
+    return FALSE;
+  return ev->type != NULL && ev->delta != NULL;
+}
+
+void
+gst_s2s_openai_set_fast_path (GstS2SOpenAI * self, gboolean enabled)
+{
+  PRIV (self)->no_fast_path = !enabled;
+}
+
+/* TRUE when @data was an audio delta taken here */
+static gboolean
+handle_audio_delta_fast (GstS2SOpenAI * self, const gchar * data, gsize size)
+{
+  GstS2SOpenAIAudioDelta ev;
+  GstBuffer *buf;
+  GstMapInfo map;
+  gsize len;
+  gboolean ok;
+
+  if (!gst_s2s_openai_scan_audio_delta (data, size, &ev) || ev.delta_len < 4)
+    return FALSE;
+  buf = gst_buffer_new_allocate (NULL,
+      gst_s2s_base64_decoded_max (ev.delta_len), NULL);
+  if (buf == NULL)
+    return FALSE;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  ok = gst_s2s_base64_decode (ev.delta, ev.delta_len, map.data, &len);
+  gst_buffer_unmap (buf, &map);
+  if (!ok) {
+    gst_buffer_unref (buf);
+    return FALSE;
+  }
+  gst_buffer_set_size (buf, len);
+  GST_TRACE_OBJECT (self, "event %s (%" G_GSIZE_FORMAT " bytes, fast path)",
+      ev.type, size);
+  gst_s2s_base_response_audio_buffer (GST_S2S_BASE (self), ev.response_id,
+      ev.item_id, buf);
+  return TRUE;
+}
+
 void
 gst_s2s_openai_handle_event (GstS2SOpenAI * self, const gchar * data,
     gsize size)
@@ -845,6 +1085,8 @@ gst_s2s_openai_handle_event (GstS2SOpenAI * self, const gchar * data,
   const gchar *type;
   GError *err = NULL;
 
+  if (!priv->no_fast_path && handle_audio_delta_fast (self, data, size))
+    return;
   if (!json_parser_load_from_data (priv->parser, data, size, &err)) {
     gchar *msg = g_strdup_printf ("malformed event: %s", err->message);
     gst_s2s_base_provider_error (GST_S2S_BASE (self), GST_S2S_ERROR_PROTOCOL,

@@ -23,7 +23,9 @@ struct _GstS2SOpenAIClass
       gboolean initial);
 
   /* A dialect's own server events, tried before the OpenAI ones; return
-   * TRUE when @ev was handled */
+   * TRUE when @ev was handled. Audio deltas
+   * (response.output_audio.delta, response.audio.delta) taken by the fast
+   * path never come here. */
   gboolean (*handle_event) (GstS2SOpenAI * self, const gchar * type,
       JsonObject * ev);
 
