@@ -5,56 +5,64 @@
  * Base64 for the audio in JSON events (see gsts2sbase64.h). GLib's codec
  * works through a state machine a character at a time and its decoder
  * skips invalid characters; this one moves whole groups (two 3-byte / 4-
- * character groups per loop turn) through tables and rejects anything
- * that is not canonical base64, so a caller can fall back to a lenient
- * path.
+ * character groups per loop turn) through tables (12 bits -> 2
+ * characters to encode, one pre-shifted table per character position to
+ * decode) and rejects anything that is not canonical base64, so a caller
+ * can fall back to a lenient path.
  */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include "gsts2sbase64.h"
 
-static const gchar enc_table[64] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* The tables are built by the preprocessor from these two mappings. */
 
-/* character -> 6-bit value, 0xff for anything outside the alphabet
+/* 6-bit value -> character */
+#define ENC(i) ((i) < 26 ? 'A' + (i) : (i) < 52 ? 'a' + (i) - 26 : \
+    (i) < 62 ? '0' + (i) - 52 : (i) == 62 ? '+' : '/')
+/* character -> 6-bit value, or 0x100 for anything outside the alphabet
  * (including '=', which only the last group may hold) */
-static const guint8 dec_table[256] = {
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0x3e, 0xff, 0xff, 0xff, 0x3f,
-  0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b,
-  0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
-  0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-  0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-  0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20,
-  0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-  0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30,
-  0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-};
+#define DEC(c) ((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' : \
+    (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 : \
+    (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 : \
+    (c) == '+' ? 62 : (c) == '/' ? 63 : 0x100)
+
+#define R4(f, n) f (n), f ((n) + 1), f ((n) + 2), f ((n) + 3)
+#define R16(f, n) R4 (f, n), R4 (f, (n) + 4), R4 (f, (n) + 8), \
+    R4 (f, (n) + 12)
+#define R64(f, n) R16 (f, n), R16 (f, (n) + 16), R16 (f, (n) + 32), \
+    R16 (f, (n) + 48)
+#define R256(f, n) R64 (f, n), R64 (f, (n) + 64), R64 (f, (n) + 128), \
+    R64 (f, (n) + 192)
+#define R4096(f) R256 (f, 0), R256 (f, 256), R256 (f, 512), \
+    R256 (f, 768), R256 (f, 1024), R256 (f, 1280), R256 (f, 1536), \
+    R256 (f, 1792), R256 (f, 2048), R256 (f, 2304), R256 (f, 2560), \
+    R256 (f, 2816), R256 (f, 3072), R256 (f, 3328), R256 (f, 3584), \
+    R256 (f, 3840)
+
+/* 12 bits -> their two characters, in memory order */
+#define PAIR(x) { ENC ((x) >> 6), ENC ((x) & 0x3f) }
+static const gchar enc_pairs[4096][2] = { R4096 (PAIR) };
+
+/* character -> its value already in place in a group's 24 bits; a
+ * character outside the alphabet sets the 8 bits above them, so one test
+ * of the OR of a group finds any */
+#define DSH(c, shift) (DEC (c) > 63 ? 0xff000000u : \
+    (guint32) DEC (c) << (shift))
+#define D0(c) DSH (c, 18)
+#define D1(c) DSH (c, 12)
+#define D2(c) DSH (c, 6)
+#define D3(c) DSH (c, 0)
+static const guint32 dec0[256] = { R256 (D0, 0) };
+static const guint32 dec1[256] = { R256 (D1, 0) };
+static const guint32 dec2[256] = { R256 (D2, 0) };
+static const guint32 dec3[256] = { R256 (D3, 0) };
+
+#define INVALID 0xff000000u
 
 gsize
 gst_s2s_base64_encoded_size (gsize n)
@@ -77,10 +85,8 @@ encode_group (const guint8 * in, gchar * out)
 {
   guint32 v = ((guint32) in[0] << 16) | ((guint32) in[1] << 8) | in[2];
 
-  out[0] = enc_table[v >> 18];
-  out[1] = enc_table[(v >> 12) & 0x3f];
-  out[2] = enc_table[(v >> 6) & 0x3f];
-  out[3] = enc_table[v & 0x3f];
+  memcpy (out, enc_pairs[v >> 12], 2);
+  memcpy (out + 2, enc_pairs[v & 0xfff], 2);
 }
 
 gsize
@@ -100,21 +106,32 @@ gst_s2s_base64_encode (const guint8 * data, gsize n, gchar * out)
     o += 4;
   }
   if (n - i == 1) {
-    guint32 v = (guint32) data[i] << 16;
-    o[0] = enc_table[v >> 18];
-    o[1] = enc_table[(v >> 12) & 0x3f];
+    memcpy (o, enc_pairs[(guint) data[i] << 4], 2);
     o[2] = '=';
     o[3] = '=';
     o += 4;
   } else if (n - i == 2) {
     guint32 v = ((guint32) data[i] << 16) | ((guint32) data[i + 1] << 8);
-    o[0] = enc_table[v >> 18];
-    o[1] = enc_table[(v >> 12) & 0x3f];
-    o[2] = enc_table[(v >> 6) & 0x3f];
+    memcpy (o, enc_pairs[v >> 12], 2);
+    o[2] = enc_pairs[v & 0xfff][0];
     o[3] = '=';
     o += 4;
   }
   return o - out;
+}
+
+static inline guint32
+decode_group (const guint8 * in)
+{
+  return dec0[in[0]] | dec1[in[1]] | dec2[in[2]] | dec3[in[3]];
+}
+
+static inline void
+store3 (guint8 * o, guint32 v)
+{
+  o[0] = v >> 16;
+  o[1] = v >> 8;
+  o[2] = v;
 }
 
 gboolean
@@ -123,9 +140,9 @@ gst_s2s_base64_decode (const gchar * text, gsize len, guint8 * out,
 {
   const guint8 *in = (const guint8 *) text;
   guint8 *o = out;
-  guint32 bad = 0;
   gsize i = 0, body;
-  guint a, b, c, d;
+  guint a, b, c;
+  guint32 v;
 
   *out_len = 0;
   if (len % 4 != 0)
@@ -135,81 +152,55 @@ gst_s2s_base64_decode (const gchar * text, gsize len, guint8 * out,
   /* every group but the last has no padding */
   body = len - 4;
 
-  /* two groups, 8 characters -> 6 bytes, per turn; an invalid character
-   * sets bit 7 of its table entry, collected in @bad and checked once per
-   * turn */
-  for (; body - i >= 8; i += 8, o += 6) {
-    guint32 v, w;
-    guint e, f, g, h;
+  /* two groups, 8 characters -> 6 bytes, per turn, written as one 8-byte
+   * store (its last two bytes are overwritten next: the loop stops while
+   * at least 3 more bytes follow, so it never writes past the output) */
+  for (; body - i >= 12; i += 8, o += 6) {
+    guint32 w;
+    guint64 x;
 
-    a = dec_table[in[i]];
-    b = dec_table[in[i + 1]];
-    c = dec_table[in[i + 2]];
-    d = dec_table[in[i + 3]];
-    e = dec_table[in[i + 4]];
-    f = dec_table[in[i + 5]];
-    g = dec_table[in[i + 6]];
-    h = dec_table[in[i + 7]];
-    bad = a | b | c | d | e | f | g | h;
-    if (G_UNLIKELY (bad & 0x80))
+    v = decode_group (in + i);
+    w = decode_group (in + i + 4);
+    if (G_UNLIKELY ((v | w) & INVALID))
       return FALSE;
-    v = (a << 18) | (b << 12) | (c << 6) | d;
-    w = (e << 18) | (f << 12) | (g << 6) | h;
-    o[0] = v >> 16;
-    o[1] = v >> 8;
-    o[2] = v;
-    o[3] = w >> 16;
-    o[4] = w >> 8;
-    o[5] = w;
+    x = GUINT64_TO_BE (((guint64) v << 40) | ((guint64) w << 16));
+    memcpy (o, &x, 8);
   }
-  if (body - i == 4) {
-    guint32 v;
-
-    a = dec_table[in[i]];
-    b = dec_table[in[i + 1]];
-    c = dec_table[in[i + 2]];
-    d = dec_table[in[i + 3]];
-    if ((a | b | c | d) & 0x80)
+  for (; body - i >= 4; i += 4, o += 3) {
+    v = decode_group (in + i);
+    if (v & INVALID)
       return FALSE;
-    v = (a << 18) | (b << 12) | (c << 6) | d;
-    o[0] = v >> 16;
-    o[1] = v >> 8;
-    o[2] = v;
-    o += 3;
-    i += 4;
+    store3 (o, v);
   }
 
   /* the last group: "xxxx", "xxx=" or "xx==" */
-  a = dec_table[in[i]];
-  b = dec_table[in[i + 1]];
-  if ((a | b) & 0x80)
-    return FALSE;
-  if (in[i + 2] == '=') {
-    if (in[i + 3] != '=' || (b & 0x0f) != 0)
+  if (in[i + 3] != '=') {
+    v = decode_group (in + i);
+    if (v & INVALID)
       return FALSE;
-    o[0] = (a << 2) | (b >> 4);
-    o += 1;
+    store3 (o, v);
+    o += 3;
   } else {
-    c = dec_table[in[i + 2]];
-    if (c & 0x80)
+    a = in[i];
+    b = in[i + 1];
+    c = in[i + 2];
+    v = dec0[a] | dec1[b];
+    if (v & INVALID)
       return FALSE;
-    if (in[i + 3] == '=') {
-      if ((c & 0x03) != 0)
+    if (c == '=') {
+      /* "xx==": 8 bits, the 4 below them zero */
+      if (v & 0x0ffff)
         return FALSE;
-      o[0] = (a << 2) | (b >> 4);
-      o[1] = (b << 4) | (c >> 2);
-      o += 2;
+      o[0] = v >> 16;
+      o += 1;
     } else {
-      guint32 v;
-
-      d = dec_table[in[i + 3]];
-      if (d & 0x80)
+      /* "xxx=": 16 bits, the 2 below them zero */
+      v |= dec2[c];
+      if ((v & INVALID) || (v & 0x000ff))
         return FALSE;
-      v = (a << 18) | (b << 12) | (c << 6) | d;
       o[0] = v >> 16;
       o[1] = v >> 8;
-      o[2] = v;
-      o += 3;
+      o += 2;
     }
   }
   *out_len = o - out;
