@@ -1060,7 +1060,10 @@ handle_audio_delta_fast (GstS2SOpenAI * self, const gchar * data, gsize size)
       gst_s2s_base64_decoded_max (ev.delta_len), NULL);
   if (buf == NULL)
     return FALSE;
-  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  if (!gst_buffer_map (buf, &map, GST_MAP_WRITE)) {
+    gst_buffer_unref (buf);
+    return FALSE;
+  }
   ok = gst_s2s_base64_decode (ev.delta, ev.delta_len, map.data, &len);
   gst_buffer_unmap (buf, &map);
   if (!ok) {
