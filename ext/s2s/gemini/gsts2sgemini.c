@@ -62,6 +62,7 @@
 #include "gsts2sgemini.h"
 #include "gsts2sbase-private.h"
 #include "gsts2selements.h"
+#include "gsts2sbase64.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_gemini_debug);
 #define GST_CAT_DEFAULT gst_s2s_gemini_debug
@@ -677,13 +678,10 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   for (off = 0; off < size; off += MAX_AUDIO_CHUNK) {
     gsize n = MIN (MAX_AUDIO_CHUNK, size - off);
     gsize len = sizeof (prefix) - 1;
-    gchar *text = g_malloc (len + (n / 3 + 1) * 4 + 8);
-    gint state = 0, save = 0;
+    gchar *text = g_malloc (len + gst_s2s_base64_encoded_size (n) + 5);
 
     memcpy (text, prefix, len);
-    len += g_base64_encode_step (data + off, n, FALSE, text + len, &state,
-        &save);
-    len += g_base64_encode_close (FALSE, text + len, &state, &save);
+    len += gst_s2s_base64_encode (data + off, n, text + len);
     memcpy (text + len, "\"}}}", 4);
     len += 4;
     text[len] = '\0';
@@ -920,7 +918,10 @@ handle_model_turn (GstS2SGemini * self, JsonObject * turn)
     const gchar *b64 = gst_s2s_json_string (inline_data, "data");
     const gchar *mime = gst_s2s_json_string (inline_data, "mimeType");
     gchar *buf;
-    gsize len = 0;
+    gsize len = 0, b64_len;
+    GstBuffer *out;
+    GstMapInfo map;
+    gboolean ok;
 
     if (b64 == NULL || *b64 == '\0')
       continue;
@@ -931,6 +932,32 @@ handle_model_turn (GstS2SGemini * self, JsonObject * turn)
     if (mime && strstr (mime, "rate=") && !strstr (mime, "rate=24000"))
       GST_WARNING_OBJECT (self, "audio as %s, expected 24 kHz", mime);
     ensure_response (self);
+    /* canonical base64 (what servers send) straight into the output
+     * buffer; anything else through GLib's lenient decoder, as before */
+    b64_len = strlen (b64);
+    out = b64_len >= 4 ? gst_buffer_new_allocate (NULL,
+        gst_s2s_base64_decoded_max (b64_len), NULL) : NULL;
+    ok = out && gst_buffer_map (out, &map, GST_MAP_WRITE);
+    if (ok) {
+      ok = gst_s2s_base64_decode (b64, b64_len, map.data, &len);
+      gst_buffer_unmap (out, &map);
+    }
+    if (ok && len > 0) {
+      gst_buffer_set_size (out, len);
+      gst_s2s_base_response_audio_buffer (GST_S2S_BASE (self), self->resp_id,
+          self->model_item, out);
+      continue;
+    }
+    if (out)
+      gst_buffer_unref (out);
+    if (b64_len < 2) {
+      /* g_base64_decode_inplace needs two characters at least */
+      gst_s2s_base_provider_error (GST_S2S_BASE (self),
+          GST_S2S_ERROR_PROTOCOL, FALSE, FALSE, NULL,
+          "inline audio data is not base64");
+      continue;
+    }
+    len = 0;
     buf = g_strdup (b64);
     g_base64_decode_inplace (buf, &len);
     gst_s2s_base_response_audio (GST_S2S_BASE (self), self->resp_id,
