@@ -10,7 +10,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 fi
 # target:corpus, as tests/fuzz/meson.build pairs them
-targets="openai-events:openai grok-events:grok gemini-events:gemini
+targets="openai-events:openai grok-events:grok gemini-events:gemini ws-frames:ws-frames
   eventstream:eventstream sigv4-verify:sigv4-verify nova-protocol:nova-protocol"
 for t in $targets; do ninja -C build-fuzz "tests/fuzz/fuzz-${t%%:*}"; done
 for t in $targets; do

@@ -36,6 +36,17 @@ GST_DEBUG_CATEGORY_EXTERN (gst_s2s_debug);
  * GTlsConnection (one reader and one writer at once; its read and write
  * operations are claimed separately). See docs/design.md. */
 
+/* Benchmark probes: tests/bench/s2s-bench.c defines them (and is linked
+ * with --export-dynamic, so these weak references resolve to it); in any
+ * other program they stay NULL. send: a frame's payload went to the
+ * socket, or to the queue when the socket was full (the end of the
+ * element's input path); message: a message arrived, before the element
+ * handles it. */
+void gst_s2s_ws_probe_send (gconstpointer ws, const guint8 * data, gsize len)
+    __attribute__ ((weak));
+void gst_s2s_ws_probe_message (gconstpointer ws, const guint8 * data,
+    gsize len) __attribute__ ((weak));
+
 /* Server events carry base64 audio and whole transcripts */
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 /* response headers, and the body of a refused upgrade */
@@ -700,6 +711,9 @@ handle_frames (GstS2SWs * ws)
         break;
       }
       if (msg) {
+        if (G_UNLIKELY (gst_s2s_ws_probe_message != NULL))
+          gst_s2s_ws_probe_message (ws, g_bytes_get_data (msg, NULL),
+              g_bytes_get_size (msg));
         ws->cb.message (msg, binary, ws->user_data);
         g_bytes_unref (msg);
       }
@@ -709,6 +723,8 @@ handle_frames (GstS2SWs * ws)
       break;
     }
   }
+  if (guard->dead)
+    alive = FALSE;
   if (alive && off > 0)
     g_byte_array_remove_range (ws->rbuf, 0, off);
   guard_unref (guard);
@@ -866,6 +882,8 @@ static gboolean
 on_readable (GObject * stream, gpointer data)
 {
   GstS2SWs *ws = data;
+  GstS2SWsGuard *guard;
+  gboolean gone;
 
   for (;;) {
     GError *err = NULL;
@@ -915,13 +933,20 @@ on_readable (GObject * stream, gpointer data)
         }
         continue;
       }
-      /* fail_connect() and free destroy the source: keep ours alive */
+      guard = guard_ref (ws->guard);
       handle_response (ws, end - ws->rbuf->data + 4);
-      /* @ws may be gone now */
-      return G_SOURCE_CONTINUE;
+      gone = guard->dead;
+      guard_unref (guard);
+      /* a callback freed @ws, or the upgrade failed (the source is gone) */
+      if (gone || (ws->state != WS_OPEN && ws->state != WS_BODY))
+        return G_SOURCE_CONTINUE;
     } else if (ws->state == WS_BODY) {
+      guard = guard_ref (ws->guard);
       check_body (ws, FALSE);
-      return G_SOURCE_CONTINUE;
+      gone = guard->dead;
+      guard_unref (guard);
+      if (gone || ws->state != WS_BODY)
+        return G_SOURCE_CONTINUE;
     } else if (!handle_frames (ws)) {
       return G_SOURCE_CONTINUE;
     }
@@ -1174,10 +1199,15 @@ gst_s2s_ws_close (GstS2SWs * ws, guint drain_ms, guint timeout_ms,
 gboolean
 gst_s2s_ws_send_text (GstS2SWs * ws, const gchar * text, gsize len)
 {
+  gboolean ok;
+
   if (ws == NULL || ws->writer == NULL)
     return FALSE;
-  return writer_send (ws->writer, GST_S2S_WS_OP_TEXT, (const guint8 *) text,
+  ok = writer_send (ws->writer, GST_S2S_WS_OP_TEXT, (const guint8 *) text,
       len, FALSE);
+  if (ok && G_UNLIKELY (gst_s2s_ws_probe_send != NULL))
+    gst_s2s_ws_probe_send (ws, (const guint8 *) text, len);
+  return ok;
 }
 
 gboolean
