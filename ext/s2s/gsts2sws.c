@@ -104,6 +104,7 @@ struct _GstS2SWs
   GUri *uri;
   SoupMessage *msg;
   GSocketClient *client;
+  GTlsConnection *tls;          /* while its accept-certificate is ours */
   GIOStream *stream;
   GPollableInputStream *in;
   GSource *in_source;
@@ -571,6 +572,17 @@ on_client_event (GSocketClient * client, GSocketClientEvent event,
         shared_tls_db ());
   g_signal_connect (connection, "accept-certificate",
       G_CALLBACK (on_accept_certificate), ws);
+  if (ws->tls == NULL)
+    ws->tls = g_object_ref (G_TLS_CONNECTION (connection));
+}
+
+static void
+clear_tls (GstS2SWs * ws)
+{
+  if (ws->tls) {
+    g_signal_handlers_disconnect_by_data (ws->tls, ws);
+    g_clear_object (&ws->tls);
+  }
 }
 
 static void
@@ -980,6 +992,7 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
     return;
   }
   guard_unref (guard);
+  clear_tls (ws);
 
   if (conn == NULL) {
     fail_connect (ws, err, 0, NULL);
@@ -1256,6 +1269,7 @@ gst_s2s_ws_free (GstS2SWs * ws)
     g_io_stream_close (ws->stream, NULL, NULL);
     g_object_unref (ws->stream);
   }
+  clear_tls (ws);
   if (ws->client) {
     g_signal_handlers_disconnect_by_data (ws->client, ws);
     g_object_unref (ws->client);

@@ -180,6 +180,17 @@ cpu_self (void)
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* context switches of every thread of this process (voluntary: waits on
+ * futexes, poll, sleeps; involuntary: preempted) */
+static gint64
+csw_self (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return (gint64) ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static gdouble
 cpu_pid (gint pid)
 {
@@ -670,6 +681,7 @@ main (int argc, char **argv)
   GstClockTime start_base;
   gint64 t0, next, t_end, rss_next, rss_base, rss_end;
   gdouble cpu0, cpu1, emu0, emu1;
+  gint64 csw0 = 0, csw1 = 0;
   GArray *rss_samples;
   gint late = 0;
   guint64 history_bytes = 0;
@@ -791,6 +803,7 @@ main (int argc, char **argv)
     }
     if (cpu0 < 0 && next >= t_end - (gint64) (duration * 1e9)) {
       cpu0 = cpu_self ();
+      csw0 = csw_self ();
       emu0 = cpu_pid (emu_pid);
       g_atomic_int_set (&measuring, 1);
       rss_next = next;
@@ -804,6 +817,7 @@ main (int argc, char **argv)
     sleep_until (next);
   }
   cpu1 = cpu_self ();
+  csw1 = csw_self ();
   emu1 = cpu_pid (emu_pid);
   g_atomic_int_set (&measuring, 0);
   rss_end = status_kib ("VmRSS:");
@@ -835,6 +849,8 @@ main (int argc, char **argv)
       emu_pid > 0 ? 100.0 * (emu1 - emu0) / (n * duration) : -1.0,
       rss_base, rss_end, status_kib ("VmHWM:"),
       (gdouble) (rss_end - rss_base) / n);
+  g_string_append_printf (json, "\"csw_per_conv_s\":%.1f,",
+      (gdouble) (csw1 - csw0) / (n * duration));
   g_string_append_printf (json, "\"lat_in_p50_ms\":%.3f,\"lat_in_p99_ms\":%.3f,"
       "\"lat_in_n\":%u,\"lat_out_p50_ms\":%.3f,\"lat_out_p99_ms\":%.3f,"
       "\"lat_out_n\":%u,\"late_out\":%d,\"latency_ms\":%.1f,\"responses\":%d,\"interrupted\":%d,"
