@@ -238,10 +238,11 @@ shared_tls_db (void)
   if (g_once_init_enter (&db)) {
     GTlsDatabase *d = system_db ()?
         g_object_new (gst_s2s_tls_db_get_type (), NULL) : NULL;
-    /* libsoup 3.2 builds each TLS connection with the backend's default
-     * database and sets the session's only afterwards, by which time the
-     * copy is made: so this becomes the process's default (it verifies
-     * exactly like the one it wraps) */
+    /* GIO builds each TLS client connection with the backend's default
+     * database; ours is set only afterwards (GSocketClient's
+     * TLS_HANDSHAKING event), by which time the copy is made: so this
+     * becomes the process's default (it verifies exactly like the one it
+     * wraps) */
     if (d)
       g_tls_backend_set_default_database (g_tls_backend_get_default (), d);
     g_once_init_leave (&db, d);
