@@ -1582,7 +1582,7 @@ ws_failed (const GError * error, guint http_status, const gchar * body,
   ErrorReport r = { GST_S2S_ERROR_NETWORK, TRUE, TRUE, http_status, -1, NULL,
     NULL, NULL, NULL
   };
-  gchar *debug;
+  gchar *debug, *provider_message = NULL, *provider_code = NULL;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -1606,12 +1606,42 @@ ws_failed (const GError * error, guint http_status, const gchar * body,
     r.retryable = FALSE;
   }
 
+  /* the refused upgrade's body: {"error":{"message":…, "code"|"status":…}}
+   * (OpenAI, xAI and Google all answer so) */
+  if (body && *body && http_status >= 400) {
+    JsonParser *parser = json_parser_new ();
+
+    if (json_parser_load_from_data (parser, body, -1, NULL) &&
+        JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+      JsonNode *e = json_object_get_member (o, "error");
+
+      if (e && JSON_NODE_HOLDS_OBJECT (e)) {
+        JsonObject *eo = json_node_get_object (e);
+        JsonNode *m = json_object_get_member (eo, "message");
+        JsonNode *c = json_object_get_member (eo, "code");
+
+        if (c == NULL || json_node_get_value_type (c) != G_TYPE_STRING)
+          c = json_object_get_member (eo, "status");
+        if (m && json_node_get_value_type (m) == G_TYPE_STRING)
+          provider_message = g_strdup (json_node_get_string (m));
+        if (c && json_node_get_value_type (c) == G_TYPE_STRING)
+          provider_code = g_strdup (json_node_get_string (c));
+      }
+    }
+    g_object_unref (parser);
+  }
+  r.provider_message = provider_message;
+  r.provider_code = provider_code;
+
   debug = g_strdup_printf ("could not connect (HTTP status %u): %s",
       http_status, error->message);
   r.debug = debug;
   post_session_state (self, "closed", debug);
   post_error_report (self, &r);
   g_free (debug);
+  g_free (provider_message);
+  g_free (provider_code);
 }
 
 static const GstS2SWsCallbacks ws_callbacks = {

@@ -1630,6 +1630,11 @@ GST_START_TEST (test_error_unauthorized)
   fail_unless_equals_int (status, 401);
   fail_unless_equals_string (gst_structure_get_string (d, "provider"),
       "openai");
+  /* the refused upgrade's body reaches the details */
+  fail_unless_equals_string (gst_structure_get_string (d, "provider-code"),
+      "invalid_api_key");
+  fail_unless_equals_string (gst_structure_get_string (d,
+          "provider-message"), "Incorrect API key provided.");
   fail_unless (strstr (err->message, "api-key") != NULL, "%s", err->message);
   gst_message_parse_error (msg, NULL, &debug);
   fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
