@@ -43,9 +43,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_s2s_debug);
  * element's input path); message: a message arrived, before the element
  * handles it. */
 void gst_s2s_ws_probe_send (gconstpointer ws, const guint8 * data, gsize len)
-    __attribute__ ((weak));
+    __attribute__((weak));
 void gst_s2s_ws_probe_message (gconstpointer ws, const guint8 * data,
-    gsize len) __attribute__ ((weak));
+    gsize len) __attribute__((weak));
 
 /* Server events carry base64 audio and whole transcripts */
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
@@ -376,8 +376,7 @@ writer_put_locked (WsWriter * w, const guint8 * data, gsize len,
           g_error_free (err);
           break;
         }
-        GST_INFO_OBJECT (w->parent, "WebSocket write failed: %s",
-            err->message);
+        GST_INFO_OBJECT (w->parent, "WebSocket write failed: %s", err->message);
         g_error_free (err);
         w->writable = FALSE;
         w->dead = TRUE;
@@ -699,7 +698,9 @@ handle_frames (GstS2SWs * ws)
     }
     off += n;
     if (f.opcode == GST_S2S_WS_OP_PING) {
-      writer_send (ws->writer, GST_S2S_WS_OP_PONG, f.payload, f.len, TRUE);
+      /* nothing may follow our close frame */
+      if (ws->state == WS_OPEN)
+        writer_send (ws->writer, GST_S2S_WS_OP_PONG, f.payload, f.len, TRUE);
     } else if (f.opcode == GST_S2S_WS_OP_PONG) {
     } else if (f.opcode == GST_S2S_WS_OP_CLOSE) {
       gushort code;
@@ -1011,15 +1012,13 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
     base = b;
   }
   if (base && G_IS_SOCKET_CONNECTION (base)) {
-    GSocket *sock = g_socket_connection_get_socket (G_SOCKET_CONNECTION
-        (base));
+    GSocket *sock = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
     if (sock && g_socket_get_family (sock) != G_SOCKET_FAMILY_UNIX)
       g_socket_set_option (sock, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   }
   g_clear_object (&base);
 
-  ws->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream
-      (ws->stream));
+  ws->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (ws->stream));
   ws->writer = writer_new (ws, g_io_stream_get_output_stream (ws->stream));
 
   /* the upgrade request */

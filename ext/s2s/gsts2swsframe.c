@@ -91,8 +91,7 @@ gst_s2s_ws_assembler_clear (GstS2SWsAssembler * a)
 }
 
 static gushort
-finish_message (guint8 opcode, GBytes * bytes, GBytes ** msg,
-    gboolean * binary)
+finish_message (guint8 opcode, GBytes * bytes, GBytes ** msg, gboolean * binary)
 {
   gsize n;
   const gchar *data = g_bytes_get_data (bytes, &n);

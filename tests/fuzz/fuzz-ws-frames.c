@@ -50,8 +50,7 @@ consume (GByteArray * buf, GstS2SWsAssembler * a)
         g_assert (reason == NULL || g_utf8_validate (reason, -1, NULL));
       g_free (reason);
       go_on = FALSE;
-    } else if (f.opcode == GST_S2S_WS_OP_PING
-        || f.opcode == GST_S2S_WS_OP_PONG) {
+    } else if (f.opcode == GST_S2S_WS_OP_PING || f.opcode == GST_S2S_WS_OP_PONG) {
       g_assert (f.fin && f.len <= 125);
     } else {
       GBytes *msg;

@@ -431,8 +431,7 @@ test_bad_accept (void)
 }
 
 static void
-script_refuse (Server * s, GIOStream * io, const gchar * key,
-    const gchar * req)
+script_refuse (Server * s, GIOStream * io, const gchar * key, const gchar * req)
 {
   const gchar *body = "{\"error\":{\"type\":\"invalid_request_error\","
       "\"code\":\"invalid_api_key\",\"message\":\"bad key\"}}";
@@ -549,8 +548,7 @@ test_abnormal_close (void)
 #define PER_SENDER 400
 
 static void
-script_count (Server * s, GIOStream * io, const gchar * key,
-    const gchar * req)
+script_count (Server * s, GIOStream * io, const gchar * key, const gchar * req)
 {
   gint next[SENDERS] = { 0 };
   gint total = 0, ok = 0;
