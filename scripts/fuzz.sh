@@ -12,7 +12,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 # target:corpus, as tests/fuzz/meson.build pairs them
 targets=${S2S_FUZZ_TARGETS:-"openai-events:openai grok-events:grok
-  gemini-events:gemini base64:base64 eventstream:eventstream
+  gemini-events:gemini base64:base64 ws-frames:ws-frames eventstream:eventstream
   sigv4-verify:sigv4-verify nova-protocol:nova-protocol"}
 for t in $targets; do ninja -C build-fuzz "tests/fuzz/fuzz-${t%%:*}"; done
 for t in $targets; do

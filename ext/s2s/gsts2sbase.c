@@ -201,6 +201,10 @@ struct _GstS2SBasePrivate
   GByteArray *in_spare;         /* swapped with in_pending: no alloc a flush */
   gboolean in_flush_scheduled;
   gboolean in_eos;
+  /* held by the streaming thread while it sends input itself, and by the
+   * I/O thread while it replaces or frees `ws`: a direct send never meets
+   * a freed connection. Taken before the object lock, never inside it. */
+  GMutex direct_lock;
   guint64 uncommitted_bytes;
   GstClockID in_clock_id;
 
@@ -1578,7 +1582,7 @@ ws_failed (const GError * error, guint http_status, const gchar * body,
   ErrorReport r = { GST_S2S_ERROR_NETWORK, TRUE, TRUE, http_status, -1, NULL,
     NULL, NULL, NULL
   };
-  gchar *debug;
+  gchar *debug, *provider_message = NULL, *provider_code = NULL;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -1602,12 +1606,42 @@ ws_failed (const GError * error, guint http_status, const gchar * body,
     r.retryable = FALSE;
   }
 
+  /* the refused upgrade's body: {"error":{"message":…, "code"|"status":…}}
+   * (OpenAI, xAI and Google all answer so) */
+  if (body && *body && http_status >= 400) {
+    JsonParser *parser = json_parser_new ();
+
+    if (json_parser_load_from_data (parser, body, -1, NULL) &&
+        JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+      JsonNode *e = json_object_get_member (o, "error");
+
+      if (e && JSON_NODE_HOLDS_OBJECT (e)) {
+        JsonObject *eo = json_node_get_object (e);
+        JsonNode *m = json_object_get_member (eo, "message");
+        JsonNode *c = json_object_get_member (eo, "code");
+
+        if (c == NULL || json_node_get_value_type (c) != G_TYPE_STRING)
+          c = json_object_get_member (eo, "status");
+        if (m && json_node_get_value_type (m) == G_TYPE_STRING)
+          provider_message = g_strdup (json_node_get_string (m));
+        if (c && json_node_get_value_type (c) == G_TYPE_STRING)
+          provider_code = g_strdup (json_node_get_string (c));
+      }
+    }
+    g_object_unref (parser);
+  }
+  r.provider_message = provider_message;
+  r.provider_code = provider_code;
+
   debug = g_strdup_printf ("could not connect (HTTP status %u): %s",
       http_status, error->message);
   r.debug = debug;
   post_session_state (self, "closed", debug);
   post_error_report (self, &r);
   g_free (debug);
+  g_free (provider_message);
+  g_free (provider_code);
 }
 
 static const GstS2SWsCallbacks ws_callbacks = {
@@ -1656,7 +1690,9 @@ open_connection (GstS2SBase * self)
     g_clear_error (&err);
     return;
   }
+  g_mutex_lock (&self->priv->direct_lock);
   self->priv->ws = gst_s2s_ws_new (GST_OBJECT (self), &ws_callbacks, self);
+  g_mutex_unlock (&self->priv->direct_lock);
   gst_s2s_ws_connect (self->priv->ws, msg, c->ssl_ca_file, c->proxy,
       c->connect_timeout);
   g_object_unref (msg);
@@ -1697,8 +1733,10 @@ stop_session_on_io (GstS2SBase * self)
   clear_rotation (self);
   gst_s2s_ws_free (self->priv->closing_ws);
   self->priv->closing_ws = NULL;
+  g_mutex_lock (&self->priv->direct_lock);
   gst_s2s_ws_free (self->priv->ws);
   self->priv->ws = NULL;
+  g_mutex_unlock (&self->priv->direct_lock);
   self->priv->session_open = FALSE;
   self->priv->session_ready = FALSE;
   GST_S2S_BASE_LOCK (self);
@@ -1770,8 +1808,10 @@ begin_renewal (GstS2SBase * self, const gchar * state, const gchar * reason,
     GST_S2S_BASE_GET_CLASS (self)->close_transport (self);
     priv->own_transport = FALSE;
   }
+  g_mutex_lock (&priv->direct_lock);
   priv->closing_ws = priv->ws;
   priv->ws = NULL;
+  g_mutex_unlock (&priv->direct_lock);
   if (priv->closing_ws)
     gst_s2s_ws_close (priv->closing_ws, ROTATION_DRAIN_MS,
         ROTATION_CLOSE_TIMEOUT_MS, old_connection_closed, self);
@@ -3081,6 +3121,51 @@ pace_input (GstS2SBase * self, GstClockTime rt)
   return !priv->flushing;
 }
 
+/* Streaming thread: input goes to the connection from here, without the
+ * hand-off to the I/O thread, when the session is up and nothing is
+ * queued before it (so input stays in order). The send never blocks: the
+ * WebSocket client writes what the socket takes at once and queues the
+ * rest for the I/O thread (docs/design.md, "Input path"). Sends of the I/O
+ * thread may go out before or after; input EOS is handled on the I/O
+ * thread after this returned, so its padding or commit follows. FALSE:
+ * queue the input as usual. */
+static gboolean
+send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
+  gboolean post = FALSE;
+  guint64 offset;
+
+  if (klass->send_audio_any_thread == NULL || klass->open_transport)
+    return FALSE;
+  g_mutex_lock (&priv->direct_lock);
+  GST_S2S_BASE_LOCK (self);
+  if (!priv->session_ready || priv->fatal || priv->renewing ||
+      priv->stopping || priv->in_eos || priv->in_pending->len > 0 ||
+      priv->in_flush_scheduled || priv->ws == NULL ||
+      !gst_s2s_ws_is_open (priv->ws) || !klass->send_audio_any_thread (self)) {
+    GST_S2S_BASE_UNLOCK (self);
+    g_mutex_unlock (&priv->direct_lock);
+    return FALSE;
+  }
+  priv->bytes_in += size;
+  priv->uncommitted_bytes += size;
+  offset = priv->bytes_in;
+  GST_S2S_BASE_UNLOCK (self);
+
+  klass->send_audio (self, data, size);
+
+  GST_S2S_BASE_LOCK (self);
+  if (priv->traced)
+    post = record_handoff_locked (self, offset, current_running_time (self));
+  GST_S2S_BASE_UNLOCK (self);
+  g_mutex_unlock (&priv->direct_lock);
+  if (post)
+    post_transport_handoffs (self);
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
@@ -3117,6 +3202,11 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
+  if (send_input_directly (self, map.data, map.size)) {
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+    return GST_FLOW_OK;
+  }
   GST_S2S_BASE_LOCK (self);
   max_pending = time_to_bytes (&priv->in_format,
       MAX_PENDING_INPUT_MS * GST_MSECOND);
@@ -3857,6 +3947,7 @@ gst_s2s_base_finalize (GObject * object)
   g_free (priv->last_error);
   g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
   g_byte_array_unref (priv->in_pending);
+  g_mutex_clear (&priv->direct_lock);
   g_byte_array_unref (priv->in_spare);
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
@@ -4067,6 +4158,7 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_cond_init (&priv->cond);
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
+  g_mutex_init (&priv->direct_lock);
   priv->in_spare = g_byte_array_new ();
   priv->handoffs = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,

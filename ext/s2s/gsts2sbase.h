@@ -248,7 +248,15 @@ struct _GstS2SBaseClass
    * be reported after this. */
   void (*close_transport) (GstS2SBase * self);
 
-  gpointer _gst_reserved[GST_PADDING_LARGE - 8];
+  /* Optional: TRUE when send_audio may run on the sink pad's streaming
+   * thread right now, concurrently with the I/O thread's own sends: it
+   * only formats the audio and calls gst_s2s_base_send() (the WebSocket
+   * client takes sends from any thread), touching no state the I/O thread
+   * changes. Input then skips the hand-off to the I/O thread. Called with
+   * the object lock of the base class held. Not used with open_transport. */
+    gboolean (*send_audio_any_thread) (GstS2SBase * self);
+
+  gpointer _gst_reserved[GST_PADDING_LARGE - 9];
 };
 
 GType gst_s2s_base_get_type (void);

@@ -10,18 +10,28 @@
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS
-/* A WebSocket client living on one GMainContext (the element's I/O thread).
- * Every function must be called on that thread; callbacks fire there. */
+/* A WebSocket client (RFC 6455, our own: gsts2sws.c) living on one
+ * GMainContext, the element's I/O thread: the one that is thread-default
+ * when gst_s2s_ws_connect() runs. Every function must be called on that
+ * thread, and callbacks fire there, except gst_s2s_ws_send_text(),
+ * gst_s2s_ws_send_binary() and gst_s2s_ws_is_open(): those may be called
+ * from any thread at any time between gst_s2s_ws_new() and
+ * gst_s2s_ws_free() (the caller makes sure no send is still running when
+ * it frees). A send never blocks: what the socket does not take at once is
+ * queued and written by the I/O thread, in order. */
 typedef struct _GstS2SWs GstS2SWs;
 
 typedef struct
 {
   void (*opened) (gpointer user_data);
   void (*message) (GBytes * data, gboolean binary, gpointer user_data);
-  /* the peer closed or the socket broke, after opened */
+  /* after opened: the peer closed (@code from its close frame, 1005 when
+   * it had none), the socket broke (1006), or the peer broke the protocol
+   * (the code we closed with: 1002, 1007 or 1009) */
   void (*closed) (gushort code, const gchar * reason, gpointer user_data);
   /* the connection could not be made; @http_status is 0 when no HTTP
-   * response came, @body the response body if any */
+   * response came, @body the response body if any (a refused upgrade's,
+   * at most 64 KiB) */
   void (*failed) (const GError * error, guint http_status,
       const gchar * body, gpointer user_data);
 } GstS2SWsCallbacks;
@@ -40,9 +50,8 @@ gboolean gst_s2s_ws_is_open (GstS2SWs * ws);
 
 typedef void (*GstS2SWsDoneFunc) (gpointer user_data);
 
-/* Orderly close: after @drain_ms (so frames libsoup still queues reach the
- * wire before the close frame, which libsoup sends ahead of them), a close
- * frame; @done runs once the peer answered it or @timeout_ms later. Frames
+/* Orderly close: after @drain_ms, a close frame (after every frame sent
+ * before it); @done runs once the peer answered it or @timeout_ms later. Frames
  * arriving meanwhile still reach the message callback; the closed callback
  * does not fire. Free the connection after @done. */
 void gst_s2s_ws_close (GstS2SWs * ws, guint drain_ms, guint timeout_ms,

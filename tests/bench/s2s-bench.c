@@ -14,16 +14,20 @@
  *
  * Latency probes, without touching the element:
  * - in: a pad probe on the element's sink pad stamps every buffer (its
- *   cumulative byte offset); this program exports its own
- *   soup_websocket_connection_send_message (linked with --export-dynamic, so
- *   the plugin's calls resolve here first; it then calls libsoup's), which
- *   stamps the moment the element hands an audio event to the WebSocket.
+ *   cumulative byte offset); this program defines gst_s2s_ws_probe_send,
+ *   which the plugin's WebSocket client calls (a weak symbol there, resolved
+ *   here since this program is linked with --export-dynamic) once a frame
+ *   went to the socket (or, when the socket is full, to its queue): it
+ *   stamps the moment the element hands an audio event to the socket.
+ *   For builds before the client was ours (libsoup's connection), it also
+ *   interposes soup_websocket_connection_send_message the same way.
  *   A buffer's in latency is hand-off time minus probe time of the event
  *   that carries its last byte. Each conversation's first sample pair
  *   carries a tag (0x5A5A, index) so a connection is mapped to its
  *   conversation by the first audio it sends.
- * - out: an emission hook on SoupWebsocketConnection::message stamps when
- *   the first audio delta of each response arrives (before the element's
+ * - out: gst_s2s_ws_probe_message (likewise; for libsoup builds an
+ *   emission hook on SoupWebsocketConnection::message) stamps when the
+ *   first audio delta of each response arrives (before the element's
  *   handler runs); a pad probe on the element's src pad stamps when the
  *   first buffer after it leaves the element.
  */
@@ -104,7 +108,8 @@ static gsize loop_len;
 static gint rate = 24000;
 static gint measuring;          /* atomic: latency samples taken */
 static gint n_ready, n_errors, n_warnings, n_responses, n_interrupted;
-static GQuark conv_quark;
+static GHashTable *conv_map;    /* connection -> Conv, under conv_map_lock */
+static GMutex conv_map_lock;
 static gint64 out_bytes;        /* atomic-ish, under out_lock */
 static GMutex out_lock;
 static GstClock *sysclock;
@@ -175,6 +180,17 @@ cpu_self (void)
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* context switches of every thread of this process (voluntary: waits on
+ * futexes, poll, sleeps; involuntary: preempted) */
+static gint64
+csw_self (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return (gint64) ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static gdouble
 cpu_pid (gint pid)
 {
@@ -216,9 +232,14 @@ status_kib (const gchar * field)
 /* Latency probes */
 
 static Conv *
-conv_of (SoupWebsocketConnection * conn)
+conv_of (gconstpointer conn)
 {
-  return g_object_get_qdata (G_OBJECT (conn), conv_quark);
+  Conv *c;
+
+  g_mutex_lock (&conv_map_lock);
+  c = g_hash_table_lookup (conv_map, conn);
+  g_mutex_unlock (&conv_map_lock);
+  return c;
 }
 
 static gint
@@ -255,10 +276,9 @@ b64_6 (const gchar * s, guint8 out[6])
 }
 
 static void
-on_send (SoupWebsocketConnection * conn, GBytes * message)
+on_send (gconstpointer conn, const gchar * d, gsize len)
 {
-  gsize len;
-  const gchar *d = g_bytes_get_data (message, &len), *a, *q;
+  const gchar *a, *q;
   gint64 t = now_ns ();
   Conv *c;
   gsize n;
@@ -284,7 +304,9 @@ on_send (SoupWebsocketConnection * conn, GBytes * message)
     if (magic != TAG_MAGIC || idx >= n_convs)
       return;
     c = &convs[idx];
-    g_object_set_qdata (G_OBJECT (conn), conv_quark, c);
+    g_mutex_lock (&conv_map_lock);
+    g_hash_table_insert (conv_map, (gpointer) conn, c);
+    g_mutex_unlock (&conv_map_lock);
   }
   n = (q - a) / 4 * 3;
   if (q - a >= 1 && q[-1] == '=')
@@ -312,24 +334,33 @@ soup_websocket_connection_send_message (SoupWebsocketConnection * self,
 
   if (G_UNLIKELY (real == NULL))
     real = dlsym (RTLD_NEXT, "soup_websocket_connection_send_message");
-  if (convs)
-    on_send (self, message);
+  if (convs) {
+    gsize len;
+    const gchar *d = g_bytes_get_data (message, &len);
+    on_send (self, d, len);
+  }
   real (self, type, message);
 }
 
-static gboolean
-on_message_hook (GSignalInvocationHint * ihint, guint n_params,
-    const GValue * params, gpointer data)
+/* The plugin's own WebSocket client calls these (weak there) */
+void gst_s2s_ws_probe_send (gconstpointer ws, const guint8 * data, gsize len);
+void gst_s2s_ws_probe_message (gconstpointer ws, const guint8 * data,
+    gsize len);
+
+void
+gst_s2s_ws_probe_send (gconstpointer ws, const guint8 * data, gsize len)
 {
-  SoupWebsocketConnection *conn = g_value_get_object (&params[0]);
-  GBytes *msg = g_value_get_boxed (&params[2]);
+  if (convs)
+    on_send (ws, (const gchar *) data, len);
+}
+
+static void
+on_message (gconstpointer conn, const gchar * d, gsize len)
+{
   Conv *c = conv_of (conn);
-  gsize len;
-  const gchar *d;
 
   if (c == NULL || prov->resp_marker == NULL)
-    return TRUE;
-  d = g_bytes_get_data (msg, &len);
+    return;
   len = MIN (len, 96);
   g_mutex_lock (&c->lock);
   if (g_strstr_len (d, len, prov->resp_marker))
@@ -340,6 +371,24 @@ on_message_hook (GSignalInvocationHint * ihint, guint n_params,
     c->t_arrive = gst_clock_get_time (sysclock);
   }
   g_mutex_unlock (&c->lock);
+}
+
+void
+gst_s2s_ws_probe_message (gconstpointer ws, const guint8 * data, gsize len)
+{
+  on_message (ws, (const gchar *) data, len);
+}
+
+static gboolean
+on_message_hook (GSignalInvocationHint * ihint, guint n_params,
+    const GValue * params, gpointer data)
+{
+  SoupWebsocketConnection *conn = g_value_get_object (&params[0]);
+  GBytes *msg = g_value_get_boxed (&params[2]);
+  gsize len;
+  const gchar *d = g_bytes_get_data (msg, &len);
+
+  on_message (conn, d, len);
   return TRUE;
 }
 
@@ -632,6 +681,7 @@ main (int argc, char **argv)
   GstClockTime start_base;
   gint64 t0, next, t_end, rss_next, rss_base, rss_end;
   gdouble cpu0, cpu1, emu0, emu1;
+  gint64 csw0 = 0, csw1 = 0;
   GArray *rss_samples;
   gint late = 0;
   guint64 history_bytes = 0;
@@ -663,7 +713,7 @@ main (int argc, char **argv)
     g_printerr ("%s\n", err->message);
     return 2;
   }
-  conv_quark = g_quark_from_static_string ("s2s-bench-conv");
+  conv_map = g_hash_table_new (NULL, NULL);
   hist_in = g_new0 (gint, HIST_N);
   hist_out = g_new0 (gint, HIST_N);
   g_type_class_unref (g_type_class_ref (SOUP_TYPE_WEBSOCKET_CONNECTION));
@@ -753,6 +803,7 @@ main (int argc, char **argv)
     }
     if (cpu0 < 0 && next >= t_end - (gint64) (duration * 1e9)) {
       cpu0 = cpu_self ();
+      csw0 = csw_self ();
       emu0 = cpu_pid (emu_pid);
       g_atomic_int_set (&measuring, 1);
       rss_next = next;
@@ -766,6 +817,7 @@ main (int argc, char **argv)
     sleep_until (next);
   }
   cpu1 = cpu_self ();
+  csw1 = csw_self ();
   emu1 = cpu_pid (emu_pid);
   g_atomic_int_set (&measuring, 0);
   rss_end = status_kib ("VmRSS:");
@@ -797,6 +849,8 @@ main (int argc, char **argv)
       emu_pid > 0 ? 100.0 * (emu1 - emu0) / (n * duration) : -1.0,
       rss_base, rss_end, status_kib ("VmHWM:"),
       (gdouble) (rss_end - rss_base) / n);
+  g_string_append_printf (json, "\"csw_per_conv_s\":%.1f,",
+      (gdouble) (csw1 - csw0) / (n * duration));
   g_string_append_printf (json, "\"lat_in_p50_ms\":%.3f,\"lat_in_p99_ms\":%.3f,"
       "\"lat_in_n\":%u,\"lat_out_p50_ms\":%.3f,\"lat_out_p99_ms\":%.3f,"
       "\"lat_out_n\":%u,\"late_out\":%d,\"latency_ms\":%.1f,\"responses\":%d,\"interrupted\":%d,"

@@ -690,6 +690,16 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   }
 }
 
+/* With automatic activity detection send_audio only formats the audio:
+ * it may run on the streaming thread. Manual turns open the activity from
+ * send_audio, in order with commit's activityEnd: I/O thread only.
+ * `manual` is set when the session opens, before it is ready. */
+static gboolean
+gst_s2s_gemini_send_audio_any_thread (GstS2SBase * base)
+{
+  return !GST_S2S_GEMINI (base)->manual;
+}
+
 static void
 gst_s2s_gemini_commit (GstS2SBase * base)
 {
@@ -1323,6 +1333,7 @@ gst_s2s_gemini_class_init (GstS2SGeminiClass * klass)
   base_class->send_history = gst_s2s_gemini_send_history;
   base_class->handle_message = gst_s2s_gemini_base_handle_message;
   base_class->send_audio = gst_s2s_gemini_send_audio;
+  base_class->send_audio_any_thread = gst_s2s_gemini_send_audio_any_thread;
   base_class->commit = gst_s2s_gemini_commit;
   base_class->create_response = gst_s2s_gemini_create_response;
   base_class->send_tool_result = gst_s2s_gemini_send_tool_result;

@@ -527,6 +527,13 @@ gst_s2s_openai_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   }
 }
 
+/* send_audio keeps no state: it may run on the streaming thread */
+static gboolean
+gst_s2s_openai_send_audio_any_thread (GstS2SBase * base)
+{
+  return TRUE;
+}
+
 static void
 gst_s2s_openai_create_response (GstS2SBase * base)
 {
@@ -1171,6 +1178,7 @@ gst_s2s_openai_class_init (GstS2SOpenAIClass * klass)
   base_class->send_history = gst_s2s_openai_send_history;
   base_class->handle_message = gst_s2s_openai_handle_message;
   base_class->send_audio = gst_s2s_openai_send_audio;
+  base_class->send_audio_any_thread = gst_s2s_openai_send_audio_any_thread;
   base_class->commit = gst_s2s_openai_commit;
   base_class->create_response = gst_s2s_openai_create_response;
   base_class->cancel_response = gst_s2s_openai_cancel_response;

@@ -269,6 +269,101 @@ GST_START_TEST (test_audio_in)
 
 GST_END_TEST;
 
+/* Input goes to the socket from the streaming thread once the session is
+ * ready: it arrives even while the element's I/O thread is busy (here:
+ * held in a bus sync handler for the "ready" message it posts). */
+typedef struct
+{
+  Fx *fx;
+  GMutex lock;
+  GCond cond;
+  gboolean holding, release;
+} HoldIo;
+
+static GstBusSyncReply
+hold_io_sync (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  HoldIo *hold = data;
+  gboolean ready = msg_matches (msg, GST_MESSAGE_ELEMENT, "s2s-session",
+      "state", "ready");
+
+  g_mutex_lock (&hold->fx->lock);
+  g_ptr_array_add (hold->fx->msgs, msg);
+  g_cond_broadcast (&hold->fx->cond);
+  g_mutex_unlock (&hold->fx->lock);
+  if (ready) {
+    g_mutex_lock (&hold->lock);
+    hold->holding = TRUE;
+    g_cond_broadcast (&hold->cond);
+    while (!hold->release)
+      g_cond_wait (&hold->cond, &hold->lock);
+    g_mutex_unlock (&hold->lock);
+  }
+  return GST_BUS_DROP;
+}
+
+GST_START_TEST (test_audio_in_direct)
+{
+  S2SMockOptions opts = { NULL, FALSE, 300 };
+  Fx *fx = fx_new (&opts);
+  HoldIo hold = { fx };
+  GByteArray *sent = g_byte_array_new ();
+  GByteArray *pushed = g_byte_array_new ();
+  gint64 end;
+  guint i;
+
+  g_mutex_init (&hold.lock);
+  g_cond_init (&hold.cond);
+  gst_bus_set_sync_handler (fx->bus, NULL, NULL, NULL);
+  gst_bus_set_sync_handler (fx->bus, hold_io_sync, &hold, NULL);
+  fx_start (fx, S16_CAPS);
+
+  /* the I/O thread is now held, with the session ready */
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  g_mutex_lock (&hold.lock);
+  while (!hold.holding && g_get_monotonic_time () < end)
+    g_cond_wait_until (&hold.cond, &hold.lock, end);
+  g_mutex_unlock (&hold.lock);
+  fail_unless (hold.holding, "the session did not become ready");
+
+  push_input (fx, 0, 5);
+  for (i = 0; i < 5; i++) {
+    guint8 *pcm = s2s_mock_pattern ((guint64) i * (CHUNK_BYTES / 2) + 5000,
+        CHUNK_BYTES / 2);
+    g_byte_array_append (pushed, pcm, CHUNK_BYTES);
+    g_free (pcm);
+  }
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  while (sent->len < pushed->len && g_get_monotonic_time () < end) {
+    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+        "input_audio_buffer.append", 100);
+    guchar *data;
+    gsize len;
+
+    if (ev == NULL)
+      continue;
+    data = g_base64_decode (jstr (ev, "audio"), &len);
+    g_byte_array_append (sent, data, len);
+    g_free (data);
+    json_object_unref (ev);
+  }
+  fail_unless_equals_int (sent->len, pushed->len);
+  fail_unless (memcmp (sent->data, pushed->data, sent->len) == 0,
+      "appended audio differs from the pushed audio");
+
+  g_mutex_lock (&hold.lock);
+  hold.release = TRUE;
+  g_cond_broadcast (&hold.cond);
+  g_mutex_unlock (&hold.lock);
+  fx_free (fx);
+  g_mutex_clear (&hold.lock);
+  g_cond_clear (&hold.cond);
+  g_byte_array_unref (sent);
+  g_byte_array_unref (pushed);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* 3. Output timeline */
 
@@ -1535,6 +1630,11 @@ GST_START_TEST (test_error_unauthorized)
   fail_unless_equals_int (status, 401);
   fail_unless_equals_string (gst_structure_get_string (d, "provider"),
       "openai");
+  /* the refused upgrade's body reaches the details */
+  fail_unless_equals_string (gst_structure_get_string (d, "provider-code"),
+      "invalid_api_key");
+  fail_unless_equals_string (gst_structure_get_string (d,
+          "provider-message"), "Incorrect API key provided.");
   fail_unless (strstr (err->message, "api-key") != NULL, "%s", err->message);
   gst_message_parse_error (msg, NULL, &debug);
   fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
@@ -1939,6 +2039,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_session_update_mulaw);
   tcase_add_test (tc, test_session_update_pcm);
   tcase_add_test (tc, test_audio_in);
+  tcase_add_test (tc, test_audio_in_direct);
   tcase_add_test (tc, test_timeline);
   tcase_add_test (tc, test_gap_while_silent);
   tcase_add_test (tc, test_silence_fill);
