@@ -1545,12 +1545,15 @@ GST_START_TEST (test_long_session_memory)
       " bytes serialized", per_turn, strlen (json));
   json_array_unref (hist);
   g_free (json);
-  /* the four kept items take ~600 bytes; before they were made compact
-   * (GString, copied type and role) ~1 KiB. Sanitizers and valgrind
-   * replace malloc: nothing to measure there. */
+  /* the four kept items take ~800 bytes with glibc's chunk headers;
+   * ~1.6 KiB before they were made compact (a GString each, copied type
+   * and role) and before s2sopenai forgot a call's name once done. The
+   * bound leaves room for glibc's per-thread caches still filling during
+   * the measurement. Sanitizers and valgrind replace malloc: nothing to
+   * measure there. */
 #if !defined(__SANITIZE_ADDRESS__)
   if (!RUNNING_ON_VALGRIND)
-    fail_unless (per_turn < 900, "the heap grew by %.0f bytes per turn",
+    fail_unless (per_turn < 1100, "the heap grew by %.0f bytes per turn",
         per_turn);
 #endif
   fx_free (fx);
