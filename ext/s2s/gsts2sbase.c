@@ -114,12 +114,18 @@ enum
 
 static guint gst_s2s_base_signals[LAST_SIGNAL] = { 0 };
 
+/* One item of the kept conversation. It lives as long as the session (and
+ * is carried over reconnects), so it is kept compact: type and role point
+ * at static strings when they are the usual ones, and the text is an
+ * exact-size string, NULL when empty (docs/performance.md, "Memory over
+ * time"). */
 typedef struct
 {
   gchar *type;                  /* message, function_call, function_call_output */
   gchar *role;
   gchar *id;                    /* provider item id, NULL for seeded items */
-  GString *text;
+  gchar *text;                  /* NULL: empty; CONV_TEXT() reads it */
+  gsize text_len;
   gchar *call_id;
   gchar *name;
   gchar *arguments;
@@ -685,14 +691,66 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Conversation */
 
+#define CONV_TEXT(it) ((it)->text ? (it)->text : "")
+
+/* The types and roles of nearly every item: shared, not copied */
+static const gchar *const conv_words[] = {
+  "message", "function_call", "function_call_output", "user", "assistant",
+  "system", NULL
+};
+
+static gchar *
+conv_word_dup (const gchar * s)
+{
+  guint i;
+
+  if (s == NULL)
+    return NULL;
+  for (i = 0; conv_words[i]; i++)
+    if (g_str_equal (s, conv_words[i]))
+      return (gchar *) conv_words[i];
+  return g_strdup (s);
+}
+
+static void
+conv_word_free (gchar * s)
+{
+  guint i;
+
+  for (i = 0; conv_words[i]; i++)
+    if (s == conv_words[i])
+      return;
+  g_free (s);
+}
+
+static void
+conv_item_set_text (ConvItem * it, const gchar * text)
+{
+  g_free (it->text);
+  it->text_len = text ? strlen (text) : 0;
+  it->text = it->text_len ? g_memdup2 (text, it->text_len + 1) : NULL;
+}
+
+/* exact size: a transcript grows by a few deltas a turn */
+static void
+conv_item_append_text (ConvItem * it, const gchar * text)
+{
+  gsize n = text ? strlen (text) : 0;
+
+  if (n == 0)
+    return;
+  it->text = g_realloc (it->text, it->text_len + n + 1);
+  memcpy (it->text + it->text_len, text, n + 1);
+  it->text_len += n;
+}
+
 static void
 conv_item_free (ConvItem * it)
 {
-  g_free (it->type);
-  g_free (it->role);
+  conv_word_free (it->type);
+  conv_word_free (it->role);
   g_free (it->id);
-  if (it->text)
-    g_string_free (it->text, TRUE);
+  g_free (it->text);
   g_free (it->call_id);
   g_free (it->name);
   g_free (it->arguments);
@@ -705,10 +763,9 @@ conv_item_new (const gchar * type, const gchar * role, const gchar * id)
 {
   ConvItem *it = g_new0 (ConvItem, 1);
 
-  it->type = g_strdup (type);
-  it->role = g_strdup (role);
+  it->type = conv_word_dup (type);
+  it->role = conv_word_dup (role);
   it->id = g_strdup (id);
-  it->text = g_string_new (NULL);
   it->audio_played = GST_CLOCK_TIME_NONE;
   return it;
 }
@@ -741,7 +798,7 @@ conv_ensure (GstS2SBase * self, const gchar * id, const gchar * type,
     it = conv_item_new (type, role, id);
     g_ptr_array_add (self->priv->conv, it);
   } else if (role && it->role == NULL) {
-    it->role = g_strdup (role);
+    it->role = conv_word_dup (role);
   }
   return it;
 }
@@ -752,8 +809,8 @@ conv_ensure (GstS2SBase * self, const gchar * id, const gchar * type,
 static gchar *
 conv_item_heard_text (ConvItem * it)
 {
-  const gchar *text = it->text->str;
-  gsize len = it->text->len, cut;
+  const gchar *text = CONV_TEXT (it);
+  gsize len = it->text_len, cut;
 
   if (!GST_CLOCK_TIME_IS_VALID (it->audio_played) || it->audio_received == 0)
     return g_strdup (text);
@@ -835,7 +892,7 @@ conv_seed (GstS2SBase * self, JsonArray * items)
     ConvItem *it = conv_item_new (type,
         json_object_get_string_member_with_default (o, "role", NULL), NULL);
 
-    g_string_assign (it->text,
+    conv_item_set_text (it,
         json_object_get_string_member_with_default (o, "text", ""));
     it->call_id = g_strdup (json_object_get_string_member_with_default (o,
             "call_id", NULL));
@@ -2106,9 +2163,9 @@ gst_s2s_base_transcript (GstS2SBase * self, const gchar * role,
   GST_S2S_BASE_LOCK (self);
   it = conv_ensure (self, item_id, "message", role);
   if (final)
-    g_string_assign (it->text, text);
+    conv_item_set_text (it, text);
   else if (!it->final)
-    g_string_append (it->text, text);
+    conv_item_append_text (it, text);
   it->final = final;
   GST_S2S_BASE_UNLOCK (self);
 
@@ -2136,12 +2193,12 @@ gst_s2s_base_transcript_snapshot (GstS2SBase * self, const gchar * role,
     GST_S2S_BASE_UNLOCK (self);
     return;
   }
-  if (g_str_has_prefix (text, it->text->str)) {
-    post = delta = g_strdup (text + it->text->len);
+  if (g_str_has_prefix (text, CONV_TEXT (it))) {
+    post = delta = g_strdup (text + it->text_len);
   } else {
     replace = TRUE;
   }
-  g_string_assign (it->text, text);
+  conv_item_set_text (it, text);
   GST_S2S_BASE_UNLOCK (self);
 
   if (*post || replace)
@@ -2622,7 +2679,7 @@ gst_s2s_base_send_text (GstS2SBase * self, const gchar * text, gboolean respond)
     return FALSE;
   }
   it = conv_item_new ("message", "user", NULL);
-  g_string_assign (it->text, text);
+  conv_item_set_text (it, text);
   it->final = TRUE;
   g_ptr_array_add (self->priv->conv, it);
   io_invoke (self, send_text_on_io, io_call_new (self, text, NULL, respond),

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <malloc.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
 #include <libsoup/soup.h>
@@ -226,6 +227,28 @@ status_kib (const gchar * field)
     v = g_ascii_strtoll (p + strlen (field) + 1, NULL, 10);
   g_free (text);
   return v;
+}
+
+/* S2S_BENCH_MALLOC_INFO=FILE: at every RSS sample, append the time, this
+ * process's /proc/self/smaps_rollup and glibc's malloc_info (per arena) to
+ * FILE, to tell allocator fragmentation from live growth (see "Memory over
+ * time" in docs/performance.md) */
+static void
+dump_malloc_info (const gchar * path, gdouble t)
+{
+  FILE *f = fopen (path, "a");
+  gchar *rollup = NULL;
+
+  if (f == NULL)
+    return;
+  fprintf (f, "<sample t=\"%.1f\">\n<smaps_rollup>\n", t);
+  if (g_file_get_contents ("/proc/self/smaps_rollup", &rollup, NULL, NULL))
+    fputs (rollup, f);
+  g_free (rollup);
+  fputs ("</smaps_rollup>\n", f);
+  malloc_info (0, f);
+  fputs ("</sample>\n", f);
+  fclose (f);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -686,6 +709,10 @@ main (int argc, char **argv)
   gint late = 0;
   guint64 history_bytes = 0;
   GString *json;
+  const gchar *malloc_info_path = g_getenv ("S2S_BENCH_MALLOC_INFO");
+  gint64 t0_ns;
+  gboolean malloc_trim_each = g_strcmp0 (g_getenv ("S2S_BENCH_MALLOC_TRIM"),
+      "1") == 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
@@ -789,7 +816,7 @@ main (int argc, char **argv)
 
   /* The feeder: every 20 ms one buffer into every conversation */
   rss_samples = g_array_new (FALSE, FALSE, sizeof (gint64));
-  next = now_ns ();
+  next = t0_ns = now_ns ();
   t_end = next + (gint64) ((warmup + duration) * 1e9);
   cpu0 = emu0 = -1;
   rss_next = 0;
@@ -809,8 +836,16 @@ main (int argc, char **argv)
       rss_next = next;
     }
     if (rss_interval > 0 && cpu0 >= 0 && next >= rss_next) {
-      gint64 r = status_kib ("VmRSS:");
+      gint64 r;
+
+      /* S2S_BENCH_MALLOC_TRIM=1: return free heap pages to the system
+       * before each sample (experiment: fragmentation or live growth?) */
+      if (malloc_trim_each)
+        malloc_trim (0);
+      r = status_kib ("VmRSS:");
       g_array_append_val (rss_samples, r);
+      if (malloc_info_path)
+        dump_malloc_info (malloc_info_path, (next - t0_ns) / 1e9);
       rss_next += (gint64) (rss_interval * 1e9);
     }
     next += CHUNK_MS * GST_MSECOND;
@@ -868,6 +903,11 @@ main (int argc, char **argv)
   g_print ("%s\n", json->str);
   fflush (stdout);
 
+  /* S2S_BENCH_NO_TEARDOWN=1: exit with every conversation still live, so
+   * a heap profiler's "leaked" list is what was live at the end (heaptrack
+   * runs of two durations, diffed, show what grows) */
+  if (g_strcmp0 (g_getenv ("S2S_BENCH_NO_TEARDOWN"), "1") == 0)
+    exit (n_errors > 0 ? 1 : 0);
   for (i = 0; i < n_convs; i++) {
     gst_element_set_state (convs[i].pipeline, GST_STATE_NULL);
     gst_object_unref (convs[i].pipeline);

@@ -838,6 +838,11 @@ dispatch_event (GstS2SOpenAI * self, const gchar * type, JsonObject * ev)
     else
       gst_s2s_base_provider_error (base, GST_S2S_ERROR_PROTOCOL, FALSE, FALSE,
           NULL, "function call without call_id or name");
+    /* the name was needed for this event only: a long session must not
+     * keep one entry per call */
+    if (gst_s2s_openai_str_member (ev, "item_id"))
+      g_hash_table_remove (priv->call_names, gst_s2s_openai_str_member (ev,
+              "item_id"));
   } else if (g_str_equal (type, "response.done")) {
     handle_response_done (self, ev);
   } else if (g_str_equal (type, "session.created")) {

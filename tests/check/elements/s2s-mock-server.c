@@ -523,6 +523,18 @@ s2s_mock_server_wait_for_event (S2SMockServer * m, const gchar * type,
   }
 }
 
+void
+s2s_mock_server_clear_log (S2SMockServer * m)
+{
+  JsonObject *ev;
+
+  g_mutex_lock (&m->lock);
+  g_ptr_array_set_size (m->log, 0);
+  g_mutex_unlock (&m->lock);
+  while ((ev = g_async_queue_try_pop (m->events)))
+    json_object_unref (ev);
+}
+
 GPtrArray *
 s2s_mock_server_get_log (S2SMockServer * m)
 {

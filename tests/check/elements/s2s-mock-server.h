@@ -78,6 +78,9 @@ JsonObject *s2s_mock_server_wait_for_event (S2SMockServer * mock,
 /* Snapshot of every event so far, in order (unref the array) */
 GPtrArray *s2s_mock_server_get_log (S2SMockServer * mock);
 guint s2s_mock_server_count_events (S2SMockServer * mock, const gchar * type);
+/* Forgets every event received so far (the log and the unconsumed ones):
+ * a long test keeps the mock's own memory flat */
+void s2s_mock_server_clear_log (S2SMockServer * mock);
 
 /* Server events: sent in order on the latest connection from the server
  * thread. Returns once the frame has been handed to the connection (FALSE
