@@ -206,6 +206,9 @@ struct _GstS2SBasePrivate
   GByteArray *in_pending;
   GByteArray *in_spare;         /* swapped with in_pending: no alloc a flush */
   gboolean in_flush_scheduled;
+  /* the I/O thread is sending what it took from in_pending: input from the
+   * chain waits behind it, so it cannot overtake */
+  gboolean in_flushing;
   gboolean in_eos;
   /* held by the streaming thread while it sends input itself, and by the
    * I/O thread while it replaces or frees `ws`: a direct send never meets
@@ -1496,11 +1499,16 @@ flush_input_on_io (GstS2SBase * self)
   priv->uncommitted_bytes += pending->len;
   offset = priv->bytes_in;
   eos = priv->in_eos;
+  priv->in_flushing = TRUE;
   GST_S2S_BASE_UNLOCK (self);
 
   if (pending->len > 0)
     klass->send_audio (self, pending->data, pending->len);
   GST_S2S_BASE_LOCK (self);
+  priv->in_flushing = FALSE;
+  /* what the chain queued meanwhile follows at once */
+  if (priv->in_pending->len > 0)
+    schedule_input_flush_locked (self);
   if (pending->len > 0 && priv->traced)
     post = record_handoff_locked (self, offset, current_running_time (self));
   g_byte_array_set_size (pending, 0);
@@ -3200,7 +3208,7 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
   GST_S2S_BASE_LOCK (self);
   if (!priv->session_ready || priv->fatal || priv->renewing ||
       priv->stopping || priv->in_eos || priv->in_pending->len > 0 ||
-      priv->in_flush_scheduled || priv->ws == NULL ||
+      priv->in_flush_scheduled || priv->in_flushing || priv->ws == NULL ||
       !gst_s2s_ws_is_open (priv->ws) || !klass->send_audio_any_thread (self)) {
     GST_S2S_BASE_UNLOCK (self);
     g_mutex_unlock (&priv->direct_lock);
