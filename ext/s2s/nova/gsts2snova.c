@@ -26,6 +26,12 @@
  * 1500 ms HIGH, up to 1750 ms MEDIUM, above LOW (unset: the service
  * default).
  *
+ * Bedrock wants the audio fed continuously: while no input audio flows
+ * (a stalled source, text-only use, after input EOS) the element sends
+ * real-time silence. Give real credentials through the environment or the
+ * credentials file: gst-launch-1.0 logs its command line's property values
+ * at GST_DEBUG=*:9.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m filesrc location=question-16k.wav ! wavparse ! \
