@@ -24,6 +24,8 @@
 #define STALL_LIMIT_MS "1000"
 #define PAUSE_MS 3000
 #define PUSH_MS 20
+/* the element's KEEPALIVE_GAP_MS */
+#define GAP_MS 200
 
 static const gchar *const idle_args[] = { "--nova-port", "0",
   "--nova-input-timeout-ms", STALL_LIMIT_MS, NULL
@@ -51,6 +53,30 @@ make_pipeline (const gchar * src, ItEmu * emu)
 #define APPSRC "appsrc name=src is-live=true format=time do-timestamp=true " \
   "caps=\"audio/x-raw,format=S16LE,layout=interleaved,rate=16000," \
   "channels=1\""
+
+static gboolean
+until_ready (GstElement * pipeline, GstMessage * msg, gpointer data)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  return !(GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "s2s-session") &&
+      !g_strcmp0 (gst_structure_get_string (s, "state"), "ready"));
+}
+
+/* PLAYING until the session is ready (slow under ASan: the phases of a
+ * test start from there) */
+static void
+run_until_ready (GstElement * p, GPtrArray * msgs)
+{
+  GstMessage *m = it_run (p, RUN_TIMEOUT_MS, msgs, until_ready, NULL);
+
+  fail_unless (m == NULL || GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT,
+      "no session");
+  if (m)
+    gst_message_unref (m);
+  fail_unless (it_msgs_count (msgs, "s2s-session", "state", "ready") == 1);
+}
 
 typedef struct
 {
@@ -186,7 +212,7 @@ GST_START_TEST (test_source_stall)
 
   pu.src = gst_bin_get_by_name (GST_BIN (p), "src");
   pu.speech = it_wav_read_pcm (wav, 16000);
-  gst_element_set_state (p, GST_STATE_PLAYING);
+  run_until_ready (p, msgs);
   thread = g_thread_new ("pusher", pusher_thread, &pu);
   m = it_run (p, RUN_TIMEOUT_MS, msgs, NULL, NULL);
   g_thread_join (thread);
@@ -237,7 +263,7 @@ GST_START_TEST (test_source_stall)
   t0 = g_array_index (evs, AudioEv, run_start - 1).t_ms;
   t1 = g_array_index (evs, AudioEv, run_end).t_ms;
   span = t1 - t0;
-  rate = (gdouble) silence_bytes / (span - 100);
+  rate = (gdouble) silence_bytes / (span - GAP_MS);
   GST_INFO ("stall of %" G_GINT64_FORMAT " ms: %" G_GINT64_FORMAT " bytes "
       "of silence in %u events, %.1f bytes/ms", span, silence_bytes, best,
       rate);
@@ -306,8 +332,8 @@ GST_START_TEST (test_text_only)
   guint i;
   gdouble rate;
 
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  g_usleep (3500 * 1000);
+  run_until_ready (p, msgs);
+  g_usleep (2500 * 1000);
   {
     gboolean ok = FALSE;
     g_signal_emit_by_name (s2s, "send-text", "hello there", TRUE, &ok);
@@ -345,25 +371,19 @@ GST_START_TEST (test_text_only)
 
 GST_END_TEST;
 
-/* Stop while the socket cannot take the writes (the emulator stops reading
- * for a while, with a small receive buffer, at the first audio): the
- * closing events and the signed end frame still reach it, within the
- * element's stop flush bound, before the stream is reset */
-GST_START_TEST (test_stop_flushes_end)
+/* The emulator stops reading for @pause_ms at the first audio; a minute
+ * of audio is queued, then the pipeline stops 100 ms into the pause.
+ * Returns how long the stop took, in ms. */
+static gint64
+stop_while_paused (ItEmu * emu)
 {
-  const gchar *args[] = { "--nova-port", "0", "--nova-read-pause-ms", "500",
-    NULL
-  };
-  ItEmu *emu = it_emu_start_full (NULL, TRUE, args);
   /* buffers without timestamps are not paced: a minute of audio goes out
    * at once, more than the socket buffers take */
   GstElement *p = make_pipeline ("appsrc name=src format=time "
       "caps=\"audio/x-raw,format=S16LE,layout=interleaved,rate=16000,"
       "channels=1\"", emu);
   GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
-  GPtrArray *log;
   gint64 t;
-  gint ended;
   guint i;
 
   gst_element_set_state (p, GST_STATE_PLAYING);
@@ -376,18 +396,32 @@ GST_START_TEST (test_stop_flushes_end)
     g_signal_emit_by_name (src, "push-buffer", buf, &ret);
     gst_buffer_unref (buf);
     if (i == 0)
-      fail_unless (it_emu_wait_log (emu, "conn", "read-pause", 20000));
+      fail_unless (it_emu_wait_log (emu, "conn", "read-pause", 60000));
   }
   gst_object_unref (src);
   g_usleep (100 * 1000);
   t = g_get_monotonic_time ();
   fail_unless (gst_element_set_state (p, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
-  t = g_get_monotonic_time () - t;
-  GST_INFO ("stop took %" G_GINT64_FORMAT " ms", t / 1000);
+  t = (g_get_monotonic_time () - t) / 1000;
   gst_object_unref (p);
-  /* the bound (1 s) plus the rest of the stop */
-  fail_unless (t < 2000 * 1000, "stop took %" G_GINT64_FORMAT " ms", t / 1000);
+  return t;
+}
+
+/* Stop while the socket cannot take the writes (the emulator stops reading
+ * for 500 ms): the closing events and the signed end frame still reach it
+ * before the stream is reset */
+GST_START_TEST (test_stop_flushes_end)
+{
+  const gchar *args[] = { "--nova-port", "0", "--nova-read-pause-ms", "500",
+    NULL
+  };
+  ItEmu *emu = it_emu_start_full (NULL, TRUE, args);
+  gint64 ms = stop_while_paused (emu);
+  GPtrArray *log;
+  gint ended;
+
+  GST_INFO ("stop took %" G_GINT64_FORMAT " ms", ms);
   fail_unless (it_emu_wait_log (emu, "conn", "input-end", 5000),
       "no signed end frame");
   log = it_emu_log (emu);
@@ -395,6 +429,25 @@ GST_START_TEST (test_stop_flushes_end)
   fail_unless (it_log_find (log, 0, "conn", "client-end-stream") > ended);
   fail_unless_equals_int (it_log_count (log, "conn", "bad-event-signature"), 0);
   g_ptr_array_unref (log);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
+/* A server that does not read for 20 s: the stop still ends after the
+ * flush bound (1 s), not after the pause */
+GST_START_TEST (test_stop_bounded)
+{
+  const gchar *args[] = { "--nova-port", "0", "--nova-read-pause-ms",
+    "20000", NULL
+  };
+  ItEmu *emu = it_emu_start_full (NULL, TRUE, args);
+  gint64 ms = stop_while_paused (emu);
+
+  GST_INFO ("stop took %" G_GINT64_FORMAT " ms", ms);
+  /* the bound plus the rest of the teardown, generous for ASan on a
+   * loaded machine, far below the pause */
+  fail_unless (ms >= 900 && ms < 8000, "stop took %" G_GINT64_FORMAT " ms", ms);
   it_emu_stop (emu);
 }
 
@@ -411,6 +464,7 @@ nova_idle_suite (void)
   tcase_add_test (tc, test_source_stall);
   tcase_add_test (tc, test_text_only);
   tcase_add_test (tc, test_stop_flushes_end);
+  tcase_add_test (tc, test_stop_bounded);
   return s;
 }
 

@@ -97,7 +97,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_nova_debug);
  * KEEPALIVE_CHUNK_MS chunks (the ~32 ms of §B6) paced to real time until
  * input audio resumes. Catching up after a late tick is bounded by
  * KEEPALIVE_CATCHUP_MS. */
-#define KEEPALIVE_GAP_MS 100
+/* 200 ms: a paced or live source that is late by less (a scheduling
+ * hiccup) gets no silence inside its audio */
+#define KEEPALIVE_GAP_MS 200
 /* An input buffer counts as covering its own duration, up to this much: a
  * burst (the padding after input EOS, input queued while connecting) does
  * not hold the keep-alive off for longer */
