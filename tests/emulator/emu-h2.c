@@ -47,9 +47,11 @@ struct _EmuH2Conn
   gsize out_off;
   GHashTable *streams;          /* id -> EmuH2Stream */
   gpointer data;
+  GSource *pause_source;        /* reading resumes when it fires */
 };
 
 static void conn_flush (EmuH2Conn * conn);
+static void watch_input (EmuH2Conn * conn);
 
 static void
 stream_free (gpointer p)
@@ -108,6 +110,7 @@ conn_shutdown (EmuH2Conn * conn)
   conn->closed = TRUE;
   clear_source (&conn->in_source);
   clear_source (&conn->out_source);
+  clear_source (&conn->pause_source);
   g_socket_close (conn->socket, NULL);
   server->conns = g_list_remove (server->conns, conn);
   if (server->cb.conn_closed)
@@ -368,12 +371,7 @@ conn_start (EmuH2Server * server, GIOStream * stream, GSocket * socket)
       16 * 1024 * 1024);
 
   server->conns = g_list_prepend (server->conns, conn);
-  conn->in_source =
-      g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM
-      (g_io_stream_get_input_stream (stream)), NULL);
-  g_source_set_callback (conn->in_source, G_SOURCE_FUNC (on_readable), conn,
-      NULL);
-  g_source_attach (conn->in_source, g_main_context_get_thread_default ());
+  watch_input (conn);
   if (server->cb.conn_open)
     server->cb.conn_open (conn, server->user_data);
   conn_flush (conn);
@@ -434,6 +432,28 @@ on_incoming (GSocketService * service, GSocketConnection * tcp,
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls),
       G_PRIORITY_DEFAULT, NULL, on_handshake, hs);
   return TRUE;
+}
+
+static void
+watch_input (EmuH2Conn * conn)
+{
+  conn->in_source =
+      g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM
+      (g_io_stream_get_input_stream (conn->stream)), NULL);
+  g_source_set_callback (conn->in_source, G_SOURCE_FUNC (on_readable), conn,
+      NULL);
+  g_source_attach (conn->in_source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+resume_reading (gpointer user_data)
+{
+  EmuH2Conn *conn = user_data;
+
+  g_clear_pointer (&conn->pause_source, g_source_unref);
+  if (!conn->closed && conn->in_source == NULL)
+    watch_input (conn);
+  return G_SOURCE_REMOVE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -605,4 +625,15 @@ emu_h2_close (EmuH2Conn * conn)
     return;
   conn->closing = TRUE;
   conn_flush (conn);
+}
+
+void
+emu_h2_pause_reading (EmuH2Conn * conn, guint ms)
+{
+  if (conn->closed || conn->pause_source)
+    return;
+  clear_source (&conn->in_source);
+  conn->pause_source = g_timeout_source_new (ms);
+  g_source_set_callback (conn->pause_source, resume_reading, conn, NULL);
+  g_source_attach (conn->pause_source, g_main_context_get_thread_default ());
 }

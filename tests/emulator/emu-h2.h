@@ -65,6 +65,9 @@ void emu_h2_goaway (EmuH2Conn * conn, guint32 error_code,
 void emu_h2_drop (EmuH2Conn * conn);
 /* Send everything queued, then close the connection */
 void emu_h2_close (EmuH2Conn * conn);
+/* Stop reading the socket for @ms (a client whose writes block once the
+ * kernel buffers are full) */
+void emu_h2_pause_reading (EmuH2Conn * conn, guint ms);
 
 G_END_DECLS
 #endif /* __EMU_H2_H__ */

@@ -242,7 +242,8 @@ extern const EmuDialect emu_nova_dialect;
 /* The Nova dialect's HTTP/2 listener (emu-nova.c, README.md "Nova") */
 struct _EmuH2Server *emu_nova_listen (guint16 port, GTlsCertificate * cert,
     const char *access_key, const char *secret_key,
-    const char *session_token, guint session_limit_ms, GError ** error);
+    const char *session_token, guint session_limit_ms,
+    guint input_timeout_ms, guint read_pause_ms, GError ** error);
 #endif
 
 G_END_DECLS

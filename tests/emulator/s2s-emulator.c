@@ -1775,6 +1775,7 @@ main (int argc, char **argv)
   gboolean allow_resume = FALSE;
 #ifdef HAVE_NOVA
   gint nova_port = -1, nova_limit_ms = 8 * 60 * 1000;
+  gint nova_input_timeout_ms = 0, nova_read_pause_ms = 0;
   char *aws_access_key = NULL, *aws_secret_key = NULL;
   char *aws_session_token = NULL;
   struct _EmuH2Server *nova_server = NULL;
@@ -1824,6 +1825,12 @@ main (int argc, char **argv)
         "Nova: require this x-amz-security-token", "TOKEN"},
     {"nova-session-limit-ms", 0, 0, G_OPTION_ARG_INT, &nova_limit_ms,
         "Nova: connection limit (default 480000, 8 minutes)", "N"},
+    {"nova-input-timeout-ms", 0, 0, G_OPTION_ARG_INT, &nova_input_timeout_ms,
+        "Nova: end a session whose audio input stalls this long with "
+          "validationException (default 0: off)", "N"},
+    {"nova-read-pause-ms", 0, 0, G_OPTION_ARG_INT, &nova_read_pause_ms,
+        "Nova: stop reading a connection for N ms at its first audioInput "
+          "(a client whose writes block)", "N"},
 #endif
     {NULL}
   };
@@ -1934,7 +1941,8 @@ main (int argc, char **argv)
 #ifdef HAVE_NOVA
   /* the Nova dialect speaks HTTP/2 on its own port (second stdout line) */
   if (nova_port >= 0) {
-    if (nova_port > 65535 || nova_limit_ms < 0) {
+    if (nova_port > 65535 || nova_limit_ms < 0 || nova_input_timeout_ms < 0
+        || nova_read_pause_ms < 0) {
       g_printerr ("s2s-emulator: invalid --nova-port or "
           "--nova-session-limit-ms\n");
       return 2;
@@ -1943,7 +1951,7 @@ main (int argc, char **argv)
         aws_access_key ? aws_access_key : "AKIDEXAMPLE",
         aws_secret_key ? aws_secret_key :
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", aws_session_token,
-        nova_limit_ms, &error);
+        nova_limit_ms, nova_input_timeout_ms, nova_read_pause_ms, &error);
     if (!nova_server) {
       g_printerr ("s2s-emulator: listen (nova): %s\n", error->message);
       return 1;

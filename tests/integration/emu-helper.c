@@ -38,6 +38,11 @@ it_provider (void)
         "response.done"},
     {"gemini", "s2sgemini", "GEMINI_API_KEY", NULL, "gemini/gsts2sgemini.c",
         "serverContent.turnComplete"},
+    /* AWS credentials instead of a key; the emulator serves it with
+     * --nova-port, and its log names every event "event" (the payload
+     * is {"event": {name: body}}) */
+    {"nova", "s2snova", "AWS_SECRET_ACCESS_KEY", NULL, "nova/gsts2snova.c",
+        NULL},
   };
   const gchar *name = g_getenv ("S2S_IT_PROVIDER");
   guint i;

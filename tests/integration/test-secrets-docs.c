@@ -10,7 +10,12 @@
  * gst-launch-1.0 with api-key=... on its command line.
  *
  * S2S_IT_PROVIDER picks the element under test (emu-helper.h): the same
- * checks hold for every provider element.
+ * checks hold for every provider element. s2snova has AWS credentials
+ * instead of a key: the secret access key and the session token are the
+ * secrets (plus the SigV4 signing key derived from the secret, and the
+ * request's Signature), given as properties, in AWS_* variables, or in a
+ * shared credentials file (S2S_IT_CHILD=file); S2S_IT_CHILD=wrong runs a
+ * turn with a wrong secret, whose error must not carry either secret.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -23,6 +28,29 @@
 #include "emu-helper.h"
 
 #define RATE 24000
+#define AWS_KEY_ID "AKIDEXAMPLE"
+#define AWS_REGION "us-east-1"
+
+static gboolean
+is_nova (void)
+{
+  return it_provider_is ("nova");
+}
+
+/* the property that holds the secret */
+static const gchar *
+key_prop (void)
+{
+  return is_nova ()? "secret-access-key" : "api-key";
+}
+
+/* what the element logs when it connects to the emulator */
+static const gchar *
+connect_needle (void)
+{
+  return is_nova ()? "connecting to 127.0.0.1:" :
+      "connecting to ws://127.0.0.1";
+}
 
 /* ------------------------------------------------------------------------ */
 /* Child mode: one short turn, api-key from the property or the environment */
@@ -64,25 +92,52 @@ child_main (int argc, char **argv)
   gst_element_link_many (src, parse, s2s, sink, NULL);
   g_object_set (src, "location", g_getenv ("S2S_IT_WAV"), NULL);
   g_object_set (s2s, "url", g_getenv ("S2S_IT_URL"), NULL);
-  if (g_strcmp0 (mode, "prop") == 0)
+  if (is_nova ()) {
+    /* endpointing HIGH (1.5 s): the padding after input EOS ends the turn
+     * at the emulator, so the reply comes before the element's EOS */
+    g_object_set (s2s, "region", AWS_REGION, "silence-duration", 1500, NULL);
+    if (g_strcmp0 (mode, "prop") == 0 || g_strcmp0 (mode, "wrong") == 0)
+      g_object_set (s2s, "access-key-id", AWS_KEY_ID, "secret-access-key",
+          g_getenv ("S2S_IT_KEY"), "session-token", g_getenv ("S2S_IT_TOKEN"),
+          NULL);
+  } else if (g_strcmp0 (mode, "prop") == 0) {
     g_object_set (s2s, "api-key", g_getenv ("S2S_IT_KEY"), NULL);
+  }
 
   /* what an application reading the property back gets */
-  g_object_get (s2s, "api-key", &readback, NULL);
-  g_print ("api-key reads back as: %s\n", GST_STR_NULL (readback));
+  g_object_get (s2s, key_prop (), &readback, NULL);
+  g_print ("%s reads back as: %s\n", key_prop (), GST_STR_NULL (readback));
   g_free (readback);
+  if (is_nova ()) {
+    g_object_get (s2s, "session-token", &readback, NULL);
+    g_print ("session-token reads back as: %s\n", GST_STR_NULL (readback));
+    g_free (readback);
+  }
 
   gst_element_set_state (p, GST_STATE_PLAYING);
   bus = gst_element_get_bus (p);
   m = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS)
+  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS &&
+      g_strcmp0 (mode, "wrong") != 0)
     ret = 0;
-  else if (m) {
+  else if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
     GError *e = NULL;
-    gst_message_parse_error (m, &e, NULL);
-    g_printerr ("child: %s\n", e->message);
+    gchar *dbg = NULL, *details = NULL;
+    const GstStructure *st = NULL;
+
+    gst_message_parse_error (m, &e, &dbg);
+    gst_message_parse_error_details (m, &st);
+    details = st ? gst_structure_to_string (st) : NULL;
+    /* everything an application gets to see of the error */
+    g_printerr ("child: %s\nchild debug: %s\nchild details: %s\n",
+        e->message, GST_STR_NULL (dbg), GST_STR_NULL (details));
+    if (g_strcmp0 (mode, "wrong") == 0 && st &&
+        !g_strcmp0 (gst_structure_get_string (st, "code"), "authentication"))
+      ret = 0;
     g_error_free (e);
+    g_free (dbg);
+    g_free (details);
   }
   if (m)
     gst_message_unref (m);
@@ -100,6 +155,106 @@ make_secret (void)
 {
   return g_strdup_printf ("sk-SECRET-%08x%08x", g_random_int (),
       g_random_int ());
+}
+
+static gchar *
+make_token (void)
+{
+  return g_strdup_printf ("TOKEN-SECRET-%08x%08x", g_random_int (),
+      g_random_int ());
+}
+
+/* Hex of the SigV4 signing key of @secret for the UTC day of @t: HMAC
+ * chain "AWS4"+secret -> date -> region -> "bedrock" -> "aws4_request" */
+static gchar *
+signing_key_hex (const gchar * secret, GDateTime * t)
+{
+  gchar *date = g_date_time_format (t, "%Y%m%d");
+  gchar *k0 = g_strconcat ("AWS4", secret, NULL);
+  const gchar *parts[] = { date, AWS_REGION, "bedrock", "aws4_request" };
+  guint8 key[32];
+  gsize len = sizeof (key);
+  guint i;
+  GString *hex = g_string_new (NULL);
+
+  {
+    GHmac *h = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) k0,
+        strlen (k0));
+    g_hmac_update (h, (const guchar *) parts[0], -1);
+    g_hmac_get_digest (h, key, &len);
+    g_hmac_unref (h);
+  }
+  for (i = 1; i < G_N_ELEMENTS (parts); i++) {
+    GHmac *h = g_hmac_new (G_CHECKSUM_SHA256, key, len);
+    g_hmac_update (h, (const guchar *) parts[i], -1);
+    len = sizeof (key);
+    g_hmac_get_digest (h, key, &len);
+    g_hmac_unref (h);
+  }
+  for (i = 0; i < len; i++)
+    g_string_append_printf (hex, "%02x", key[i]);
+  g_free (date);
+  g_free (k0);
+  return g_string_free (hex, FALSE);
+}
+
+/* A shared credentials file with the default profile */
+static gchar *
+credentials_file (const gchar * dir, const gchar * secret, const gchar * token)
+{
+  gchar *path = g_build_filename (dir, "credentials", NULL);
+  gchar *text = g_strdup_printf ("[default]\naws_access_key_id = %s\n"
+      "aws_secret_access_key = %s\naws_session_token = %s\n", AWS_KEY_ID,
+      secret, token);
+
+  fail_unless (g_file_set_contents (path, text, -1, NULL));
+  g_free (text);
+  return path;
+}
+
+/* The emulator; for s2snova with its HTTP/2 port, accepting @secret and
+ * requiring @token (NULL: the defaults, no token) */
+static ItEmu *
+start_emu (const gchar * secret, const gchar * token)
+{
+  const gchar *args[] = { "--nova-port", "0", NULL, NULL, NULL, NULL, NULL };
+  guint n = 2;
+
+  if (!is_nova ())
+    return it_emu_start (NULL);
+  if (secret) {
+    args[n++] = "--aws-secret-access-key";
+    args[n++] = secret;
+  }
+  if (token) {
+    args[n++] = "--aws-session-token";
+    args[n++] = token;
+  }
+  return it_emu_start_full (NULL, FALSE, args);
+}
+
+static const gchar *
+emu_url (ItEmu * emu)
+{
+  return is_nova ()? emu->nova_url : emu->url;
+}
+
+/* The turn was answered: the emulator's end-of-reply event (s2snova: it
+ * sent audio) */
+static void
+assert_answered (ItEmu * emu)
+{
+  if (is_nova ()) {
+    gchar *text = it_file_contents (emu->log_path);
+    fail_unless (text && strstr (text, "\"audioOutput\"") != NULL,
+        "the emulator sent no audio");
+    g_free (text);
+  } else {
+    GPtrArray *log = it_emu_log (emu);
+    fail_unless (it_log_find (log, 0, "server",
+            it_provider ()->done_event) >= 0);
+    g_ptr_array_unref (log);
+  }
 }
 
 /* Runs @argv with @env (NULL-terminated name, value pairs) added; returns
@@ -186,27 +341,41 @@ lines_with (const gchar * log, const gchar * needle, gboolean s2s_only,
 static void
 check_child_run (const gchar * mode)
 {
-  ItEmu *emu = it_emu_start (NULL);
+  gboolean wrong = g_str_equal (mode, "wrong");
+  gchar *key = make_secret (), *token = is_nova ()? make_token () : NULL;
+  /* a wrong secret: the emulator expects another one */
+  gchar *emu_secret = wrong ? make_secret () : g_strdup (key);
+  ItEmu *emu = start_emu (emu_secret, token);
   gchar *tmp = it_tmpdir_new ();
   gchar *wav = short_wav (tmp);
-  gchar *key = make_secret ();
   gchar *dbg_path = g_build_filename (tmp, "debug.log", NULL);
   gchar *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  gchar *cred = is_nova ()? credentials_file (tmp, key, token) : NULL;
+  gchar *no_config = g_build_filename (tmp, "no-config", NULL);
   const gchar *argv[] = { self_exe, NULL };
+  gboolean by_prop = g_str_equal (mode, "prop") || wrong;
   const gchar *env[] = {
     "S2S_IT_CHILD", mode,
     "S2S_IT_WAV", wav,
-    "S2S_IT_URL", emu->url,
-    "S2S_IT_KEY", g_str_equal (mode, "prop") ? key : "",
+    "S2S_IT_URL", emu_url (emu),
+    "S2S_IT_KEY", by_prop ? key : "",
+    "S2S_IT_TOKEN", by_prop && token ? token : "",
     it_provider ()->key_env, g_str_equal (mode, "env") ? key : "",
+    "AWS_ACCESS_KEY_ID", g_str_equal (mode, "env") ? AWS_KEY_ID : "",
+    "AWS_SESSION_TOKEN", g_str_equal (mode, "env") && token ? token : "",
+    "AWS_SHARED_CREDENTIALS_FILE", g_str_equal (mode, "file") ? cred :
+        no_config,
+    "AWS_CONFIG_FILE", no_config,
+    "AWS_PROFILE", "",
     "GST_DEBUG", "*:9",
     "GST_DEBUG_NO_COLOR", "1",
     "GST_DEBUG_FILE", dbg_path,
     NULL
   };
-  gchar *out, *dbg, *emu_log;
-  GPtrArray *log;
+  gchar *out, *dbg, *emu_log, *readback;
   GString *report = g_string_new (NULL);
+  GDateTime *now = g_date_time_new_now_utc ();
+  gchar *kdate = is_nova ()? signing_key_hex (key, now) : NULL;
 
   out = spawn (argv, env);
   dbg = it_file_contents (dbg_path);
@@ -214,22 +383,48 @@ check_child_run (const gchar * mode)
   g_printerr ("%s: child debug log %" G_GSIZE_FORMAT " bytes\n", mode,
       strlen (dbg));
   /* the log is real: the element logged its connection */
-  fail_unless (strstr (dbg, "connecting to ws://127.0.0.1") != NULL);
+  fail_unless (strstr (dbg, connect_needle ()) != NULL);
   fail_unless (lines_with (dbg, key, FALSE, report) == 0,
-      "the api-key is in the GST_DEBUG=*:9 log (%s):\n%s", mode, report->str);
-  fail_unless (strstr (out, key) == NULL, "the key is in the output");
-  /* set: it reads back masked; from the environment: the property is unset */
-  fail_unless (strstr (out, g_str_equal (mode, "prop") ?
-          "api-key reads back as: *****\n" :
-          "api-key reads back as: (NULL)\n") != NULL,
-      "api-key must read back masked: %s", out);
+      "the secret is in the GST_DEBUG=*:9 log (%s):\n%s", mode, report->str);
+  fail_unless (strstr (out, key) == NULL, "the secret is in the output:\n%s",
+      out);
+  if (token) {
+    fail_unless (lines_with (dbg, token, FALSE, report) == 0,
+        "the session token is in the GST_DEBUG=*:9 log (%s):\n%s", mode,
+        report->str);
+    fail_unless (strstr (out, token) == NULL, "the token is in the output");
+    /* nor what is derived from the secret */
+    fail_unless (lines_with (dbg, kdate, FALSE, report) == 0,
+        "the signing key is in the log (%s):\n%s", mode, report->str);
+    fail_unless (lines_with (dbg, "Signature=", FALSE, report) == 0,
+        "the request signature is in the log (%s):\n%s", mode, report->str);
+    fail_unless (strstr (dbg, "AWS4-HMAC-SHA256 Credential") == NULL);
+  }
+  if (wrong) {
+    fail_unless (strstr (out, emu_secret) == NULL);
+    fail_unless (lines_with (dbg, emu_secret, FALSE, report) == 0);
+    fail_unless (strstr (out, "InvalidSignatureException") != NULL,
+        "not refused for its signature:\n%s", out);
+  }
+  /* set: it reads back masked; otherwise the property is unset */
+  readback = g_strdup_printf ("%s reads back as: %s\n", key_prop (), by_prop ?
+      "*****" : "(NULL)");
+  fail_unless (strstr (out, readback) != NULL,
+      "%s must read back masked: %s", key_prop (), out);
+  g_free (readback);
+  if (token)
+    fail_unless (strstr (out, by_prop ? "session-token reads back as: *****\n"
+            : "session-token reads back as: (NULL)\n") != NULL, "%s", out);
   /* it did authenticate with it, and the emulator's log has it redacted */
-  log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", it_provider ()->done_event) >= 0);
-  g_ptr_array_unref (log);
+  if (!wrong)
+    assert_answered (emu);
   emu_log = it_file_contents (emu->log_path);
   fail_unless (strstr (emu_log, key) == NULL, "the emulator logged the key");
+  fail_unless (token == NULL || strstr (emu_log, token) == NULL,
+      "the emulator logged the token");
 
+  g_date_time_unref (now);
+  g_free (kdate);
   g_string_free (report, TRUE);
   g_free (self_exe);
   g_free (emu_log);
@@ -237,6 +432,10 @@ check_child_run (const gchar * mode)
   g_free (dbg);
   g_free (dbg_path);
   g_free (key);
+  g_free (token);
+  g_free (emu_secret);
+  g_free (cred);
+  g_free (no_config);
   g_free (wav);
   it_tmpdir_remove (tmp);
   g_free (tmp);
@@ -257,46 +456,104 @@ GST_START_TEST (test_secret_env)
 
 GST_END_TEST;
 
-/* gst-launch-1.0 with the key on its command line. GStreamer core may log
- * the property assignment itself (gst_parse_launch): that is reported, not
- * hidden; no line of our own categories may carry the key. */
-GST_START_TEST (test_secret_gst_launch)
+/* s2snova: the shared credentials file */
+GST_START_TEST (test_secret_file)
 {
-  ItEmu *emu = it_emu_start (NULL);
+  check_child_run ("file");
+}
+
+GST_END_TEST;
+
+/* s2snova: a wrong secret; the error reaches the app without either
+ * secret */
+GST_START_TEST (test_secret_wrong)
+{
+  check_child_run ("wrong");
+}
+
+GST_END_TEST;
+
+/* gst-launch-1.0 with the secret on its command line (@file FALSE), or
+ * (s2snova) with the credentials in a shared credentials file (@file
+ * TRUE). GStreamer core's parser logs each property assignment of the
+ * command line at GST_DEBUG=*:9 (gst_parse_launch, category GST_PIPELINE):
+ * that is reported, not hidden; no line of our own categories may carry
+ * the secret. From the file nothing goes through the parser: then no line
+ * at all may carry it. */
+static void
+check_gst_launch (gboolean file)
+{
+  gchar *key = make_secret (), *token = is_nova ()? make_token () : NULL;
+  ItEmu *emu = start_emu (key, token);
   gchar *tmp = it_tmpdir_new ();
   gchar *wav = short_wav (tmp);
-  gchar *key = make_secret ();
   gchar *dbg_path = g_build_filename (tmp, "debug.log", NULL);
+  gchar *cred = is_nova ()? credentials_file (tmp, key, token) : NULL;
+  gchar *no_config = g_build_filename (tmp, "no-config", NULL);
   gchar *loc = g_strdup_printf ("location=%s", wav);
-  gchar *url = g_strdup_printf ("url=%s", emu->url);
-  gchar *api = g_strdup_printf ("api-key=%s", key);
-  const gchar *argv[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
-    "!", "audioresample", "!", it_provider ()->element, url, api, "!",
-    "fakesink", NULL
-  };
+  gchar *url = g_strdup_printf ("url=%s", emu_url (emu));
+  gchar *api = g_strdup_printf ("%s=%s", key_prop (), key);
+  gchar *tok = token ? g_strdup_printf ("session-token=%s", token) : NULL;
+  GPtrArray *argv = g_ptr_array_new ();
   const gchar *env[] = {
     "GST_DEBUG", "*:9",
     "GST_DEBUG_NO_COLOR", "1",
     "GST_DEBUG_FILE", dbg_path,
+    "AWS_SHARED_CREDENTIALS_FILE", file ? cred : no_config,
+    "AWS_CONFIG_FILE", no_config,
+    "AWS_PROFILE", "",
+    "AWS_ACCESS_KEY_ID", "",
+    "AWS_SECRET_ACCESS_KEY", "",
     NULL
+  };
+  const gchar *base[] = { "gst-launch-1.0", "filesrc", loc, "!", "wavparse",
+    "!", "audioresample", "!", it_provider ()->element, url, NULL
   };
   gchar *out, *dbg;
   GString *ours = g_string_new (NULL), *core = g_string_new (NULL);
-  guint n_ours, n_all;
+  guint n_ours, n_all, i;
 
-  out = spawn (argv, env);
+  for (i = 0; base[i]; i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  if (is_nova ()) {
+    g_ptr_array_add (argv, (gpointer) "region=" AWS_REGION);
+    g_ptr_array_add (argv, (gpointer) "silence-duration=1500");
+  }
+  if (!file) {
+    if (is_nova ())
+      g_ptr_array_add (argv, (gpointer) "access-key-id=" AWS_KEY_ID);
+    g_ptr_array_add (argv, api);
+    if (tok)
+      g_ptr_array_add (argv, tok);
+  }
+  g_ptr_array_add (argv, (gpointer) "!");
+  g_ptr_array_add (argv, (gpointer) "fakesink");
+  g_ptr_array_add (argv, NULL);
+
+  out = spawn ((const gchar * const *) argv->pdata, env);
   dbg = it_file_contents (dbg_path);
-  fail_unless (dbg != NULL && strstr (dbg, "connecting to ws://127.0.0.1"));
+  fail_unless (dbg != NULL && strstr (dbg, connect_needle ()));
   n_ours = lines_with (dbg, key, TRUE, ours);
   n_all = lines_with (dbg, key, FALSE, core);
+  if (token) {
+    n_ours += lines_with (dbg, token, TRUE, ours);
+    n_all += lines_with (dbg, token, FALSE, core);
+  }
   if (n_all > 0)
     g_printerr ("NOTE (GStreamer core behaviour): gst-launch-1.0 at "
-        "GST_DEBUG=*:9 logs the api-key given on its command line in %u "
+        "GST_DEBUG=*:9 logs the secret given on its command line in %u "
         "line(s), none from the s2s categories:\n%s", n_all, core->str);
-  fail_unless (n_ours == 0, "s2s categories logged the key:\n%s", ours->str);
+  fail_unless (n_ours == 0, "s2s categories logged the secret:\n%s", ours->str);
+  if (file)
+    fail_unless (n_all == 0, "the secret from the credentials file is in "
+        "the log:\n%s", core->str);
   /* gst-launch prints nothing of it on stdout/stderr */
   fail_unless (strstr (out, key) == NULL, "gst-launch output has the key");
+  fail_unless (token == NULL || strstr (out, token) == NULL);
+  if (is_nova ())
+    assert_answered (emu);
 
+  g_ptr_array_unref (argv);
   g_string_free (ours, TRUE);
   g_string_free (core, TRUE);
   g_free (out);
@@ -304,27 +561,47 @@ GST_START_TEST (test_secret_gst_launch)
   g_free (loc);
   g_free (url);
   g_free (api);
+  g_free (tok);
+  g_free (cred);
+  g_free (no_config);
   g_free (dbg_path);
   g_free (key);
+  g_free (token);
   g_free (wav);
   it_tmpdir_remove (tmp);
   g_free (tmp);
   it_emu_stop (emu);
 }
 
+GST_START_TEST (test_secret_gst_launch)
+{
+  check_gst_launch (FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_secret_gst_launch_file)
+{
+  check_gst_launch (TRUE);
+}
+
 GST_END_TEST;
 
 GST_START_TEST (test_secret_gst_inspect)
 {
-  gchar *key = make_secret ();
+  gchar *key = make_secret (), *token = make_token ();
   const gchar *argv[] = { "gst-inspect-1.0", it_provider ()->element, NULL };
-  const gchar *env[] = { it_provider ()->key_env, key, NULL };
+  const gchar *env[] = { it_provider ()->key_env, key,
+    "AWS_SESSION_TOKEN", token, NULL
+  };
   gchar *out = spawn (argv, env);
 
-  fail_unless (strstr (out, "api-key") != NULL);
+  fail_unless (strstr (out, key_prop ()) != NULL);
   fail_unless (strstr (out, key) == NULL, "gst-inspect shows the key");
+  fail_unless (strstr (out, token) == NULL, "gst-inspect shows the token");
   g_free (out);
   g_free (key);
+  g_free (token);
 }
 
 GST_END_TEST;
@@ -386,6 +663,65 @@ substitute (GPtrArray * args, const gchar * prefix, const gchar * replacement)
   fail_unless_equals_int (found, 1);
 }
 
+/* A gst-launch-1.0 block in the element's section of docs/elements.md, if
+ * there is one, is the documented line the test runs */
+static void
+check_elements_md (const gchar * cmd)
+{
+  gchar *path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "docs",
+      "elements.md", NULL);
+  gchar *md = it_file_contents (path);
+  gchar *head = g_strdup_printf ("\n## %s\n", it_provider ()->element);
+  const gchar *sec, *next, *start, *end;
+  gchar **lines, *block;
+  GString *joined = g_string_new (NULL);
+  guint i;
+
+  fail_unless (md != NULL);
+  sec = strstr (md, head);
+  fail_unless (sec != NULL, "no %s section in elements.md", head);
+  next = strstr (sec + 1, "\n## ");
+  start = strstr (sec, "gst-launch-1.0 ");
+  if (start == NULL || (next && start > next))
+    goto out;
+  end = strstr (start, "\n```");
+  fail_unless (end != NULL);
+  block = g_strndup (start, end - start);
+  lines = g_strsplit (block, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    gchar *l = g_strstrip (lines[i]);
+    if (g_str_has_suffix (l, "\\"))
+      l[strlen (l) - 1] = '\0';
+    g_string_append_printf (joined, "%s ", g_strstrip (l));
+  }
+  {
+    /* the same words (the joins differ in spaces) */
+    gchar **a = g_strsplit_set (joined->str, " ", -1);
+    gchar **b = g_strsplit_set (cmd, " ", -1);
+    GString *wa = g_string_new (NULL), *wb = g_string_new (NULL);
+    guint k;
+
+    for (k = 0; a[k]; k++)
+      if (*a[k])
+        g_string_append_printf (wa, "%s ", a[k]);
+    for (k = 0; b[k]; k++)
+      if (*b[k])
+        g_string_append_printf (wb, "%s ", b[k]);
+    fail_unless_equals_string (wa->str, wb->str);
+    g_string_free (wa, TRUE);
+    g_string_free (wb, TRUE);
+    g_strfreev (a);
+    g_strfreev (b);
+  }
+  g_strfreev (lines);
+  g_free (block);
+out:
+  g_string_free (joined, TRUE);
+  g_free (head);
+  g_free (md);
+  g_free (path);
+}
+
 GST_START_TEST (test_doc_launch_line)
 {
   gchar *src_path = g_build_filename (it_env ("S2S_SOURCE_ROOT"), "ext",
@@ -398,7 +734,6 @@ GST_START_TEST (test_doc_launch_line)
   ItEmu *emu;
   gchar *tmp, *q1, *reply, *s, *out;
   GBytes *pcm;
-  GPtrArray *log;
   guint i;
   gsize len;
 
@@ -429,7 +764,8 @@ GST_START_TEST (test_doc_launch_line)
   for (i = 0; argv[i]; i++)
     g_ptr_array_add (args, g_strdup (argv[i]));
 
-  emu = it_emu_start (NULL);
+  /* s2snova: the documented secret is the emulator's default */
+  emu = start_emu (NULL, NULL);
   tmp = it_tmpdir_new ();
   /* the documented question is at 24 kHz, or 16 kHz where the element
    * takes that natively */
@@ -442,8 +778,9 @@ GST_START_TEST (test_doc_launch_line)
   s = g_strdup_printf ("location=%s", reply);
   substitute (args, "location=reply.wav", s);
   g_free (s);
-  s = g_strdup_printf ("url=%s", emu->url);
-  substitute (args, "url=ws://127.0.0.1:", s);
+  s = g_strdup_printf ("url=%s", emu_url (emu));
+  substitute (args, is_nova ()? "url=http://127.0.0.1:" :
+      "url=ws://127.0.0.1:", s);
   g_free (s);
   g_ptr_array_add (args, NULL);
 
@@ -453,9 +790,8 @@ GST_START_TEST (test_doc_launch_line)
   pcm = it_wav_read_pcm (reply, RATE);
   g_bytes_get_data (pcm, &len);
   fail_unless (len >= RATE * 2, "reply.wav has %" G_GSIZE_FORMAT " bytes", len);
-  log = it_emu_log (emu);
-  fail_unless (it_log_find (log, 0, "server", it_provider ()->done_event) >= 0);
-  g_ptr_array_unref (log);
+  assert_answered (emu);
+  check_elements_md (cmd);
 
   g_bytes_unref (pcm);
   g_free (out);
@@ -487,6 +823,11 @@ s2s_secrets_docs_suite (void)
   tcase_add_test (tc, test_secret_env);
   tcase_add_test (tc, test_secret_gst_launch);
   tcase_add_test (tc, test_secret_gst_inspect);
+  if (is_nova ()) {
+    tcase_add_test (tc, test_secret_file);
+    tcase_add_test (tc, test_secret_wrong);
+    tcase_add_test (tc, test_secret_gst_launch_file);
+  }
   tcase_add_test (tc, test_properties_documented);
   tcase_add_test (tc, test_doc_launch_line);
   return s;

@@ -26,6 +26,12 @@
  * 1500 ms HIGH, up to 1750 ms MEDIUM, above LOW (unset: the service
  * default).
  *
+ * Bedrock wants the audio fed continuously: while no input audio flows
+ * (a stalled source, text-only use, after input EOS) the element sends
+ * real-time silence. Give real credentials through the environment or the
+ * credentials file: gst-launch-1.0 logs its command line's property values
+ * at GST_DEBUG=*:9.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m filesrc location=question-16k.wav ! wavparse ! \
@@ -82,6 +88,26 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_nova_debug);
 /* A rotated stream drains (its queued audio, the end events, END_STREAM)
  * until the server ends it, at most this long */
 #define DRAIN_TIMEOUT_MS 2000
+/* On stop the closing events and the signed end frame get at most this
+ * long to reach the server and the server to end the stream
+ * (docs/nova-aws.md) */
+#define STOP_FLUSH_MS 1000
+/* Keep-alive (§B9: keep the audio block fed, also in text-only sessions):
+ * once no input audio went out for KEEPALIVE_GAP_MS, silence goes out in
+ * KEEPALIVE_CHUNK_MS chunks (the ~32 ms of §B6) paced to real time until
+ * input audio resumes. Catching up after a late tick is bounded by
+ * KEEPALIVE_CATCHUP_MS. */
+/* 200 ms: a paced or live source that is late by less (a scheduling
+ * hiccup) gets no silence inside its audio */
+#define KEEPALIVE_GAP_MS 200
+/* An input buffer counts as covering its own duration, up to this much: a
+ * burst (the padding after input EOS, input queued while connecting) does
+ * not hold the keep-alive off for longer */
+#define KEEPALIVE_MAX_AHEAD_MS 500
+#define KEEPALIVE_CHUNK_MS 32
+#define KEEPALIVE_CATCHUP_MS 200
+#define KEEPALIVE_CHUNK_BYTES (GST_S2S_NOVA_INPUT_RATE * 2 * \
+    KEEPALIVE_CHUNK_MS / 1000)
 
 #define IN_CAPS "audio/x-raw, format = (string) S16LE, " \
     "layout = (string) interleaved, rate = (int) 16000, channels = (int) 1"
@@ -146,6 +172,13 @@ struct _GstS2SNova
                                  * any of that, not only the voice */
   guint stream_serial;          /* counts streams, for deferred reports */
   gchar *lost_reason;           /* a resumable exception ended the stream */
+
+  /* I/O thread: keep-alive silence */
+  GSource *keepalive;
+  gint64 audio_until;           /* monotonic us the audio sent so far covers */
+  gint64 last_input;            /* monotonic us of the last input handoff */
+  gboolean keepalive_active;
+  guint64 keepalive_bytes;      /* silence sent on this stream */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstS2SNova, gst_s2s_nova, GST_TYPE_S2S_BASE,
@@ -170,6 +203,7 @@ send_events (GstS2SNova * self, GPtrArray * events)
 static void replay_reset (GstS2SNova * self);
 static void gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data,
     gsize size);
+static void keepalive_start (GstS2SNova * self);
 
 static const gchar *
 endpointing (gint silence_ms)
@@ -218,6 +252,7 @@ start_stream (GstS2SNova * self, const GstS2SConfig * c, gchar * history)
     g_clear_error (&err);
   } else {
     send_events (self, events);
+    keepalive_start (self);
   }
   g_ptr_array_unref (events);
   g_free (tools);
@@ -437,20 +472,106 @@ replay_append (GstS2SNova * self, const guint8 * data, gsize size)
 }
 
 static void
-gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
+send_audio_events (GstS2SNova * self, const guint8 * data, gsize size)
 {
-  GstS2SNova *self = GST_S2S_NOVA (base);
-
-  replay_append (self, data, size);
   while (size > 0) {
     gsize n = MIN (size, MAX_AUDIO_EVENT_BYTES);
     gchar *ev = gst_s2s_nova_protocol_audio_input (self->proto, data, n);
 
-    gst_s2s_base_send (base, ev, -1);
+    gst_s2s_base_send (GST_S2S_BASE (self), ev, -1);
     g_free (ev);
     data += n;
     size -= n;
   }
+}
+
+static gint64
+bytes_to_us (gsize bytes)
+{
+  return (gint64) bytes *G_USEC_PER_SEC / (GST_S2S_NOVA_INPUT_RATE * 2);
+}
+
+/* Input audio (the user's, the padding after input EOS, a replay): whole
+ * buffers, in order; the keep-alive waits until it stops */
+static void
+gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
+{
+  GstS2SNova *self = GST_S2S_NOVA (base);
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->keepalive_active)
+    GST_DEBUG_OBJECT (self, "input resumes: keep-alive off after %"
+        G_GUINT64_FORMAT " bytes of silence", self->keepalive_bytes);
+  self->keepalive_active = FALSE;
+  self->last_input = now;
+  self->audio_until = MAX (self->audio_until, now) + bytes_to_us (size);
+  replay_append (self, data, size);
+  send_audio_events (self, data, size);
+}
+
+/* Silence while no input flows, paced to real time from the I/O thread.
+ * It is not the user's audio: it does not go into the replay of a rotation
+ * (the replay holds what the user said since the last answer, and the
+ * successor's own keep-alive covers the time after). Only between whole
+ * input buffers (both run on this thread), and not while the socket has a
+ * backlog: silence behind queued audio would only lengthen the queue. */
+static gboolean
+keepalive_cb (gpointer data)
+{
+  static const guint8 zeros[KEEPALIVE_CHUNK_BYTES] = { 0, };
+  GstS2SNova *self = data;
+  gint64 now = g_get_monotonic_time ();
+  const gint64 chunk_us = KEEPALIVE_CHUNK_MS * G_TIME_SPAN_MILLISECOND;
+
+  if (!gst_s2s_h2_client_is_open (self->h2) || self->proto == NULL ||
+      gst_s2s_h2_client_get_queued (self->h2) > 4 * KEEPALIVE_CHUNK_BYTES)
+    return G_SOURCE_CONTINUE;
+  if (!self->keepalive_active) {
+    gint64 covered = MIN (self->audio_until, self->last_input +
+        KEEPALIVE_MAX_AHEAD_MS * G_TIME_SPAN_MILLISECOND);
+
+    if (now < covered + KEEPALIVE_GAP_MS * G_TIME_SPAN_MILLISECOND)
+      return G_SOURCE_CONTINUE;
+    GST_DEBUG_OBJECT (self, "no input audio for %d ms: keep-alive silence",
+        KEEPALIVE_GAP_MS);
+    self->keepalive_active = TRUE;
+    self->audio_until = now;
+  }
+  self->audio_until = MAX (self->audio_until,
+      now - KEEPALIVE_CATCHUP_MS * G_TIME_SPAN_MILLISECOND);
+  /* one chunk ahead of the clock, like a live source's buffer */
+  while (self->audio_until < now + chunk_us) {
+    send_audio_events (self, zeros, sizeof (zeros));
+    self->audio_until += chunk_us;
+    self->keepalive_bytes += sizeof (zeros);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+keepalive_stop (GstS2SNova * self)
+{
+  if (self->keepalive) {
+    g_source_destroy (self->keepalive);
+    g_clear_pointer (&self->keepalive, g_source_unref);
+    GST_INFO_OBJECT (self, "keep-alive: %" G_GUINT64_FORMAT " bytes of "
+        "silence sent on this stream", self->keepalive_bytes);
+  }
+  self->keepalive_active = FALSE;
+}
+
+/* From the session start until the stream closes; the first silence after
+ * KEEPALIVE_GAP_MS without input (queued input goes out first, right after
+ * the session is ready) */
+static void
+keepalive_start (GstS2SNova * self)
+{
+  keepalive_stop (self);
+  self->audio_until = self->last_input = g_get_monotonic_time ();
+  self->keepalive_bytes = 0;
+  self->keepalive = g_timeout_source_new (KEEPALIVE_CHUNK_MS / 2);
+  g_source_set_callback (self->keepalive, keepalive_cb, self, NULL);
+  g_source_attach (self->keepalive, g_main_context_get_thread_default ());
 }
 
 /* Nova detects turns and answers by itself; these have no event */
@@ -865,10 +986,11 @@ static void
 gst_s2s_nova_close_transport (GstS2SBase * base)
 {
   GstS2SNova *self = GST_S2S_NOVA (base);
-  gboolean drain = FALSE;
+  gboolean drain = FALSE, goodbye = FALSE;
 
   /* at most one drains; stop frees it */
   drain_done (self);
+  keepalive_stop (self);
   self->ending = TRUE;
   if (gst_s2s_h2_client_is_open (self->h2) && self->proto &&
       gst_s2s_nova_protocol_get_prompt_name (self->proto)) {
@@ -881,7 +1003,7 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
     if (gst_s2s_aws_event_signer_sign_to (self->signer, NULL, 0,
             g_get_real_time () / 1000, end, NULL))
       gst_s2s_h2_client_send (self->h2, end->data, end->len);
-    gst_s2s_h2_client_end (self->h2);
+    goodbye = gst_s2s_h2_client_end (self->h2);
     g_byte_array_unref (end);
     drain = gst_s2s_base_is_renewing (base) && self->lost_reason == NULL;
   }
@@ -893,6 +1015,16 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
     self->drain_timer = g_timeout_source_new (DRAIN_TIMEOUT_MS);
     g_source_set_callback (self->drain_timer, drain_timeout_cb, self, NULL);
     g_source_attach (self->drain_timer, g_main_context_get_thread_default ());
+  } else if (goodbye) {
+    /* stop: the server should see the end frame before our RST_STREAM */
+    gint64 us = gst_s2s_h2_client_flush (self->h2, STOP_FLUSH_MS);
+
+    if (us >= 0)
+      GST_INFO_OBJECT (self, "closing events written and the stream ended "
+          "in %" G_GINT64_FORMAT " us", us);
+    else
+      GST_INFO_OBJECT (self, "the stream did not end after the closing events "
+          "(bound %d ms)", STOP_FLUSH_MS);
   }
   g_clear_pointer (&self->h2, gst_s2s_h2_client_free);
   clear_rotation_timer (self);
@@ -1243,6 +1375,7 @@ gst_s2s_nova_finalize (GObject * object)
   g_string_free (self->final_text, TRUE);
   g_byte_array_unref (self->replay);
   drain_done (self);
+  keepalive_stop (self);
   G_OBJECT_CLASS (gst_s2s_nova_parent_class)->finalize (object);
 }
 

@@ -880,6 +880,111 @@ gst_s2s_h2_client_is_open (GstS2SH2Client * c)
   return c && c->opened && !c->finished && !c->dead;
 }
 
+static void
+quiet_opened (gpointer user_data)
+{
+}
+
+static void
+quiet_response (guint status, const gchar * const *headers, gpointer user_data)
+{
+}
+
+static void
+quiet_data (const guint8 * data, gsize len, gpointer user_data)
+{
+}
+
+static void
+quiet_closed (const GError * error, gboolean opened, gpointer user_data)
+{
+}
+
+static const GstS2SH2Callbacks quiet_callbacks = {
+  quiet_opened, quiet_response, quiet_data, quiet_closed
+};
+
+/* Everything queued is written, through END_STREAM */
+static gboolean
+written (GstS2SH2Client * c)
+{
+  return c->out->len == c->out_off &&
+      nghttp2_session_get_stream_local_close (c->session, c->stream_id) != 0;
+}
+
+/* The stream is over: the server ended its response (after it read our
+ * END_STREAM), or the connection ended */
+static gboolean
+flushed (GstS2SH2Client * c)
+{
+  return c->finished || c->session == NULL || c->stream_id <= 0;
+}
+
+static gboolean
+flush_timeout_cb (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gint64
+gst_s2s_h2_client_flush (GstS2SH2Client * c, guint timeout_ms)
+{
+  GMainContext *ctx;
+  GSource *in, *timer;
+  gboolean expired = FALSE, was_written = FALSE;
+  gint64 start = g_get_monotonic_time ();
+
+  if (c == NULL || !c->opened || c->dead || c->in_nghttp2 || c->stream == NULL)
+    return -1;
+  c->cb = quiet_callbacks;
+  if (flushed (c))
+    return 0;
+  /* a private context: the caller's other sources wait, and the sources
+   * made here (h2_flush attaches its writable source to the thread-default
+   * context) go with it */
+  ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  clear_source (&c->out_source);
+  clear_source (&c->in_source);
+  /* reading goes on: the server's WINDOW_UPDATEs open the flow-control
+   * window the rest needs */
+  in = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM
+      (g_io_stream_get_input_stream (c->stream)), NULL);
+  g_source_set_callback (in, G_SOURCE_FUNC (on_readable), c, NULL);
+  g_source_attach (in, ctx);
+  timer = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (timer, flush_timeout_cb, &expired, NULL);
+  g_source_attach (timer, ctx);
+  h2_ref (c);
+  h2_flush (c);
+  while (!flushed (c) && !expired) {
+    if (!was_written && written (c)) {
+      was_written = TRUE;
+      GST_DEBUG_OBJECT (c->parent, "request written after %" G_GINT64_FORMAT
+          " us", g_get_monotonic_time () - start);
+    }
+    g_main_context_iteration (ctx, TRUE);
+  }
+  h2_unref (c);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_source_destroy (in);
+  g_source_unref (in);
+  clear_source (&c->out_source);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  if (!flushed (c)) {
+    GST_INFO_OBJECT (c->parent, "the server did not end the stream within %u "
+        "ms (%" G_GSIZE_FORMAT " request bytes not written)", timeout_ms,
+        gst_s2s_h2_client_get_queued (c));
+    return -1;
+  }
+  return g_get_monotonic_time () - start;
+}
+
 void
 gst_s2s_h2_client_free (GstS2SH2Client * c)
 {
