@@ -2332,9 +2332,10 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
     } else
       buf = gst_buffer_copy_region (owned, GST_BUFFER_COPY_MEMORY, off, n);
 
-    if (priv->traced && GST_CLOCK_TIME_IS_VALID (now))
-      gst_buffer_add_reference_timestamp_meta (buf, arrival_caps (), now,
-          GST_CLOCK_TIME_NONE);
+    /* while traced, the arrival waits in the DTS (unused otherwise) until
+     * the buffer is pushed: only pushed buffers get the meta */
+    if (priv->traced)
+      GST_BUFFER_DTS (buf) = now;
     GST_BUFFER_PTS (buf) = pts;
     GST_BUFFER_DURATION (buf) = end - pts;
     if (priv->need_discont) {
@@ -3465,6 +3466,7 @@ gst_s2s_base_src_loop (GstPad * pad)
   GstBuffer *buf = NULL;
   GstEvent *gap = NULL;
   GstCaps *caps = NULL;
+  GstClockTime arrival = GST_CLOCK_TIME_NONE;
   gboolean start = FALSE, segment_only = FALSE, eos = FALSE, timed_out = FALSE;
   GstFlowReturn ret = GST_FLOW_OK;
 
@@ -3499,6 +3501,8 @@ gst_s2s_base_src_loop (GstPad * pad)
       gsize size = gst_buffer_get_size (head);
 
       buf = g_queue_pop_head (&priv->out_queue);
+      arrival = GST_BUFFER_DTS (buf);
+      GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
       priv->pushed_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
       priv->last_buf_end = priv->pushed_end;
       priv->item_pushed_bytes = MIN (priv->item_pushed_bytes + size,
@@ -3564,6 +3568,9 @@ gst_s2s_base_src_loop (GstPad * pad)
   }
 
   if (buf) {
+    if (GST_CLOCK_TIME_IS_VALID (arrival))
+      gst_buffer_add_reference_timestamp_meta (buf, arrival_caps (), arrival,
+          GST_CLOCK_TIME_NONE);
     GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, buf);
     ret = gst_pad_push (pad, buf);
   } else if (gap) {

@@ -47,6 +47,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <gst/base/gstbasesink.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "gsts2stracer.h"
 
@@ -128,6 +131,15 @@ static const gchar *const metric_names[N_METRICS] = {
   "out_latency_max_ms", "tool_result_ms", "tool_audio_ms",
 };
 
+/* Latency samples (ns): appended per buffer, so no GArray call per
+ * sample */
+typedef struct
+{
+  guint64 *v;
+  guint len;
+  guint size;
+} Samples;
+
 typedef struct
 {
   gchar *call_id;
@@ -149,8 +161,8 @@ typedef struct
   GstClockTime first_push_rt;
   GstClockTime render_rt;
   GstClockTime provider_ttfa;
-  GArray *in_lat;               /* GstClockTime samples */
-  GArray *out_lat;
+  Samples in_lat;
+  Samples out_lat;
   guint responses;
   gboolean awaiting_followup;   /* a tool result was given */
   guint interruptions;
@@ -183,6 +195,7 @@ typedef struct
 {
   GstPad *pad;
   gulong id;
+  gboolean render;              /* on a sink downstream, only while needed */
 } Probe;
 
 typedef struct
@@ -207,7 +220,7 @@ typedef struct
   InEntry ring[IN_RING_SIZE];
   guint ring_head;
   guint ring_len;
-  GArray *in_acc;               /* in-latency since the last turn boundary */
+  Samples in_acc;               /* in-latency since the last turn boundary */
   GstClockTime last_voiced_end; /* stream time of the sink segment */
 
   /* output */
@@ -229,7 +242,16 @@ typedef struct
   /* between attach and detach */
   GMutex probe_lock;
   GArray *probes;               /* Probe: the element's pads, then sinks */
-  gboolean rewalk;              /* look for the sinks downstream again */
+  gboolean rewalk;              /* probe the sinks downstream */
+  gboolean unprobe;             /* no render pending: drop the sinks' probes */
+
+  /* The element's clock, reffed, each used by one streaming thread only:
+   * the sink pad's, the src pad's task (see cached_rt()) */
+  GstClock *in_clock;
+  GstClock *out_clock;
+  /* the reference caps of the last x-s2s-arrival meta seen, reffed (src
+   * pad's task) */
+  GstCaps *arrival_caps;
   GstBus *bus;                  /* watched (bus_watch_add) */
 } Session;
 
@@ -261,6 +283,36 @@ element_rt (GstElement * element)
   return gst_element_get_current_running_time (element);
 }
 
+/* element_rt() of @element, its clock kept in @cache between calls (one
+ * object lock instead of two, no clock ref per call). A cache belongs to
+ * one thread; a replaced clock is released there, the last one with the
+ * session */
+static GstClockTime
+cached_rt (GstElement * element, GstClock ** cache)
+{
+  GstClock *clock, *old = NULL;
+  GstClockTime base, now;
+
+  if (GST_STATE (element) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  GST_OBJECT_LOCK (element);
+  clock = element->clock;
+  base = element->base_time;
+  if (G_UNLIKELY (clock != *cache)) {
+    old = *cache;
+    *cache = clock ? gst_object_ref (clock) : NULL;
+  }
+  GST_OBJECT_UNLOCK (element);
+  if (G_UNLIKELY (old))
+    gst_object_unref (old);
+  if (clock == NULL)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
+    return GST_CLOCK_TIME_NONE;
+  return now - base;
+}
+
 static gboolean
 is_s2s (gpointer object)
 {
@@ -284,30 +336,90 @@ diff_ms (GstClockTime a, GstClockTime b)
 }
 
 static int
-cmp_u64 (gconstpointer a, gconstpointer b)
-{
-  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static int
 cmp_double (gconstpointer a, gconstpointer b)
 {
   gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
   return x < y ? -1 : x > y;
 }
 
+static void
+samples_reserve (Samples * a, guint n)
+{
+  if (a->len + n > a->size) {
+    a->size = MAX (MAX (a->size * 2, a->len + n), 64);
+    a->v = g_renew (guint64, a->v, a->size);
+  }
+}
+
+static inline void
+samples_add (Samples * a, guint64 x)
+{
+  if (G_UNLIKELY (a->len == a->size))
+    samples_reserve (a, 1);
+  a->v[a->len++] = x;
+}
+
+static void
+samples_append (Samples * a, const Samples * b)
+{
+  if (b->len == 0)
+    return;
+  samples_reserve (a, b->len);
+  memcpy (a->v + a->len, b->v, b->len * sizeof (guint64));
+  a->len += b->len;
+}
+
+/* Rearranges @v (@n > 0) so that v[k] holds what it would hold sorted,
+ * in linear time on average (Hoare's selection) */
+static guint64
+select_nth (guint64 * v, guint n, guint k)
+{
+  guint lo = 0, hi = n - 1;
+
+  while (lo < hi) {
+    guint64 pivot = v[lo + (hi - lo) / 2];
+    guint i = lo, j = hi;
+
+    /* afterwards v[lo..j] <= pivot <= v[i..hi], and j < i */
+    for (;;) {
+      while (v[i] < pivot)
+        i++;
+      while (v[j] > pivot)
+        j--;
+      if (i >= j)
+        break;
+      {
+        guint64 t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+      }
+      i++;
+      j--;
+    }
+    if (k <= j)
+      hi = j;
+    else
+      lo = j + 1;
+  }
+  return v[k];
+}
+
 /* Median (lower middle for an even count) and max of @samples, in ms */
 static void
-median_max (GArray * samples, gdouble * median, gdouble * max)
+median_max (Samples * samples, gdouble * median, gdouble * max)
 {
+  guint64 m = 0;
+  guint i;
+
   if (samples->len == 0) {
     *median = *max = NAN;
     return;
   }
-  g_array_sort (samples, cmp_u64);
-  *median = ns_to_ms (g_array_index (samples, guint64, (samples->len - 1) / 2));
-  *max = ns_to_ms (g_array_index (samples, guint64, samples->len - 1));
+  for (i = 0; i < samples->len; i++)
+    m = MAX (m, samples->v[i]);
+  *median = ns_to_ms (select_nth (samples->v, samples->len,
+          (samples->len - 1) / 2));
+  *max = ns_to_ms (m);
 }
 
 /* Nearest-rank percentile of sorted @v */
@@ -369,23 +481,64 @@ json_key (GString * s, const gchar * key)
   g_string_append_c (s, ':');
 }
 
+/* Decimal digits of @v, without printf (a turn line has dozens) */
+static void
+append_u64 (GString * s, guint64 v)
+{
+  gchar buf[20];
+  guint i = sizeof (buf);
+
+  do {
+    buf[--i] = '0' + v % 10;
+    v /= 10;
+  } while (v);
+  g_string_append_len (s, buf + i, sizeof (buf) - i);
+}
+
+static void
+append_i64 (GString * s, gint64 v)
+{
+  if (v < 0) {
+    g_string_append_c (s, '-');
+    append_u64 (s, -(guint64) v);
+  } else {
+    append_u64 (s, v);
+  }
+}
+
+/* @v with 3 decimals (as "%.3f", rounded to the nearest microsecond) */
 static void
 json_ms (GString * s, const gchar * key, gdouble v)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  gdouble us;
+  guint64 a;
 
   json_key (s, key);
-  if (isnan (v))
+  if (isnan (v)) {
     g_string_append (s, "null");
-  else
+    return;
+  }
+  us = round (fabs (v) * 1000.0);
+  if (us >= 1e18) {
     g_string_append (s, g_ascii_formatd (buf, sizeof (buf), "%.3f", v));
+    return;
+  }
+  a = (guint64) us;
+  if (v < 0 && a > 0)
+    g_string_append_c (s, '-');
+  append_u64 (s, a / 1000);
+  g_string_append_c (s, '.');
+  g_string_append_c (s, '0' + (a / 100) % 10);
+  g_string_append_c (s, '0' + (a / 10) % 10);
+  g_string_append_c (s, '0' + a % 10);
 }
 
 static void
 json_uint (GString * s, const gchar * key, guint64 v)
 {
   json_key (s, key);
-  g_string_append_printf (s, "%" G_GUINT64_FORMAT, v);
+  append_u64 (s, v);
 }
 
 static void
@@ -404,7 +557,7 @@ json_tokens (GString * s, const gint64 * tokens)
   g_string_append_c (s, '{');
   for (i = 0; i < 5; i++) {
     json_key (s, token_names[i]);
-    g_string_append_printf (s, "%" G_GINT64_FORMAT, tokens[i]);
+    append_i64 (s, tokens[i]);
   }
   g_string_append_c (s, '}');
 }
@@ -457,8 +610,6 @@ turn_new (void)
   t->vad_stop_rt = t->voice_end_rt = t->response_rt = GST_CLOCK_TIME_NONE;
   t->first_response_rt = t->first_recv_rt = GST_CLOCK_TIME_NONE;
   t->first_push_rt = t->render_rt = t->provider_ttfa = GST_CLOCK_TIME_NONE;
-  t->in_lat = g_array_new (FALSE, FALSE, sizeof (guint64));
-  t->out_lat = g_array_new (FALSE, FALSE, sizeof (guint64));
   t->tools = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_call_free);
   t->events = g_string_new (NULL);
   return t;
@@ -467,8 +618,8 @@ turn_new (void)
 static void
 turn_free (Turn * t)
 {
-  g_array_unref (t->in_lat);
-  g_array_unref (t->out_lat);
+  g_free (t->in_lat.v);
+  g_free (t->out_lat.v);
   g_ptr_array_unref (t->tools);
   g_string_free (t->events, TRUE);
   g_free (t);
@@ -536,7 +687,7 @@ session_free (Session * s)
 
   if (s->cur)
     turn_free (s->cur);
-  g_array_unref (s->in_acc);
+  g_free (s->in_acc.v);
   for (i = 0; i < N_METRICS; i++)
     g_array_unref (s->metrics[i]);
   g_free (s->provider);
@@ -545,6 +696,9 @@ session_free (Session * s)
    * may call back into this session */
   drop_watches (s);
   g_array_unref (s->probes);
+  gst_clear_object (&s->in_clock);
+  gst_clear_object (&s->out_clock);
+  gst_clear_caps (&s->arrival_caps);
   g_mutex_clear (&s->probe_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -571,7 +725,7 @@ session_reset_stream (Session * s)
 
   s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
   s->last_voiced_end = GST_CLOCK_TIME_NONE;
-  g_array_set_size (s->in_acc, 0);
+  s->in_acc.len = 0;
   s->ring_head = s->ring_len = 0;
   for (i = 0; i < PUSH_HISTORY; i++)
     s->pushes[i].pts = s->pushes[i].end = s->pushes[i].rt = GST_CLOCK_TIME_NONE;
@@ -594,7 +748,6 @@ session_get (GstS2STracer * self, GstElement * element)
     s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
     s->tracer = self;
     s->element = element;
-    s->in_acc = g_array_new (FALSE, FALSE, sizeof (guint64));
     for (i = 0; i < N_METRICS; i++)
       s->metrics[i] = g_array_new (FALSE, FALSE, sizeof (gdouble));
     session_reset_stream (s);
@@ -658,8 +811,8 @@ turn_close (GstS2STracer * self, Session * s)
   v[M_VOICE_TO_RENDERED] = diff_ms (t->voice_end_rt, t->render_rt);
   v[M_PROVIDER_TTFA] = GST_CLOCK_TIME_IS_VALID (t->provider_ttfa) ?
       ns_to_ms (t->provider_ttfa) : NAN;
-  median_max (t->in_lat, &v[M_IN_MEDIAN], &v[M_IN_MAX]);
-  median_max (t->out_lat, &v[M_OUT_MEDIAN], &v[M_OUT_MAX]);
+  median_max (&t->in_lat, &v[M_IN_MEDIAN], &v[M_IN_MAX]);
+  median_max (&t->out_lat, &v[M_OUT_MEDIAN], &v[M_OUT_MAX]);
 
   s->turns++;
   s->interruptions += t->interruptions;
@@ -685,8 +838,8 @@ turn_close (GstS2STracer * self, Session * s)
       ns_to_ms (t->voice_end_rt) : NAN);
   for (i = 0; i < M_TOOL_RESULT; i++)
     json_ms (j, metric_names[i], v[i]);
-  json_uint (j, "in_samples", t->in_lat->len);
-  json_uint (j, "out_samples", t->out_lat->len);
+  json_uint (j, "in_samples", t->in_lat.len);
+  json_uint (j, "out_samples", t->out_lat.len);
   json_uint (j, "responses", t->responses);
   json_uint (j, "interruptions", t->interruptions);
   json_ms (j, "played_ms", t->interruptions ? ns_to_ms (t->played) : NAN);
@@ -850,6 +1003,41 @@ read_in_format (GstPad * pad)
  * at the first block whose partial sum already decides it */
 #define VOICED_BLOCK 256
 
+/* The sum of the squares of @n S16LE samples at @data, exact. With SSE2
+ * (every x86-64), 8 samples at a time: pmaddwd gives v0*v0 + v1*v1 per
+ * 32-bit lane, at most 2^31, which only fits unsigned (2 * (-32768)^2
+ * wraps to the same bits as signed), so the lanes are added zero-extended
+ * into two 64-bit sums */
+static guint64
+sum_squares_s16 (const guint8 * data, gsize n)
+{
+  guint64 sum = 0;
+  gsize i = 0;
+
+#if defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
+  {
+    const __m128i low = _mm_set_epi32 (0, -1, 0, -1);
+    __m128i acc = _mm_setzero_si128 ();
+    guint64 part[2];
+
+    for (; i + 8 <= n; i += 8) {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) (data + 2 * i));
+      __m128i sq = _mm_madd_epi16 (v, v);
+
+      acc = _mm_add_epi64 (acc, _mm_and_si128 (sq, low));
+      acc = _mm_add_epi64 (acc, _mm_srli_epi64 (sq, 32));
+    }
+    _mm_storeu_si128 ((__m128i *) part, acc);
+    sum = part[0] + part[1];
+  }
+#endif
+  for (; i < n; i++) {
+    gint v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
+    sum += (guint64) (v * v);
+  }
+  return sum;
+}
+
 static gboolean
 buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
 {
@@ -868,10 +1056,8 @@ buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
   while (i < n && !voiced) {
     block = MIN (n, i + VOICED_BLOCK);
     if (fmt == FMT_S16) {
-      for (; i < block; i++) {
-        gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
-        sum += (guint64) (v * v);
-      }
+      sum += sum_squares_s16 (map.data + 2 * i, block - i);
+      i = block;
     } else {
       for (; i < block; i++) {
         gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
@@ -892,7 +1078,7 @@ input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
 
   if (s->in_fmt == FMT_UNKNOWN)
     s->in_fmt = read_in_format (pad);
-  s->pre_rt = element_rt (element);
+  s->pre_rt = cached_rt (element, &s->in_clock);
   s->pre_size = gst_buffer_get_size (buf);
   s->pre_voiced = buffer_voiced (s->in_fmt, buf, self->voice_mean_square);
   s->pre_end = GST_BUFFER_PTS (buf);
@@ -940,7 +1126,7 @@ input_handed_off (Session * s, guint64 offset, GstClockTime rt)
       break;
     if (GST_CLOCK_TIME_IS_VALID (e->rt) && rt >= e->rt) {
       guint64 d = rt - e->rt;
-      g_array_append_val (s->in_acc, d);
+      samples_add (&s->in_acc, d);
     }
     s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
     s->ring_len--;
@@ -962,9 +1148,11 @@ first_pushed (Session * s, GstClockTime rt)
   s->rewalk = TRUE;
 }
 
-/* The element's x-s2s-arrival stamp: compared by name, no caps logic */
+/* The element's x-s2s-arrival stamp: compared by name, no caps logic;
+ * the element's reference caps are one object, so after the first match
+ * a pointer comparison does */
 static GstReferenceTimestampMeta *
-arrival_meta (GstBuffer * buf)
+arrival_meta (Session * s, GstBuffer * buf)
 {
   gpointer state = NULL;
   GstMeta *m;
@@ -972,9 +1160,16 @@ arrival_meta (GstBuffer * buf)
   while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_REFERENCE_TIMESTAMP_META_API_TYPE))) {
     GstReferenceTimestampMeta *r = (GstReferenceTimestampMeta *) m;
-    if (r->reference && gst_structure_has_name (gst_caps_get_structure
-            (r->reference, 0), ARRIVAL_REFERENCE))
+
+    if (r->reference == NULL)
+      continue;
+    if (G_LIKELY (r->reference == s->arrival_caps))
       return r;
+    if (gst_structure_has_name (gst_caps_get_structure (r->reference, 0),
+            ARRIVAL_REFERENCE)) {
+      gst_caps_replace (&s->arrival_caps, r->reference);
+      return r;
+    }
   }
   return NULL;
 }
@@ -982,16 +1177,16 @@ arrival_meta (GstBuffer * buf)
 static void
 output_push (Session * s, GstBuffer * buf)
 {
-  GstClockTime now = element_rt (s->element);
+  GstClockTime now = cached_rt (s->element, &s->out_clock);
   GstReferenceTimestampMeta *meta;
   GstClockTime pts = GST_BUFFER_PTS (buf);
   PushEntry *p;
 
-  meta = arrival_meta (buf);
+  meta = arrival_meta (s, buf);
   g_mutex_lock (&s->lock);
   if (meta && s->cur && GST_CLOCK_TIME_IS_VALID (now) && now >= meta->timestamp) {
     guint64 d = now - meta->timestamp;
-    g_array_append_val (s->cur->out_lat, d);
+    samples_add (&s->cur->out_lat, d);
   }
   p = &s->pushes[s->push_idx++ % PUSH_HISTORY];
   p->pts = pts;
@@ -1101,6 +1296,7 @@ output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
   g_mutex_lock (&s->lock);
   if (s->render_pending == target) {
     s->render_pending = GST_CLOCK_TIME_NONE;
+    s->unprobe = TRUE;
     if (s->cur && !GST_CLOCK_TIME_IS_VALID (s->cur->render_rt))
       s->cur->render_rt = render;
   }
@@ -1206,6 +1402,7 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
       t->provider_ttfa = recv - t->response_rt;
     s->first_pts_pending = pts;
     s->render_pending = GST_CLOCK_TIME_NONE;
+    s->unprobe = TRUE;
     if (!GST_CLOCK_TIME_IS_VALID (pts))
       return;
     /* the src task may have pushed it before this message was posted */
@@ -1227,6 +1424,7 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
     t->played += played;
     t->received += received;
     s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
+    s->unprobe = TRUE;
   }
 }
 
@@ -1268,8 +1466,8 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
       if (sinkpad)
         gst_object_unref (sinkpad);
       /* the input since the last turn boundary is this turn's */
-      g_array_append_vals (t->in_lat, s->in_acc->data, s->in_acc->len);
-      g_array_set_size (s->in_acc, 0);
+      samples_append (&t->in_lat, &s->in_acc);
+      s->in_acc.len = 0;
     }
   } else if (g_str_equal (name, "s2s-response")) {
     handle_response (self, s, st, rt);
@@ -1432,7 +1630,7 @@ probe_render (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 
 static void
 add_probe (Session * s, GstPad * pad, GstPadProbeType type,
-    GstPadProbeCallback cb)
+    GstPadProbeCallback cb, gboolean render)
 {
   Probe p;
 
@@ -1440,10 +1638,12 @@ add_probe (Session * s, GstPad * pad, GstPadProbeType type,
   if (p.id == 0)
     return;
   p.pad = gst_object_ref (pad);
+  p.render = render;
   g_array_append_val (s->probes, p);
 }
 
-/* Probes the sinks downstream of the element not probed yet */
+/* Probes the sinks downstream of the element not probed yet: at a turn's
+ * first push, for its render time */
 static void
 probe_sinks (Session * s)
 {
@@ -1465,11 +1665,39 @@ probe_sinks (Session * s)
     if (!known) {
       GST_DEBUG_OBJECT (s->tracer, "%s renders at %" GST_PTR_FORMAT,
           GST_OBJECT_NAME (s->element), sinks->pdata[i]);
-      add_probe (s, sinks->pdata[i], GST_PAD_PROBE_TYPE_BUFFER, probe_render);
+      add_probe (s, sinks->pdata[i], GST_PAD_PROBE_TYPE_BUFFER, probe_render,
+          TRUE);
     }
   }
   g_mutex_unlock (&s->probe_lock);
   g_ptr_array_unref (sinks);
+}
+
+/* Once no render is pending, the sinks' probes go: most buffers then
+ * reach the sinks without any probe */
+static void
+unprobe_sinks (Session * s)
+{
+  gboolean pending;
+  guint i = 0;
+
+  g_mutex_lock (&s->probe_lock);
+  g_mutex_lock (&s->lock);
+  s->unprobe = FALSE;
+  pending = GST_CLOCK_TIME_IS_VALID (s->render_pending);
+  g_mutex_unlock (&s->lock);
+  while (!pending && i < s->probes->len) {
+    Probe *p = &g_array_index (s->probes, Probe, i);
+
+    if (p->render) {
+      gst_pad_remove_probe (p->pad, p->id);
+      gst_object_unref (p->pad);
+      g_array_remove_index_fast (s->probes, i);
+    } else {
+      i++;
+    }
+  }
+  g_mutex_unlock (&s->probe_lock);
 }
 
 /* The element's src pad: what it pushes */
@@ -1483,6 +1711,8 @@ probe_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   output_push (s, GST_PAD_PROBE_INFO_BUFFER (info));
   if (G_UNLIKELY (s->rewalk))
     probe_sinks (s);
+  if (G_UNLIKELY (s->unprobe))
+    unprobe_sinks (s);
   return GST_PAD_PROBE_OK;
 }
 
@@ -1520,6 +1750,8 @@ on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
   }
   if (G_UNLIKELY (s->rewalk))
     probe_sinks (s);
+  if (G_UNLIKELY (s->unprobe))
+    unprobe_sinks (s);
 }
 
 /* The bus the element's messages end on: its top-level parent's */
@@ -1582,19 +1814,19 @@ do_attach (GstS2STracer * self, GstElement * element)
   pad = gst_element_get_static_pad (element, "sink");
   if (pad) {
     add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER |
-        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_input);
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_input, FALSE);
     gst_object_unref (pad);
   }
   pad = gst_element_get_static_pad (element, "src");
   if (pad) {
-    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER, probe_output);
+    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER, probe_output, FALSE);
     gst_object_unref (pad);
   }
   s->bus = pipeline_bus (element);
   if (s->bus)
     bus_watch_add (self, s->bus);
+  s->unprobe = FALSE;
   g_mutex_unlock (&s->probe_lock);
-  probe_sinks (s);
 }
 
 /* "detach": the element's session stopped, after its last message */

@@ -23,6 +23,11 @@
  * that: s2s / none is its whole cost.
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
+ *
+ * On a shared machine CPU time cannot resolve a few per cent: for the
+ * deterministic figure run one child under `valgrind --tool=callgrind`
+ * against an emulator started by hand, with and without GST_TRACERS, on a
+ * release build (tests/bench/tracer-overhead.md has the exact commands).
  */
 
 #ifdef HAVE_CONFIG_H

@@ -132,6 +132,7 @@ typedef struct
   GstClockTime pts;
   GstClockTime end;             /* running time of the buffer's end */
   GstClockTime arrival;         /* output: the x-s2s-arrival stamp */
+  gboolean voiced;              /* input: mean square above -40 dBFS */
 } Stamp;
 
 typedef struct
@@ -151,10 +152,31 @@ probe_rt (Probes * p)
   return gst_element_get_current_running_time (p->s2s);
 }
 
+/* The tracer's voiced test (default voice-db -40) over every sample, the
+ * plain way: S16LE input */
+static gboolean
+voiced_s16 (GstBuffer * b)
+{
+  GstMapInfo map;
+  guint64 sum = 0;
+  gsize i, n;
+
+  fail_unless (gst_buffer_map (b, &map, GST_MAP_READ));
+  n = map.size / 2;
+  for (i = 0; i < n; i++) {
+    gint v = (gint16) GST_READ_UINT16_LE (map.data + 2 * i);
+    sum += (guint64) (v * v);
+  }
+  gst_buffer_unmap (b, &map);
+  return n > 0 && (gdouble) sum / n > 32768.0 * 32768.0 * pow (10.0, -4.0);
+}
+
 static GstPadProbeReturn
 in_probe (GstPad * pad, GstPadProbeInfo * info, Probes * p)
 {
-  Stamp st = { probe_rt (p), GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, 0 };
+  Stamp st = { probe_rt (p), GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, 0,
+    FALSE
+  };
 
   if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
@@ -173,6 +195,7 @@ in_probe (GstPad * pad, GstPadProbeInfo * info, Probes * p)
     st.pts = GST_BUFFER_PTS (b);
     st.end = gst_segment_to_running_time (&p->in_seg, GST_FORMAT_TIME,
         st.pts + GST_BUFFER_DURATION (b));
+    st.voiced = voiced_s16 (b);
   }
   g_array_append_val (p->in, st);
   g_mutex_unlock (&p->lock);
@@ -184,7 +207,7 @@ out_probe (GstPad * pad, GstPadProbeInfo * info, Probes * p)
 {
   GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
   Stamp st = { probe_rt (p), GST_BUFFER_PTS (b), GST_CLOCK_TIME_NONE,
-    GST_CLOCK_TIME_NONE
+    GST_CLOCK_TIME_NONE, FALSE
   };
   GstCaps *ref = gst_caps_new_empty_simple ("timestamp/x-s2s-arrival");
   GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta (b,
@@ -368,6 +391,29 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
   gst_structure_get_uint64 (it_msgs_get (msgs, i), "received-time", &recv_rt);
   fail_unless (fabs (ms (t, "speech_stopped_rt_ms") -
           (gdouble) stop_rt / GST_MSECOND) < 0.001);
+  /* end of the user's voice: the end of the last voiced input buffer
+   * before the speech stopped (the input ends with silent buffers) */
+  {
+    GstClockTime voice_end = GST_CLOCK_TIME_NONE;
+    gboolean silent_after = FALSE;
+
+    for (u = 0; u < pr->in->len; u++) {
+      Stamp *s = &g_array_index (pr->in, Stamp, u);
+      /* (no running time: before PLAYING, so before the stop too) */
+      if (GST_CLOCK_TIME_IS_VALID (s->rt) && s->rt >= stop_rt)
+        break;
+      if (s->voiced)
+        voice_end = s->end;
+      silent_after = !s->voiced;
+    }
+    fail_unless (GST_CLOCK_TIME_IS_VALID (voice_end) && silent_after,
+        "%u input buffers before the speech stopped: the voice must end "
+        "before the last one", u);
+    fail_unless (fabs (ms (t, "voice_end_rt_ms") -
+            (gdouble) voice_end / GST_MSECOND) < 0.001,
+        "voice end: tracer %.3f ms, harness %.3f ms",
+        ms (t, "voice_end_rt_ms"), (gdouble) voice_end / GST_MSECOND);
+  }
   for (u = 0; u < pr->out->len; u++) {
     Stamp *s = &g_array_index (pr->out, Stamp, u);
     if (s->pts <= first_pts && s->end > first_pts) {
