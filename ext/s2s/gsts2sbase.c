@@ -3253,7 +3253,9 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   pts = GST_BUFFER_PTS (buf);
-  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+  /* a segment that is not in time (not paced) has no running time */
+  if (GST_CLOCK_TIME_IS_VALID (pts) &&
+      priv->in_segment.format == GST_FORMAT_TIME) {
     GstClockTime dur = GST_BUFFER_DURATION_IS_VALID (buf) ?
         GST_BUFFER_DURATION (buf) :
         gst_s2s_audio_format_bytes_to_time (&priv->in_format,

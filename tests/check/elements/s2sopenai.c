@@ -270,6 +270,49 @@ GST_START_TEST (test_audio_in)
 
 GST_END_TEST;
 
+/* A BYTES segment (a source that is not time-based): the input is not
+ * paced, every byte still reaches the server, and no running time is asked
+ * of a segment that has none (that was a GLib CRITICAL, which fails here) */
+GST_START_TEST (test_bytes_segment)
+{
+  Fx *fx = fx_new (NULL);
+  GstSegment seg;
+  gsize sent = 0;
+  gint64 end;
+  guint i;
+
+  fx_start (fx, S16_CAPS);
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (fx->h, gst_event_new_segment (&seg)));
+  fx_wait_ready (fx);
+  for (i = 0; i < 5; i++) {
+    GstBuffer *buf = fx_input_chunk (i, CHUNK_BYTES, 5000);
+
+    GST_BUFFER_PTS (buf) = i * 20 * GST_MSECOND;
+    GST_BUFFER_DURATION (buf) = 20 * GST_MSECOND;
+    fail_unless_equals_int (gst_harness_push (fx->h, buf), GST_FLOW_OK);
+  }
+
+  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  while (sent < 5 * CHUNK_BYTES && g_get_monotonic_time () < end) {
+    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+        "input_audio_buffer.append", 100);
+    guchar *data;
+    gsize len;
+
+    if (ev == NULL)
+      continue;
+    data = g_base64_decode (jstr (ev, "audio"), &len);
+    sent += len;
+    g_free (data);
+    json_object_unref (ev);
+  }
+  fail_unless_equals_int (sent, 5 * CHUNK_BYTES);
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
 /* Input goes to the socket from the streaming thread once the session is
  * ready: it arrives even while the element's I/O thread is busy (here:
  * held in a bus sync handler for the "ready" message it posts). */
@@ -2154,6 +2197,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_session_update_pcm);
   tcase_add_test (tc, test_audio_in);
   tcase_add_test (tc, test_audio_in_direct);
+  tcase_add_test (tc, test_bytes_segment);
   tcase_add_test (tc, test_timeline);
   tcase_add_test (tc, test_gap_while_silent);
   tcase_add_test (tc, test_silence_fill);
