@@ -33,8 +33,9 @@ else
   # fuzz corpora: CI has 2 cores and 20 minutes for this.
   step "unit tests and fuzz corpora" meson test -C build --print-errorlogs \
     --num-processes 2 --no-suite integration --no-suite emulator
+  # (the long runs are real-time and mostly idle: two at a time)
   step "long real-time and secrets tests" meson test -C build \
-    --print-errorlogs --num-processes 1 --suite long --suite secrets \
+    --print-errorlogs --num-processes 2 --suite long --suite secrets \
     --logbase testlog-long
   step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1 \
     --no-suite long --no-suite secrets

@@ -1143,6 +1143,50 @@ typedef struct
 
 static void stop_session_on_io (GstS2SBase * self);
 
+/* A provider's error text may quote the credential it refused: OpenAI
+ * answers a wrong key with "Incorrect API key provided: sk-abc***…wxyz.".
+ * Such a fragment never reaches the application, the log or stats: every
+ * word holding "***" (a masked secret) or the start of the configured key
+ * becomes "[redacted]". */
+static gchar *
+redact_secret_fragments (const gchar * text, const gchar * key)
+{
+  GString *out;
+  const gchar *p = text;
+  gsize key_len = key ? strlen (key) : 0;
+
+  if (text == NULL)
+    return NULL;
+  out = g_string_sized_new (strlen (text));
+  while (*p) {
+    const gchar *start = p, *end;
+    gsize lead, n;
+
+    if (g_ascii_isspace (*p)) {
+      g_string_append_c (out, *p++);
+      continue;
+    }
+    while (*p && !g_ascii_isspace (*p))
+      p++;
+    /* the word without the punctuation around it */
+    lead = strspn (start, "(\"'");
+    end = p;
+    while (end > start + lead && strchr (".,;:)\"'", end[-1]))
+      end--;
+    n = end > start + lead ? (gsize) (end - start - lead) : 0;
+    if (n > 0 && (g_strstr_len (start + lead, n, "***") ||
+            (key_len >= 8 && n >= 6 && strncmp (start + lead, key, 6) == 0)
+            || (key_len >= 8 && g_strstr_len (start + lead, n, key)))) {
+      g_string_append_len (out, start, lead);
+      g_string_append (out, "[redacted]");
+      g_string_append_len (out, end, p - end);
+    } else {
+      g_string_append_len (out, start, p - start);
+    }
+  }
+  return g_string_free (out, FALSE);
+}
+
 static void
 post_error_report (GstS2SBase * self, const ErrorReport * r)
 {
@@ -1150,8 +1194,13 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   GstStructure *details;
   GQuark domain;
   gint gcode;
-  gchar *debug;
+  gchar *debug, *pmsg;
   const gchar *detail;
+
+  GST_S2S_BASE_LOCK (self);
+  pmsg = redact_secret_fragments (r->provider_message,
+      self->priv->config ? self->priv->config->api_key : NULL);
+  GST_S2S_BASE_UNLOCK (self);
 
   details = gst_structure_new ("s2s-error",
       "code", G_TYPE_STRING, gst_s2s_error_code_to_string (r->code),
@@ -1166,14 +1215,13 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   if (r->provider_code)
     gst_structure_set (details, "provider-code", G_TYPE_STRING,
         r->provider_code, NULL);
-  if (r->provider_message)
-    gst_structure_set (details, "provider-message", G_TYPE_STRING,
-        r->provider_message, NULL);
+  if (pmsg)
+    gst_structure_set (details, "provider-message", G_TYPE_STRING, pmsg, NULL);
 
   /* "openai: network: connection closed ..." or "openai: server-error
    * server_error: boom"; without a provider code nothing is printed for it
    * (GST_STR_NULL gave "(NULL)"), and the detail is set off by ": " */
-  detail = r->debug ? r->debug : r->provider_message;
+  detail = r->debug ? r->debug : pmsg;
   debug = g_strdup_printf ("%s: %s%s%s%s%s", klass->provider,
       gst_s2s_error_code_to_string (r->code),
       r->provider_code ? " " : "", r->provider_code ? r->provider_code : "",
@@ -1183,7 +1231,7 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   g_free (self->priv->last_error);
   self->priv->last_error = g_strdup_printf ("%s%s%s",
       gst_s2s_error_code_to_string (r->code),
-      r->provider_message ? ": " : "", GST_STR_NULL (r->provider_message));
+      pmsg ? ": " : "", GST_STR_NULL (pmsg));
   GST_S2S_BASE_UNLOCK (self);
 
   error_domain_code (r->code, &domain, &gcode);
@@ -1207,6 +1255,7 @@ post_error_report (GstS2SBase * self, const ErrorReport * r)
   if (r->fatal && self->priv->io_ctx &&
       g_main_context_is_owner (self->priv->io_ctx))
     stop_session_on_io (self);
+  g_free (pmsg);
 }
 
 void

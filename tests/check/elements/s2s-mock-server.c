@@ -241,14 +241,24 @@ http_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     g_free (want);
   }
   if (refuse) {
-    static const gchar body[] = "{\"error\":{\"message\":\"Incorrect API key "
-        "provided.\",\"type\":\"invalid_request_error\",\"code\":"
-        "\"invalid_api_key\",\"param\":null}}";
+    /* as OpenAI answers: the key it got, masked but for its first and
+     * last characters */
+    const gchar *got = auth && g_str_has_prefix (auth, "Bearer ") ?
+        auth + 7 : (auth ? auth : "");
+    gsize n = strlen (got);
+    gchar *masked = n > 10 ? g_strdup_printf ("%.6s%s%s", got,
+        "**************", got + n - 4) : g_strdup ("***");
+    gchar *body = g_strdup_printf ("{\"error\":{\"message\":\"Incorrect API "
+        "key provided: %s. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.\",\"type\":"
+        "\"invalid_request_error\",\"code\":\"invalid_api_key\","
+        "\"param\":null}}", masked);
+    g_free (masked);
     soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
     soup_message_headers_append (soup_server_message_get_response_headers
         (msg), "Connection", "close");
     soup_server_message_set_response (msg, "application/json",
-        SOUP_MEMORY_STATIC, body, strlen (body));
+        SOUP_MEMORY_TAKE, body, strlen (body));
   }
 }
 

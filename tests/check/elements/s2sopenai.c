@@ -1787,13 +1787,19 @@ GST_START_TEST (test_error_unauthorized)
   fail_unless_equals_int (status, 401);
   fail_unless_equals_string (gst_structure_get_string (d, "provider"),
       "openai");
+  gst_message_parse_error (msg, NULL, &debug);
   /* the refused upgrade's body reaches the details */
   fail_unless_equals_string (gst_structure_get_string (d, "provider-code"),
       "invalid_api_key");
+  /* OpenAI's message carries the key masked but for its first 6 and last
+   * 4 characters: that fragment never reaches the application */
   fail_unless_equals_string (gst_structure_get_string (d,
-          "provider-message"), "Incorrect API key provided.");
+          "provider-message"), "Incorrect API key provided: [redacted]. "
+      "You can find your API key at "
+      "https://platform.openai.com/account/api-keys.");
+  fail_if (strstr (err->message, "sk-uni") || (debug && strstr (debug,
+              "sk-uni")), "a key fragment leaked into the error");
   fail_unless (strstr (err->message, "api-key") != NULL, "%s", err->message);
-  gst_message_parse_error (msg, NULL, &debug);
   fail_if (strstr (err->message, API_KEY) || (debug && strstr (debug,
               API_KEY)), "the key leaked into the error");
   g_free (debug);
