@@ -685,7 +685,9 @@ handle_frames (GstS2SWs * ws)
   gboolean alive = TRUE;
 
   guard_ref (guard);
-  while (ws->state == WS_OPEN || ws->state == WS_CLOSING) {
+  /* (an empty buffer may have no storage yet: no pointer arithmetic on it) */
+  while ((ws->state == WS_OPEN || ws->state == WS_CLOSING) &&
+      off < ws->rbuf->len) {
     GstS2SWsFrame f;
     gssize n = gst_s2s_ws_frame_parse (ws->rbuf->data + off,
         ws->rbuf->len - off, MAX_INCOMING_PAYLOAD, &f);

@@ -26,7 +26,8 @@ consume (GByteArray * buf, GstS2SWsAssembler * a)
   gsize off = 0;
   gboolean go_on = TRUE;
 
-  while (go_on) {
+  /* (an empty GByteArray has no storage: no pointer arithmetic on it) */
+  while (go_on && off < buf->len) {
     GstS2SWsFrame f;
     gssize n = gst_s2s_ws_frame_parse (buf->data + off, buf->len - off,
         MAX_PAYLOAD, &f);
