@@ -135,25 +135,6 @@ pusher_thread (gpointer data)
   return NULL;
 }
 
-static const gchar *
-final_text (GPtrArray * msgs, const gchar * role)
-{
-  const gchar *text = NULL;
-  guint i;
-
-  for (i = 0; i < msgs->len; i++) {
-    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
-            i));
-    gboolean final = FALSE;
-
-    if (s && gst_structure_has_name (s, "s2s-transcript") &&
-        !g_strcmp0 (gst_structure_get_string (s, "role"), role) &&
-        gst_structure_get_boolean (s, "final", &final) && final)
-      text = gst_structure_get_string (s, "text");
-  }
-  return text;
-}
-
 typedef struct
 {
   gint64 t_ms;
@@ -208,7 +189,7 @@ GST_START_TEST (test_source_stall)
   guint i, run_start = 0, run_end = 0, best = 0, last;
   gint64 silence_bytes = 0, span, real_bytes = 0, late_silence = 0, t0, t1;
   gdouble rate;
-  const gchar *assistant;
+  gchar *assistant = NULL;
 
   pu.src = gst_bin_get_by_name (GST_BIN (p), "src");
   pu.speech = it_wav_read_pcm (wav, 16000);
@@ -230,9 +211,10 @@ GST_START_TEST (test_source_stall)
   /* the session survived the stall and answered */
   fail_unless (it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL) == NULL,
       "a WARNING: the stream did not survive the stall");
-  assistant = final_text (msgs, "assistant");
+  it_final_transcripts (msgs, "assistant", &assistant);
   fail_unless (assistant && g_str_has_prefix (assistant, "You said: turn 1"),
       "assistant %s", GST_STR_NULL (assistant));
+  g_free (assistant);
   {
     GPtrArray *log = it_emu_log (emu);
     fail_unless_equals_int (it_log_count (log, "conn", "open"), 1);

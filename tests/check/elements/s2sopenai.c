@@ -219,13 +219,41 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* 2. Audio in */
 
+/* The audio the mock received in input_audio_buffer.append events,
+ * decoded, until @want bytes came or WAIT_MS passed; with @after_ready each
+ * append must have come after session.updated */
+static GByteArray *
+collect_appended (Fx * fx, gsize want, gboolean after_ready)
+{
+  GByteArray *sent = g_byte_array_new ();
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (sent->len < want && g_get_monotonic_time () < end) {
+    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+        "input_audio_buffer.append", 100);
+    guchar *data;
+    gsize len;
+
+    if (ev == NULL)
+      continue;
+    if (after_ready)
+      fail_unless (json_object_get_boolean_member (ev, "_mock_after_ready"),
+          "audio was sent before session.updated");
+    fail_unless (jstr (ev, "audio") != NULL);
+    data = g_base64_decode (jstr (ev, "audio"), &len);
+    g_byte_array_append (sent, data, len);
+    g_free (data);
+    json_object_unref (ev);
+  }
+  return sent;
+}
+
 GST_START_TEST (test_audio_in)
 {
   S2SMockOptions opts = { NULL, FALSE, 300 };
   Fx *fx = fx_new (&opts);
-  GByteArray *sent = g_byte_array_new ();
+  GByteArray *sent;
   GByteArray *pushed = g_byte_array_new ();
-  gint64 end;
   guint i;
 
   fx_start (fx, S16_CAPS);
@@ -242,23 +270,7 @@ GST_START_TEST (test_audio_in)
     g_free (pcm);
   }
 
-  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
-  while (sent->len < pushed->len && g_get_monotonic_time () < end) {
-    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
-        "input_audio_buffer.append", 100);
-    guchar *data;
-    gsize len;
-
-    if (ev == NULL)
-      continue;
-    fail_unless (json_object_get_boolean_member (ev, "_mock_after_ready"),
-        "audio was sent before session.updated");
-    fail_unless (jstr (ev, "audio") != NULL);
-    data = g_base64_decode (jstr (ev, "audio"), &len);
-    g_byte_array_append (sent, data, len);
-    g_free (data);
-    json_object_unref (ev);
-  }
+  sent = collect_appended (fx, pushed->len, TRUE);
   fail_unless_equals_int (sent->len, pushed->len);
   fail_unless (memcmp (sent->data, pushed->data, sent->len) == 0,
       "appended audio differs from the pushed audio");
@@ -277,8 +289,7 @@ GST_START_TEST (test_bytes_segment)
 {
   Fx *fx = fx_new (NULL);
   GstSegment seg;
-  gsize sent = 0;
-  gint64 end;
+  GByteArray *sent;
   guint i;
 
   fx_start (fx, S16_CAPS);
@@ -293,21 +304,9 @@ GST_START_TEST (test_bytes_segment)
     fail_unless_equals_int (gst_harness_push (fx->h, buf), GST_FLOW_OK);
   }
 
-  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
-  while (sent < 5 * CHUNK_BYTES && g_get_monotonic_time () < end) {
-    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
-        "input_audio_buffer.append", 100);
-    guchar *data;
-    gsize len;
-
-    if (ev == NULL)
-      continue;
-    data = g_base64_decode (jstr (ev, "audio"), &len);
-    sent += len;
-    g_free (data);
-    json_object_unref (ev);
-  }
-  fail_unless_equals_int (sent, 5 * CHUNK_BYTES);
+  sent = collect_appended (fx, 5 * CHUNK_BYTES, FALSE);
+  fail_unless_equals_int (sent->len, 5 * CHUNK_BYTES);
+  g_byte_array_unref (sent);
   fx_free (fx);
 }
 
@@ -351,7 +350,7 @@ GST_START_TEST (test_audio_in_direct)
   S2SMockOptions opts = { NULL, FALSE, 300 };
   Fx *fx = fx_new (&opts);
   HoldIo hold = { fx };
-  GByteArray *sent = g_byte_array_new ();
+  GByteArray *sent;
   GByteArray *pushed = g_byte_array_new ();
   gint64 end;
   guint i;
@@ -377,20 +376,7 @@ GST_START_TEST (test_audio_in_direct)
     g_byte_array_append (pushed, pcm, CHUNK_BYTES);
     g_free (pcm);
   }
-  end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
-  while (sent->len < pushed->len && g_get_monotonic_time () < end) {
-    JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
-        "input_audio_buffer.append", 100);
-    guchar *data;
-    gsize len;
-
-    if (ev == NULL)
-      continue;
-    data = g_base64_decode (jstr (ev, "audio"), &len);
-    g_byte_array_append (sent, data, len);
-    g_free (data);
-    json_object_unref (ev);
-  }
+  sent = collect_appended (fx, pushed->len, FALSE);
   fail_unless_equals_int (sent->len, pushed->len);
   fail_unless (memcmp (sent->data, pushed->data, sent->len) == 0,
       "appended audio differs from the pushed audio");
