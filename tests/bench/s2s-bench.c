@@ -192,6 +192,102 @@ csw_self (void)
   return (gint64) ru.ru_nvcsw + ru.ru_nivcsw;
 }
 
+
+/* S2S_BENCH_THREADS=1: CPU ticks and context switches of each thread over
+ * the measured window, summed by thread name (all digits taken out), printed to
+ * stderr: which thread kind the time and the wake-ups go to */
+typedef struct
+{
+  gchar name[32];
+  gint64 ticks, vcsw, ivcsw;
+  gint threads;
+} ThreadKind;
+
+static GHashTable *
+threads_snapshot (void)
+{
+  GHashTable *t = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+      g_free);
+  GDir *d = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *e;
+
+  while (d && (e = g_dir_read_name (d))) {
+    gchar *path, *text = NULL, *p;
+    ThreadKind *k = g_new0 (ThreadKind, 1);
+    gchar **f;
+
+    path = g_strdup_printf ("/proc/self/task/%s/stat", e);
+    if (g_file_get_contents (path, &text, NULL, NULL)
+        && (p = strrchr (text, ')')) && strchr (text, '(')) {
+      gchar *c = strchr (text, '(') + 1;
+      gsize l = MIN ((gsize) (p - c), sizeof (k->name) - 1);
+      gsize j, o = 0;
+
+      for (j = 0; j < l; j++)
+        if (!g_ascii_isdigit (c[j]))
+          k->name[o++] = c[j];
+      f = g_strsplit (p + 2, " ", 0);
+      if (g_strv_length (f) > 13)
+        k->ticks = g_ascii_strtoll (f[11], NULL, 10) +
+            g_ascii_strtoll (f[12], NULL, 10);
+      g_strfreev (f);
+    }
+    g_free (text);
+    g_free (path);
+    path = g_strdup_printf ("/proc/self/task/%s/status", e);
+    if (g_file_get_contents (path, &text, NULL, NULL)) {
+      if ((p = strstr (text, "\nvoluntary_ctxt_switches:")))
+        k->vcsw = g_ascii_strtoll (p + 26, NULL, 10);
+      if ((p = strstr (text, "nonvoluntary_ctxt_switches:")))
+        k->ivcsw = g_ascii_strtoll (p + 27, NULL, 10);
+    }
+    g_free (text);
+    g_free (path);
+    g_hash_table_insert (t, GINT_TO_POINTER (atoi (e)), k);
+  }
+  if (d)
+    g_dir_close (d);
+  return t;
+}
+
+static void
+threads_report (GHashTable * t0, GHashTable * t1, gint n, gdouble seconds)
+{
+  GHashTable *kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      g_free);
+  GHashTableIter it;
+  gpointer key, val;
+  glong hz = sysconf (_SC_CLK_TCK);
+
+  g_hash_table_iter_init (&it, t1);
+  while (g_hash_table_iter_next (&it, &key, &val)) {
+    ThreadKind *a = g_hash_table_lookup (t0, key), *b = val, *k;
+
+    if (!a)
+      continue;
+    k = g_hash_table_lookup (kinds, b->name);
+    if (!k) {
+      k = g_new0 (ThreadKind, 1);
+      memcpy (k->name, b->name, sizeof (k->name));
+      g_hash_table_insert (kinds, k->name, k);
+    }
+    k->threads++;
+    k->ticks += b->ticks - a->ticks;
+    k->vcsw += b->vcsw - a->vcsw;
+    k->ivcsw += b->ivcsw - a->ivcsw;
+  }
+  g_printerr ("threads over %.1f s, per conversation-second: kind threads "
+      "cpu%% vcsw ivcsw\n", seconds);
+  g_hash_table_iter_init (&it, kinds);
+  while (g_hash_table_iter_next (&it, &key, &val)) {
+    ThreadKind *k = val;
+    g_printerr ("  %-16s %4d %7.3f %7.1f %6.1f\n", k->name, k->threads,
+        100.0 * k->ticks / hz / (n * seconds), k->vcsw / (n * seconds),
+        k->ivcsw / (n * seconds));
+  }
+  g_hash_table_destroy (kinds);
+}
+
 static gdouble
 cpu_pid (gint pid)
 {
@@ -705,6 +801,7 @@ main (int argc, char **argv)
   gint64 t0, next, t_end, rss_next, rss_base, rss_end;
   gdouble cpu0, cpu1, emu0, emu1;
   gint64 csw0 = 0, csw1 = 0;
+  GHashTable *thr0 = NULL;
   GArray *rss_samples;
   gint late = 0;
   guint64 history_bytes = 0;
@@ -831,6 +928,8 @@ main (int argc, char **argv)
     if (cpu0 < 0 && next >= t_end - (gint64) (duration * 1e9)) {
       cpu0 = cpu_self ();
       csw0 = csw_self ();
+      if (g_getenv ("S2S_BENCH_THREADS"))
+        thr0 = threads_snapshot ();
       emu0 = cpu_pid (emu_pid);
       g_atomic_int_set (&measuring, 1);
       rss_next = next;
@@ -853,6 +952,12 @@ main (int argc, char **argv)
   }
   cpu1 = cpu_self ();
   csw1 = csw_self ();
+  if (thr0) {
+    GHashTable *thr1 = threads_snapshot ();
+    threads_report (thr0, thr1, n, duration);
+    g_hash_table_destroy (thr0);
+    g_hash_table_destroy (thr1);
+  }
   emu1 = cpu_pid (emu_pid);
   g_atomic_int_set (&measuring, 0);
   rss_end = status_kib ("VmRSS:");
