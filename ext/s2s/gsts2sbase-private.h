@@ -26,6 +26,21 @@ gboolean gst_s2s_json_bool (JsonObject * o, const gchar * name);
 JsonObject *gst_s2s_json_object (JsonObject * o, const gchar * name);
 JsonArray *gst_s2s_json_array (JsonObject * o, const gchar * name);
 
+/* I/O thread helpers for providers (docs/design.md "I/O threads: a small
+ * shared pool"). gst_s2s_base_io_attach() attaches @src with @func, @data
+ * and @notify to the element's I/O context, tracked: stopping the element
+ * destroys it (and only its own sources); after the stop @notify is called
+ * at once and nothing attached. */
+void gst_s2s_base_io_attach (GstS2SBase * self, GSource * src,
+    GSourceFunc func, gpointer data, GDestroyNotify notify);
+
+/* On the I/O thread: work that outlives the element's stop (Nova's closing
+ * flush) holds the thread and a reference to the element until released,
+ * on that thread; the stop waits for the holds, at most 2 s, off it. */
+typedef struct _GstS2SBaseIoHold GstS2SBaseIoHold;
+GstS2SBaseIoHold *gst_s2s_base_io_hold (GstS2SBase * self);
+void gst_s2s_base_io_release (GstS2SBaseIoHold * hold);
+
 G_END_DECLS
 
 #endif

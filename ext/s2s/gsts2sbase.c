@@ -136,6 +136,8 @@ typedef struct
   GstClockTime audio_played;    /* NONE unless interrupted */
 } ConvItem;
 
+typedef struct _S2SIoThread S2SIoThread;
+
 struct _GstS2SBasePrivate
 {
   /* Settings, object lock */
@@ -164,13 +166,19 @@ struct _GstS2SBasePrivate
   guint eos_timeout_ms;
   gboolean silence_fill;
 
-  /* I/O thread; only touched on it once started. With the shared I/O
-   * thread (GST_S2S_IO=shared) io_thread and io_loop stay NULL and io_ctx
-   * is the shared context. */
-  GThread *io_thread;
+  /* I/O thread (one of the pool's, or the element's own with
+   * GST_S2S_IO=element); only touched on it once started. io_ctx is its
+   * context. */
+  S2SIoThread *io;
   GMainContext *io_ctx;
-  GMainLoop *io_loop;
   gboolean io_shutdown_done;
+  /* io_lock: the sources this element attached to io_ctx (IoTask), so
+   * that stopping it destroys only its own; io_closed once stopped: no
+   * more. io_holds: gst_s2s_base_io_hold() not yet released (cond). */
+  GMutex io_lock;
+  GPtrArray *io_tasks;
+  gboolean io_closed;
+  guint io_holds;
   GstS2SWs *ws;
   GstS2SConfig *config;
   gboolean session_open;
@@ -1290,73 +1298,262 @@ post_config_error (GstS2SBase * self, const gchar * property,
 /* ------------------------------------------------------------------------ */
 /* I/O thread */
 
+/* The pool (GST_S2S_IO, docs/design.md "I/O threads: a small shared
+ * pool"): K threads named s2s-io-N, K = min (CPUs, 4) or
+ * GST_S2S_IO_THREADS; "shared" is a pool of one, "element" one thread
+ * (s2s-io) per running element as before. An element takes the least used
+ * thread when it starts; a thread ends with its last user (elements and
+ * holds), so none is left when no element runs. */
+#define IO_POOL_MAX 64
+/* an element's stop waits this long for its holds (Nova's closing flush) */
+#define IO_HOLD_WAIT_MS 2000
+
+struct _S2SIoThread
+{
+  GThread *thread;
+  GMainContext *ctx;
+  GMainLoop *loop;
+  guint users;                  /* elements and holds; io_pool_lock */
+  gint slot;                    /* in io_pool, -1 for an element's own */
+};
+
+struct _GstS2SBaseIoHold
+{
+  GstS2SBase *self;
+  S2SIoThread *io;
+};
+
+static GMutex io_pool_lock;
+static S2SIoThread *io_pool[IO_POOL_MAX];
+
+/* threads in the pool, 0 for one thread per element */
+static guint
+io_pool_size (void)
+{
+  static gsize size = 0;
+
+  if (g_once_init_enter (&size)) {
+    const gchar *mode = g_getenv ("GST_S2S_IO");
+    const gchar *threads = g_getenv ("GST_S2S_IO_THREADS");
+    guint64 k = MIN (g_get_num_processors (), 4);
+
+    if (!g_strcmp0 (mode, "element")) {
+      k = 0;
+    } else if (!g_strcmp0 (mode, "shared")) {
+      k = 1;
+    } else {
+      if (mode && *mode && g_strcmp0 (mode, "pool"))
+        GST_WARNING ("GST_S2S_IO=%s unknown (pool, shared, element): pool",
+            mode);
+      if (threads && *threads && (!g_ascii_string_to_unsigned (threads, 10, 1,
+                  IO_POOL_MAX, &k, NULL)))
+        GST_WARNING ("GST_S2S_IO_THREADS=%s not in 1..%d: %" G_GUINT64_FORMAT,
+            threads, IO_POOL_MAX, k = MIN (g_get_num_processors (), 4));
+    }
+    g_once_init_leave (&size, k + 1);
+  }
+  return size - 1;
+}
+
 static gpointer
 io_thread_func (gpointer data)
 {
-  GstS2SBase *self = data;
-  GstS2SBasePrivate *priv = self->priv;
+  S2SIoThread *t = data;
 
-  g_main_context_push_thread_default (priv->io_ctx);
-  g_main_loop_run (priv->io_loop);
+  g_main_context_push_thread_default (t->ctx);
+  g_main_loop_run (t->loop);
   /* Let cancelled operations deliver their callbacks so nothing they hold
    * leaks; bounded, never a hang. */
   {
     gint64 end = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
-    while (g_main_context_pending (priv->io_ctx) &&
-        g_get_monotonic_time () < end)
-      g_main_context_iteration (priv->io_ctx, FALSE);
+    while (g_main_context_pending (t->ctx) && g_get_monotonic_time () < end)
+      g_main_context_iteration (t->ctx, FALSE);
   }
-  g_main_context_pop_thread_default (priv->io_ctx);
+  g_main_context_pop_thread_default (t->ctx);
+  g_main_loop_unref (t->loop);
+  g_main_context_unref (t->ctx);
+  g_free (t);
   return NULL;
 }
-
-/* The shared I/O thread: with GST_S2S_IO=shared in the environment, every
- * element of the process runs its connection on one I/O thread and
- * GMainContext instead of one thread each (see docs/performance.md for
- * what the benchmark measured). Created on first use, it lives as long as
- * the process, like GStreamer's own clock thread. */
-static GMutex shared_io_lock;
-static GMainContext *shared_io_ctx;
 
 static gboolean
-io_shared_mode (void)
+io_thread_quit_cb (gpointer data)
 {
-  static gsize mode = 0;
-
-  if (g_once_init_enter (&mode))
-    g_once_init_leave (&mode, g_strcmp0 (g_getenv ("GST_S2S_IO"),
-            "shared") == 0 ? 2 : 1);
-  return mode == 2;
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
 }
 
-static gpointer
-shared_io_thread_func (gpointer data)
+/* A user more on the least used thread of the pool, started if need be */
+static S2SIoThread *
+io_thread_acquire (void)
 {
-  GMainContext *ctx = data;
-  GMainLoop *loop = g_main_loop_new (ctx, FALSE);
+  guint k = io_pool_size (), i;
+  gint slot = -1;
+  S2SIoThread *t = NULL;
 
-  g_main_context_push_thread_default (ctx);
-  g_main_loop_run (loop);       /* never quits */
-  g_main_context_pop_thread_default (ctx);
-  g_main_loop_unref (loop);
-  return NULL;
-}
-
-/* A new reference to the shared context, started on first use */
-static GMainContext *
-shared_io_ctx_ref (void)
-{
-  GMainContext *ctx;
-
-  g_mutex_lock (&shared_io_lock);
-  if (shared_io_ctx == NULL) {
-    shared_io_ctx = g_main_context_new ();
-    g_thread_unref (g_thread_new ("s2s-io-shared", shared_io_thread_func,
-            g_main_context_ref (shared_io_ctx)));
+  g_mutex_lock (&io_pool_lock);
+  for (i = 0; i < k; i++) {
+    if (io_pool[i] == NULL) {
+      slot = i;
+      t = NULL;
+      break;
+    }
+    if (t == NULL || io_pool[i]->users < t->users)
+      t = io_pool[i];
   }
-  ctx = g_main_context_ref (shared_io_ctx);
-  g_mutex_unlock (&shared_io_lock);
-  return ctx;
+  if (t == NULL) {
+    gchar *name = slot < 0 ? g_strdup ("s2s-io") :
+        g_strdup_printf ("s2s-io-%d", slot);
+
+    t = g_new0 (S2SIoThread, 1);
+    t->slot = slot;
+    t->ctx = g_main_context_new ();
+    t->loop = g_main_loop_new (t->ctx, FALSE);
+    t->thread = g_thread_new (name, io_thread_func, t);
+    g_free (name);
+    if (slot >= 0)
+      io_pool[slot] = t;
+  }
+  t->users++;
+  g_mutex_unlock (&io_pool_lock);
+  return t;
+}
+
+/* One user less: the last ends the thread (joined unless it is this one) */
+static void
+io_thread_release (S2SIoThread * t)
+{
+  GThread *thread = NULL;
+
+  g_mutex_lock (&io_pool_lock);
+  if (--t->users == 0) {
+    GSource *src = g_idle_source_new ();
+
+    if (t->slot >= 0)
+      io_pool[t->slot] = NULL;
+    thread = t->thread;
+    /* quit from inside the loop: a quit before it runs would be lost */
+    g_source_set_callback (src, io_thread_quit_cb, t->loop, NULL);
+    g_source_attach (src, t->ctx);
+    g_source_unref (src);
+  }
+  g_mutex_unlock (&io_pool_lock);
+  if (thread == NULL)
+    return;
+  if (thread == g_thread_self ())
+    g_thread_unref (thread);
+  else
+    g_thread_join (thread);
+}
+
+/* A source of this element on its I/O context: io_tasks keeps it until it
+ * is gone, and stopping the element destroys what is left. */
+typedef struct
+{
+  GstS2SBase *self;
+  GSourceFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+  GSource *src;                 /* no reference: out of io_tasks first */
+} IoTask;
+
+static gboolean
+io_task_dispatch (gpointer data)
+{
+  IoTask *t = data;
+
+  return t->func (t->data);
+}
+
+static void
+io_task_free (gpointer data)
+{
+  IoTask *t = data;
+  GstS2SBasePrivate *priv = t->self->priv;
+
+  g_mutex_lock (&priv->io_lock);
+  g_ptr_array_remove_fast (priv->io_tasks, t);
+  g_mutex_unlock (&priv->io_lock);
+  if (t->notify)
+    t->notify (t->data);
+  g_free (t);
+}
+
+void
+gst_s2s_base_io_attach (GstS2SBase * self, GSource * src, GSourceFunc func,
+    gpointer data, GDestroyNotify notify)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  IoTask *t;
+
+  g_mutex_lock (&priv->io_lock);
+  if (priv->io_ctx == NULL || priv->io_closed) {
+    /* stopped: nothing runs for it any more */
+    g_mutex_unlock (&priv->io_lock);
+    if (notify)
+      notify (data);
+    return;
+  }
+  t = g_new (IoTask, 1);
+  t->self = self;
+  t->func = func;
+  t->data = data;
+  t->notify = notify;
+  t->src = src;
+  g_source_set_callback (src, io_task_dispatch, t, io_task_free);
+  g_ptr_array_add (priv->io_tasks, t);
+  g_source_attach (src, priv->io_ctx);
+  g_mutex_unlock (&priv->io_lock);
+}
+
+/* I/O thread, at stop: this element's sources go, the others' stay */
+static void
+io_close_tasks (GstS2SBase * self)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GPtrArray *srcs = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_source_unref);
+  guint i;
+
+  g_mutex_lock (&priv->io_lock);
+  priv->io_closed = TRUE;
+  for (i = 0; i < priv->io_tasks->len; i++)
+    g_ptr_array_add (srcs, g_source_ref (((IoTask *)
+                g_ptr_array_index (priv->io_tasks, i))->src));
+  g_mutex_unlock (&priv->io_lock);
+  for (i = 0; i < srcs->len; i++)
+    g_source_destroy (g_ptr_array_index (srcs, i));
+  g_ptr_array_unref (srcs);
+}
+
+GstS2SBaseIoHold *
+gst_s2s_base_io_hold (GstS2SBase * self)
+{
+  GstS2SBaseIoHold *hold = g_new (GstS2SBaseIoHold, 1);
+
+  hold->self = gst_object_ref (self);
+  hold->io = self->priv->io;
+  g_mutex_lock (&io_pool_lock);
+  hold->io->users++;
+  g_mutex_unlock (&io_pool_lock);
+  GST_S2S_BASE_LOCK (self);
+  self->priv->io_holds++;
+  GST_S2S_BASE_UNLOCK (self);
+  return hold;
+}
+
+void
+gst_s2s_base_io_release (GstS2SBaseIoHold * hold)
+{
+  GstS2SBase *self = hold->self;
+
+  GST_S2S_BASE_LOCK (self);
+  self->priv->io_holds--;
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
+  io_thread_release (hold->io);
+  gst_object_unref (self);
+  g_free (hold);
 }
 
 static void
@@ -1366,8 +1563,7 @@ io_invoke (GstS2SBase * self, GSourceFunc func, gpointer data,
   GSource *src = g_idle_source_new ();
 
   g_source_set_priority (src, G_PRIORITY_DEFAULT);
-  g_source_set_callback (src, func, data, notify);
-  g_source_attach (src, self->priv->io_ctx);
+  gst_s2s_base_io_attach (self, src, func, data, notify);
   g_source_unref (src);
 }
 
@@ -1841,7 +2037,8 @@ stop_session_on_io (GstS2SBase * self)
 {
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
 
-  if (self->priv->own_transport)
+  /* also without an open transport: the provider's timers go */
+  if (klass->close_transport)
     klass->close_transport (self);
   self->priv->own_transport = FALSE;
   clear_rotation (self);
@@ -1994,8 +2191,8 @@ gst_s2s_base_request_rotation (GstS2SBase * self, GstClockTime time_left,
 
   if (priv->rotation_timer == NULL) {
     priv->rotation_timer = g_timeout_source_new (ROTATION_TICK_MS);
-    g_source_set_callback (priv->rotation_timer, rotation_tick, self, NULL);
-    g_source_attach (priv->rotation_timer, priv->io_ctx);
+    gst_s2s_base_io_attach (self, priv->rotation_timer, rotation_tick, self,
+        NULL);
   }
 }
 
@@ -2022,14 +2219,11 @@ shutdown_on_io (gpointer data)
   GstS2SBase *self = data;
 
   stop_session_on_io (self);
-  if (self->priv->io_loop) {
-    g_main_loop_quit (self->priv->io_loop);
-  } else {
-    GST_S2S_BASE_LOCK (self);
-    self->priv->io_shutdown_done = TRUE;
-    GST_S2S_BASE_SIGNAL (self);
-    GST_S2S_BASE_UNLOCK (self);
-  }
+  io_close_tasks (self);
+  GST_S2S_BASE_LOCK (self);
+  self->priv->io_shutdown_done = TRUE;
+  GST_S2S_BASE_SIGNAL (self);
+  GST_S2S_BASE_UNLOCK (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -3115,13 +3309,13 @@ start_session (GstS2SBase * self)
       priv->in_format.rate, priv->in_format.encoding, priv->out_format.rate,
       priv->out_format.encoding);
 
-  if (io_shared_mode ()) {
-    priv->io_ctx = shared_io_ctx_ref ();
-  } else {
-    priv->io_ctx = g_main_context_new ();
-    priv->io_loop = g_main_loop_new (priv->io_ctx, FALSE);
-    priv->io_thread = g_thread_new ("s2s-io", io_thread_func, self);
-  }
+  priv->io = io_thread_acquire ();
+  GST_S2S_BASE_LOCK (self);
+  g_mutex_lock (&priv->io_lock);
+  priv->io_closed = FALSE;
+  priv->io_ctx = priv->io->ctx;
+  g_mutex_unlock (&priv->io_lock);
+  GST_S2S_BASE_UNLOCK (self);
   io_invoke (self, connect_on_io, self, NULL);
   return TRUE;
 }
@@ -3139,30 +3333,33 @@ stop_session (GstS2SBase * self)
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
 
-  if (priv->io_thread) {
-    io_invoke (self, shutdown_on_io, self, NULL);
-    g_thread_join (priv->io_thread);
-    priv->io_thread = NULL;
-    g_main_loop_unref (priv->io_loop);
-    priv->io_loop = NULL;
-    GST_S2S_BASE_LOCK (self);
-    g_main_context_unref (priv->io_ctx);
-    priv->io_ctx = NULL;
-    GST_S2S_BASE_UNLOCK (self);
-  } else if (priv->io_ctx) {
-    /* shared I/O thread: close this element's connection there and wait */
-    if (g_main_context_is_owner (priv->io_ctx)) {
+  if (priv->io) {
+    /* close this element's connection on its I/O thread and wait: the
+     * thread's other elements go on */
+    gboolean on_io = g_main_context_is_owner (priv->io_ctx);
+    gint64 end;
+
+    if (on_io)
       shutdown_on_io (self);
-    } else {
+    else
       io_invoke (self, shutdown_on_io, self, NULL);
-    }
     GST_S2S_BASE_LOCK (self);
     while (!priv->io_shutdown_done)
       g_cond_wait (&priv->cond, &priv->lock);
     priv->io_shutdown_done = FALSE;
-    g_main_context_unref (priv->io_ctx);
+    /* what the provider still finishes there (Nova's closing flush), off
+     * the I/O thread and bounded */
+    end = g_get_monotonic_time () + IO_HOLD_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+    while (!on_io && priv->io_holds > 0 &&
+        g_cond_wait_until (&priv->cond, &priv->lock, end));
+    if (priv->io_holds > 0)
+      GST_INFO_OBJECT (self, "%u holds on the I/O thread left", priv->io_holds);
+    g_mutex_lock (&priv->io_lock);
     priv->io_ctx = NULL;
+    g_mutex_unlock (&priv->io_lock);
     GST_S2S_BASE_UNLOCK (self);
+    io_thread_release (priv->io);
+    priv->io = NULL;
   }
   gst_s2s_config_free (priv->config);
   priv->config = NULL;
@@ -4071,6 +4268,8 @@ gst_s2s_base_finalize (GObject * object)
   g_queue_clear_full (&priv->out_queue, (GDestroyNotify) gst_buffer_unref);
   g_byte_array_unref (priv->in_pending);
   g_mutex_clear (&priv->direct_lock);
+  g_mutex_clear (&priv->io_lock);
+  g_ptr_array_unref (priv->io_tasks);
   g_byte_array_unref (priv->in_spare);
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
@@ -4282,6 +4481,8 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
   g_mutex_init (&priv->direct_lock);
+  g_mutex_init (&priv->io_lock);
+  priv->io_tasks = g_ptr_array_new ();
   priv->in_spare = g_byte_array_new ();
   priv->handoffs = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,

@@ -56,6 +56,7 @@
 
 #include "gsts2snova.h"
 #include "gsts2selements.h"
+#include "gsts2sbase-private.h"
 #include "aws/h2client.h"
 #include "aws/credentials.h"
 #include "aws/eventstream.h"
@@ -419,8 +420,8 @@ schedule_rotation (GstS2SNova * self)
   if (limit == 0)
     return;
   self->rotation_timer = g_timeout_source_new (limit - limit / 4);
-  g_source_set_callback (self->rotation_timer, request_rotation_cb, self, NULL);
-  g_source_attach (self->rotation_timer, g_main_context_get_thread_default ());
+  gst_s2s_base_io_attach (GST_S2S_BASE (self), self->rotation_timer,
+      request_rotation_cb, self, NULL);
 }
 
 /* The last answered point: the model answered everything sent so far */
@@ -570,8 +571,8 @@ keepalive_start (GstS2SNova * self)
   self->audio_until = self->last_input = g_get_monotonic_time ();
   self->keepalive_bytes = 0;
   self->keepalive = g_timeout_source_new (KEEPALIVE_CHUNK_MS / 2);
-  g_source_set_callback (self->keepalive, keepalive_cb, self, NULL);
-  g_source_attach (self->keepalive, g_main_context_get_thread_default ());
+  gst_s2s_base_io_attach (GST_S2S_BASE (self), self->keepalive, keepalive_cb,
+      self, NULL);
 }
 
 /* Nova detects turns and answers by itself; these have no event */
@@ -979,6 +980,72 @@ static const GstS2SH2Callbacks drain_callbacks = {
   drain_ignore_opened, drain_ignore_response, drain_ignore_data, drain_closed
 };
 
+/* The closing flush on stop: the end frame and what is queued before it go
+ * out while the server ends the stream, without blocking the I/O thread
+ * (its other elements go on). The client is freed when the stream ended or
+ * after STOP_FLUSH_MS; a hold keeps the I/O thread and the element until
+ * then, and the element's stop waits for it (bounded, off that thread). */
+typedef struct
+{
+  GstS2SNova *self;
+  GstS2SH2Client *h2;
+  GSource *timer;
+  GstS2SBaseIoHold *hold;
+  gint64 start;
+} StopFlush;
+
+static void
+stop_flush_done (StopFlush * f, gboolean ended)
+{
+  if (ended)
+    GST_INFO_OBJECT (f->self, "closing events written and the stream ended "
+        "in %" G_GINT64_FORMAT " us", g_get_monotonic_time () - f->start);
+  else
+    GST_INFO_OBJECT (f->self, "the stream did not end after the closing "
+        "events (bound %d ms)", STOP_FLUSH_MS);
+  g_source_destroy (f->timer);
+  g_source_unref (f->timer);
+  gst_s2s_h2_client_free (f->h2);
+  gst_s2s_base_io_release (f->hold);
+  g_free (f);
+}
+
+static gboolean
+stop_flush_timeout_cb (gpointer data)
+{
+  stop_flush_done (data, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_flush_closed (const GError * error, gboolean opened, gpointer user_data)
+{
+  stop_flush_done (user_data, error == NULL);
+}
+
+static const GstS2SH2Callbacks stop_flush_callbacks = {
+  drain_ignore_opened, drain_ignore_response, drain_ignore_data,
+  stop_flush_closed
+};
+
+static void
+stop_flush_start (GstS2SNova * self)
+{
+  StopFlush *f = g_new0 (StopFlush, 1);
+
+  f->self = self;
+  f->h2 = self->h2;
+  self->h2 = NULL;
+  f->start = g_get_monotonic_time ();
+  /* holds a reference to the element: its sources are not the element's
+   * (they outlive its stop), the hold bounds them */
+  f->hold = gst_s2s_base_io_hold (GST_S2S_BASE (self));
+  f->timer = g_timeout_source_new (STOP_FLUSH_MS);
+  g_source_set_callback (f->timer, stop_flush_timeout_cb, f, NULL);
+  g_source_attach (f->timer, g_main_context_get_thread_default ());
+  gst_s2s_h2_client_set_callbacks (f->h2, &stop_flush_callbacks, f);
+}
+
 /* Best effort goodbye that frees the server side (§B9), then close. On a
  * rotation the old stream drains on its own (its queued audio still
  * reaches the server) while the successor opens. */
@@ -1013,18 +1080,11 @@ gst_s2s_nova_close_transport (GstS2SBase * base)
     self->draining = self->h2;
     self->h2 = NULL;
     self->drain_timer = g_timeout_source_new (DRAIN_TIMEOUT_MS);
-    g_source_set_callback (self->drain_timer, drain_timeout_cb, self, NULL);
-    g_source_attach (self->drain_timer, g_main_context_get_thread_default ());
+    gst_s2s_base_io_attach (base, self->drain_timer, drain_timeout_cb, self,
+        NULL);
   } else if (goodbye) {
     /* stop: the server should see the end frame before our RST_STREAM */
-    gint64 us = gst_s2s_h2_client_flush (self->h2, STOP_FLUSH_MS);
-
-    if (us >= 0)
-      GST_INFO_OBJECT (self, "closing events written and the stream ended "
-          "in %" G_GINT64_FORMAT " us", us);
-    else
-      GST_INFO_OBJECT (self, "the stream did not end after the closing events "
-          "(bound %d ms)", STOP_FLUSH_MS);
+    stop_flush_start (self);
   }
   g_clear_pointer (&self->h2, gst_s2s_h2_client_free);
   clear_rotation_timer (self);
@@ -1227,8 +1287,8 @@ on_exception (gpointer user_data, const gchar * type, const gchar * message)
         message : "exception without a message");
     r->self = gst_object_ref (self);
     r->serial = self->stream_serial;
-    g_source_set_callback (src, report_lost_cb, r, lost_report_free);
-    g_source_attach (src, g_main_context_get_thread_default ());
+    gst_s2s_base_io_attach (GST_S2S_BASE (self), src, report_lost_cb, r,
+        lost_report_free);
     g_source_unref (src);
     return;
   }

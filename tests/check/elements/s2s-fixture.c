@@ -319,7 +319,7 @@ count_s2s_io_threads (void)
 
     if (g_file_get_contents (path, &comm, NULL, NULL)) {
       g_strchomp (comm);
-      if (g_str_equal (comm, "s2s-io"))
+      if (g_str_has_prefix (comm, "s2s-io"))
         n++;
     }
     g_free (comm);

@@ -75,7 +75,7 @@ const gchar *jstr (JsonObject * o, const gchar * name);
 gint64 jint (JsonObject * o, const gchar * name, gint64 def);
 JsonArray *parse_array (const gchar * json);
 
-/* s2s-io threads of this process */
+/* I/O threads of this process (s2s-io, s2s-io-N) */
 guint count_s2s_io_threads (void);
 
 /* Setting @property to @value refuses READY with an invalid-config ERROR
