@@ -633,7 +633,7 @@ it_count_threads (const gchar * comm)
 
     if (g_file_get_contents (path, &name, NULL, NULL)) {
       g_strstrip (name);
-      if (g_str_equal (name, comm))
+      if (g_str_has_prefix (name, comm))
         n++;
     }
     g_free (name);

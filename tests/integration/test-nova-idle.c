@@ -354,10 +354,9 @@ GST_START_TEST (test_text_only)
 GST_END_TEST;
 
 /* The emulator stops reading for @pause_ms at the first audio; a minute
- * of audio is queued, then the pipeline stops 100 ms into the pause.
- * Returns how long the stop took, in ms. */
-static gint64
-stop_while_paused (ItEmu * emu)
+ * of audio is queued: the pipeline, PLAYING, 100 ms into the pause */
+static GstElement *
+start_while_paused (ItEmu * emu)
 {
   /* buffers without timestamps are not paced: a minute of audio goes out
    * at once, more than the socket buffers take */
@@ -365,7 +364,6 @@ stop_while_paused (ItEmu * emu)
       "caps=\"audio/x-raw,format=S16LE,layout=interleaved,rate=16000,"
       "channels=1\"", emu);
   GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
-  gint64 t;
   guint i;
 
   gst_element_set_state (p, GST_STATE_PLAYING);
@@ -382,6 +380,16 @@ stop_while_paused (ItEmu * emu)
   }
   gst_object_unref (src);
   g_usleep (100 * 1000);
+  return p;
+}
+
+/* start_while_paused, then stop: how long the stop took, in ms */
+static gint64
+stop_while_paused (ItEmu * emu)
+{
+  GstElement *p = start_while_paused (emu);
+  gint64 t;
+
   t = g_get_monotonic_time ();
   fail_unless (gst_element_set_state (p, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
@@ -435,6 +443,71 @@ GST_START_TEST (test_stop_bounded)
 
 GST_END_TEST;
 
+/* Two elements on the one I/O thread (GST_S2S_IO_THREADS=1, see main):
+ * one stops while its server does not read, so its closing flush takes the
+ * whole bound (1 s); the other goes on meanwhile, its keep-alive silence
+ * without a gap (a flush blocking the thread would leave one of ~1 s), and
+ * answers a typed turn */
+GST_START_TEST (test_stop_leaves_others_running)
+{
+  const gchar *paused[] = { "--nova-port", "0", "--nova-read-pause-ms",
+    "20000", NULL
+  };
+  ItEmu *emu_a = it_emu_start_full (NULL, TRUE, paused);
+  ItEmu *emu_b = it_emu_start_full (NULL, TRUE, idle_args);
+  GstElement *pb = make_pipeline (APPSRC, emu_b), *pa;
+  GstElement *s2s = gst_bin_get_by_name (GST_BIN (pb), "s2s");
+  GPtrArray *msgs = it_msgs_new ();
+  GstMessage *m;
+  GArray *evs;
+  gint64 ms, gap = 0;
+  gboolean ok = FALSE;
+  guint i;
+
+  run_until_ready (pb, msgs);
+  pa = start_while_paused (emu_a);
+  fail_unless_equals_int (it_count_threads ("s2s-io"), 1);
+  g_usleep (300 * 1000);
+  ms = g_get_monotonic_time ();
+  fail_unless (gst_element_set_state (pa, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  ms = (g_get_monotonic_time () - ms) / 1000;
+  gst_object_unref (pa);
+  GST_INFO ("the other element's stop took %" G_GINT64_FORMAT " ms", ms);
+  /* it waited for its flush, bounded */
+  fail_unless (ms >= 900 && ms < 8000, "stop took %" G_GINT64_FORMAT " ms",
+      ms);
+
+  g_signal_emit_by_name (s2s, "send-text", "hello there", TRUE, &ok);
+  fail_unless (ok, "no session");
+  m = it_run (pb, RUN_TIMEOUT_MS, msgs, until_done, NULL);
+  fail_unless (m == NULL || GST_MESSAGE_TYPE (m) != GST_MESSAGE_ERROR,
+      "an ERROR");
+  if (m)
+    gst_message_unref (m);
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
+          "done"), 1);
+  it_pipeline_stop (pb);
+  fail_unless_equals_int (it_count_threads ("s2s-io"), 0);
+
+  evs = audio_events (emu_b);
+  fail_unless (evs->len > 10, "%u audio events", evs->len);
+  for (i = 1; i < evs->len; i++)
+    gap = MAX (gap, g_array_index (evs, AudioEv, i).t_ms -
+        g_array_index (evs, AudioEv, i - 1).t_ms);
+  GST_INFO ("longest gap between keep-alive events: %" G_GINT64_FORMAT " ms",
+      gap);
+  fail_unless (gap < 600, "the keep-alive stalled %" G_GINT64_FORMAT " ms "
+      "while the other element stopped", gap);
+  g_array_unref (evs);
+  gst_object_unref (s2s);
+  g_ptr_array_unref (msgs);
+  it_emu_stop (emu_a);
+  it_emu_stop (emu_b);
+}
+
+GST_END_TEST;
+
 static Suite *
 nova_idle_suite (void)
 {
@@ -447,7 +520,16 @@ nova_idle_suite (void)
   tcase_add_test (tc, test_text_only);
   tcase_add_test (tc, test_stop_flushes_end);
   tcase_add_test (tc, test_stop_bounded);
+  tcase_add_test (tc, test_stop_leaves_others_running);
   return s;
 }
 
-GST_CHECK_MAIN (nova_idle);
+int
+main (int argc, char **argv)
+{
+  /* one I/O thread for all: test_stop_leaves_others_running puts two
+   * elements on it (read once, at the first element's start) */
+  g_setenv ("GST_S2S_IO_THREADS", "1", FALSE);
+  gst_check_init (&argc, &argv);
+  return gst_check_run_suite (nova_idle_suite (), "nova_idle", __FILE__);
+}
