@@ -10,8 +10,11 @@
 #                    [--wav SPEECH_24K_WAV] [--clients "floor s2sopenai peer"]
 #
 # --long: the memory run, N=100 for 600 s with RSS sampled every 10 s.
-# An element name with "@shared" runs it with GST_S2S_IO=shared (one I/O
-# thread for all elements of the process instead of one each).
+# An element name with "@MODE" runs it with GST_S2S_IO=MODE: @pool (the
+# default, min(CPUs, 4) I/O threads), @shared (one I/O thread for all
+# elements of the process), @element (one each, as before the pool); no
+# suffix leaves GST_S2S_IO as it is in the environment. The default list
+# measures the default (the pool) and @element for comparison.
 # Env: S2S_BENCH_BUILD (build dir, default build-bench).
 set -euo pipefail
 
@@ -20,7 +23,7 @@ cd "$root"
 ns="1 10 50 100 200"
 duration=12
 warmup=3
-elements=s2sopenai,s2sopenai@shared
+elements=s2sopenai@pool,s2sopenai@element
 rss_interval=0
 build=${S2S_BENCH_BUILD:-build-bench}
 out=
@@ -93,8 +96,8 @@ run_one () {
       true) ;;
     peer) line=$(node --no-warnings "$peer/peer.mjs" --port "${url##*:}" \
       "${common[@]}" || true) ;;
-    *@shared) line=$(GST_S2S_IO=shared "$build/tests/bench/s2s-bench" \
-      --element "${client%@shared}" --url "$url" --ca "$certs/ca.pem" \
+    *@*) line=$(GST_S2S_IO=${client##*@} "$build/tests/bench/s2s-bench" \
+      --element "${client%@*}" --url "$url" --ca "$certs/ca.pem" \
       "${common[@]}" | sed "s/\"client\":\"[^\"]*\"/\"client\":\"$client\"/" || true) ;;
     *) line=$("$build/tests/bench/s2s-bench" --element "$client" \
       --url "$url" --ca "$certs/ca.pem" "${common[@]}" || true) ;;
