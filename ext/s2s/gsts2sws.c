@@ -8,6 +8,7 @@
 #endif
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -51,7 +52,8 @@ void gst_s2s_ws_probe_message (gconstpointer ws, const guint8 * data,
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 /* response headers, and the body of a refused upgrade */
 #define MAX_HANDSHAKE_BYTES (64 * 1024)
-#define READ_CHUNK (64 * 1024)
+/* the read step: a TLS record's size at most */
+#define READ_CHUNK (16 * 1024)
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 typedef enum
@@ -93,6 +95,17 @@ typedef struct
   GstS2SWs *ws;
 } GstS2SWsGuard;
 
+/* What was read and not yet handled. It has no storage while nothing is
+ * pending: allocated in READ_CHUNK steps as a read needs (a frame bigger
+ * than a step grows it), and given back once the socket is drained with
+ * no partial frame left, so an idle conversation holds none. */
+typedef struct
+{
+  guint8 *data;
+  gsize len;
+  gsize cap;
+} WsReadBuf;
+
 struct _GstS2SWs
 {
   GstObject *parent;            /* for log context only, not reffed */
@@ -109,7 +122,7 @@ struct _GstS2SWs
   GPollableInputStream *in;
   GSource *in_source;
   WsWriter *writer;
-  GByteArray *rbuf;
+  WsReadBuf rbuf;
   GstS2SWsAssembler asm_;
   gchar *accept_key;
 
@@ -250,6 +263,124 @@ shared_tls_db (void)
   return db;
 }
 
+
+/* The ssl-ca-file databases: one per file per process, shared by every
+ * connection (WebSocket and HTTP/2) that names the file, parsed again when
+ * the file changed (modification time, size or inode). A connection keeps
+ * the database it started with. */
+typedef struct
+{
+  GTlsDatabase *db;
+  gint64 mtime_ns;
+  gint64 size;
+  guint64 ino;
+} CaFileEntry;
+
+static GMutex ca_files_lock;
+static GHashTable *ca_files;    /* path -> CaFileEntry */
+
+static void
+ca_file_entry_free (gpointer data)
+{
+  CaFileEntry *e = data;
+
+  g_object_unref (e->db);
+  g_free (e);
+}
+
+GTlsDatabase *
+gst_s2s_tls_ca_file_database (const gchar * path, GError ** error)
+{
+  GStatBuf st;
+  CaFileEntry *e;
+  GTlsDatabase *db;
+  gint64 mtime_ns;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  /* the parser reports a missing or unreadable file */
+  if (g_stat (path, &st) != 0)
+    return g_tls_file_database_new (path, error);
+  mtime_ns = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) +
+      st.st_mtim.tv_nsec;
+
+  g_mutex_lock (&ca_files_lock);
+  if (ca_files == NULL)
+    ca_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        ca_file_entry_free);
+  e = g_hash_table_lookup (ca_files, path);
+  if (e && e->mtime_ns == mtime_ns && e->size == (gint64) st.st_size &&
+      e->ino == (guint64) st.st_ino) {
+    db = g_object_ref (e->db);
+    g_mutex_unlock (&ca_files_lock);
+    return db;
+  }
+  db = g_tls_file_database_new (path, error);
+  if (db) {
+    e = g_new0 (CaFileEntry, 1);
+    e->db = g_object_ref (db);
+    e->mtime_ns = mtime_ns;
+    e->size = st.st_size;
+    e->ino = st.st_ino;
+    g_hash_table_replace (ca_files, g_strdup (path), e);
+  }
+  g_mutex_unlock (&ca_files_lock);
+  return db;
+}
+
+/* Room for @extra more bytes after what is pending */
+static void
+rbuf_reserve (WsReadBuf * b, gsize extra)
+{
+  gsize want = b->len + extra;
+
+  if (want <= b->cap)
+    return;
+  /* doubling past the first step: a big frame arrives in few reallocs */
+  b->cap = b->cap == 0 ? want : MAX (want, b->cap * 2);
+  b->data = g_realloc (b->data, b->cap);
+}
+
+/* Drops the first @n bytes */
+static void
+rbuf_consume (WsReadBuf * b, gsize n)
+{
+  g_assert (n <= b->len);
+  if (n < b->len)
+    memmove (b->data, b->data + n, b->len - n);
+  b->len -= n;
+}
+
+/* The socket is drained: nothing pending gives the storage back; a
+ * partial frame keeps at most what it holds plus one step */
+static void
+rbuf_release (WsReadBuf * b)
+{
+  g_clear_pointer (&b->data, g_free);
+  b->len = b->cap = 0;
+}
+
+static void
+rbuf_trim (WsReadBuf * b)
+{
+  if (b->len == 0) {
+    rbuf_release (b);
+  } else if (b->cap > b->len + 2 * READ_CHUNK) {
+    b->cap = b->len + READ_CHUNK;
+    b->data = g_realloc (b->data, b->cap);
+  }
+}
+
+gsize
+gst_s2s_ws_read_buffer_size (GstS2SWs * ws)
+{
+  return ws->rbuf.cap;
+}
+
+GTlsDatabase *
+gst_s2s_tls_system_database (void)
+{
+  return shared_tls_db ();
+}
 
 static GstS2SWsGuard *
 guard_ref (GstS2SWsGuard * g)
@@ -506,7 +637,6 @@ gst_s2s_ws_new (GstObject * parent, const GstS2SWsCallbacks * cb,
   ws->guard = g_new0 (GstS2SWsGuard, 1);
   ws->guard->ref_count = 1;
   ws->guard->ws = ws;
-  ws->rbuf = g_byte_array_new ();
   gst_s2s_ws_assembler_init (&ws->asm_, MAX_INCOMING_PAYLOAD);
   return ws;
 }
@@ -687,10 +817,10 @@ handle_frames (GstS2SWs * ws)
   guard_ref (guard);
   /* (an empty buffer may have no storage yet: no pointer arithmetic on it) */
   while ((ws->state == WS_OPEN || ws->state == WS_CLOSING) &&
-      off < ws->rbuf->len) {
+      off < ws->rbuf.len) {
     GstS2SWsFrame f;
-    gssize n = gst_s2s_ws_frame_parse (ws->rbuf->data + off,
-        ws->rbuf->len - off, MAX_INCOMING_PAYLOAD, &f);
+    gssize n = gst_s2s_ws_frame_parse (ws->rbuf.data + off,
+        ws->rbuf.len - off, MAX_INCOMING_PAYLOAD, &f);
 
     if (n == 0)
       break;
@@ -742,7 +872,10 @@ handle_frames (GstS2SWs * ws)
   if (guard->dead)
     alive = FALSE;
   if (alive && off > 0)
-    g_byte_array_remove_range (ws->rbuf, 0, off);
+    rbuf_consume (&ws->rbuf, off);
+  /* closed: nothing more is read */
+  if (alive && ws->state == WS_CLOSED)
+    rbuf_release (&ws->rbuf);
   guard_unref (guard);
   return alive && ws->state != WS_CLOSED;
 }
@@ -783,14 +916,14 @@ static void
 check_body (GstS2SWs * ws, gboolean eof)
 {
   gchar *body = NULL;
-  gboolean complete = eof || ws->rbuf->len >= MAX_HANDSHAKE_BYTES;
+  gboolean complete = eof || ws->rbuf.len >= MAX_HANDSHAKE_BYTES;
   GError *err;
 
   if (ws->body_len == -2) {
     gboolean done;
-    body = chunked_decode (ws->rbuf->data, ws->rbuf->len, &done);
+    body = chunked_decode (ws->rbuf.data, ws->rbuf.len, &done);
     complete = complete || done;
-  } else if (ws->body_len >= 0 && (gint64) ws->rbuf->len >= ws->body_len) {
+  } else if (ws->body_len >= 0 && (gint64) ws->rbuf.len >= ws->body_len) {
     complete = TRUE;
   }
   if (!complete) {
@@ -798,8 +931,8 @@ check_body (GstS2SWs * ws, gboolean eof)
     return;
   }
   if (body == NULL)
-    body = g_strndup ((const gchar *) ws->rbuf->data, ws->body_len >= 0 ?
-        MIN ((gsize) ws->body_len, ws->rbuf->len) : ws->rbuf->len);
+    body = g_strndup ((const gchar *) ws->rbuf.data, ws->body_len >= 0 ?
+        MIN ((gsize) ws->body_len, ws->rbuf.len) : ws->rbuf.len);
   err = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
       "the server refused the WebSocket upgrade: HTTP %u", ws->status);
   fail_connect (ws, err, ws->status, body);
@@ -824,14 +957,14 @@ handle_response (GstS2SWs * ws, gsize hlen)
   guint status = 0;
   GError *err = NULL;
 
-  if (!soup_headers_parse_response ((const gchar *) ws->rbuf->data, hlen - 2,
+  if (!soup_headers_parse_response ((const gchar *) ws->rbuf.data, hlen - 2,
           h, NULL, &status, NULL)) {
     err = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
         "invalid HTTP response to the WebSocket upgrade");
     fail_connect (ws, err, 0, NULL);
     goto out;
   }
-  g_byte_array_remove_range (ws->rbuf, 0, hlen);
+  rbuf_consume (&ws->rbuf, hlen);
 
   if (status != 101) {
     GST_INFO_OBJECT (ws->parent, "upgrade refused: HTTP %u", status);
@@ -857,6 +990,7 @@ handle_response (GstS2SWs * ws, gsize hlen)
     fail_connect (ws, err, 101, NULL);
     goto out;
   }
+  g_clear_pointer (&ws->accept_key, g_free);
   if (soup_message_headers_get_one (h, "Sec-WebSocket-Extensions")) {
     err = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
         "the server chose a WebSocket extension none was offered");
@@ -874,7 +1008,7 @@ handle_response (GstS2SWs * ws, gsize hlen)
     GstS2SWsGuard *guard = guard_ref (ws->guard);
     ws->cb.opened (ws->user_data);
     /* frames that came with the response */
-    if (!guard->dead && ws->rbuf->len > 0)
+    if (!guard->dead && ws->rbuf.len > 0)
       handle_frames (ws);
     guard_unref (guard);
   }
@@ -884,7 +1018,7 @@ out:
 }
 
 static const guint8 *
-find_header_end (GByteArray * b)
+find_header_end (const WsReadBuf * b)
 {
   guint i;
 
@@ -903,16 +1037,20 @@ on_readable (GObject * stream, gpointer data)
 
   for (;;) {
     GError *err = NULL;
-    gsize before = ws->rbuf->len;
     gssize n;
 
-    g_byte_array_set_size (ws->rbuf, before + READ_CHUNK);
+    /* into the room left when there is some, else one more step */
+    if (ws->rbuf.cap - ws->rbuf.len < READ_CHUNK / 4)
+      rbuf_reserve (&ws->rbuf, READ_CHUNK);
     n = g_pollable_input_stream_read_nonblocking (ws->in,
-        ws->rbuf->data + before, READ_CHUNK, NULL, &err);
-    g_byte_array_set_size (ws->rbuf, before + MAX (n, 0));
+        ws->rbuf.data + ws->rbuf.len, ws->rbuf.cap - ws->rbuf.len, NULL, &err);
+    if (n > 0)
+      ws->rbuf.len += n;
 
     if (n < 0 && g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
       g_error_free (err);
+      /* drained: what is left is a partial frame, if anything */
+      rbuf_trim (&ws->rbuf);
       return G_SOURCE_CONTINUE;
     }
     if (n <= 0) {
@@ -936,10 +1074,10 @@ on_readable (GObject * stream, gpointer data)
     }
 
     if (ws->state == WS_HANDSHAKE) {
-      const guint8 *end = find_header_end (ws->rbuf);
+      const guint8 *end = find_header_end (&ws->rbuf);
 
       if (end == NULL) {
-        if (ws->rbuf->len > MAX_HANDSHAKE_BYTES) {
+        if (ws->rbuf.len > MAX_HANDSHAKE_BYTES) {
           GError *e = g_error_new_literal (G_IO_ERROR,
               G_IO_ERROR_MESSAGE_TOO_LARGE, "WebSocket upgrade response "
               "headers too large");
@@ -950,7 +1088,7 @@ on_readable (GObject * stream, gpointer data)
         continue;
       }
       guard = guard_ref (ws->guard);
-      handle_response (ws, end - ws->rbuf->data + 4);
+      handle_response (ws, end - ws->rbuf.data + 4);
       gone = guard->dead;
       guard_unref (guard);
       /* a callback freed @ws, or the upgrade failed (the source is gone) */
@@ -997,6 +1135,12 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
   }
   guard_unref (guard);
   clear_tls (ws);
+  /* what only the connect needed: the socket client (its resolver and
+   * proxy settings) and the extra anchors; the connection is verified */
+  g_signal_handlers_disconnect_by_data (ws->client, ws);
+  g_clear_object (&ws->client);
+  g_clear_object (&ws->extra_ca);
+  g_clear_object (&ws->cancellable);
 
   if (conn == NULL) {
     fail_connect (ws, err, 0, NULL);
@@ -1066,6 +1210,10 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
   GST_DEBUG_OBJECT (ws->parent, "WebSocket upgrade: GET %s", path);
   g_free (path);
   g_free (key64);
+  /* the request is built: the message (its headers carry credentials)
+   * and its URI are no longer needed */
+  g_clear_object (&ws->msg);
+  g_clear_pointer (&ws->uri, g_uri_unref);
 
   ws->state = WS_HANDSHAKE;
   g_mutex_lock (&ws->writer->lock);
@@ -1121,7 +1269,7 @@ gst_s2s_ws_connect (GstS2SWs * ws, SoupMessage * msg,
   ws->state = WS_CONNECTING;
 
   if (ssl_ca_file && *ssl_ca_file) {
-    ws->extra_ca = g_tls_file_database_new (ssl_ca_file, &err);
+    ws->extra_ca = gst_s2s_tls_ca_file_database (ssl_ca_file, &err);
     if (ws->extra_ca == NULL) {
       fail_connect (ws, err, 0, NULL);
       g_clear_error (&err);
@@ -1281,7 +1429,7 @@ gst_s2s_ws_free (GstS2SWs * ws)
   g_clear_pointer (&ws->ctx, g_main_context_unref);
   g_clear_object (&ws->cancellable);
   g_clear_object (&ws->extra_ca);
-  g_byte_array_unref (ws->rbuf);
+  rbuf_release (&ws->rbuf);
   gst_s2s_ws_assembler_clear (&ws->asm_);
   g_free (ws->accept_key);
   g_free (ws);

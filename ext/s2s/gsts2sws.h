@@ -68,5 +68,20 @@ gboolean gst_s2s_tls_accept_with_extra_ca (GstObject * parent,
     GTlsDatabase * extra_ca, GTlsCertificate * cert,
     GTlsCertificateFlags errors, const gchar * host, guint16 port);
 
+/* The trust store of every TLS connection (transfer none; NULL without a
+ * TLS backend): the system store, behind a thin wrapper so that a
+ * connection does not get its own parsed copy of it (docs/performance.md).
+ * The first call makes it the TLS backend's default database. */
+GTlsDatabase *gst_s2s_tls_system_database (void);
+
+/* The ssl-ca-file anchors of @path as a database (a new reference): one
+ * per file per process, parsed again when the file changed. NULL and
+ * @error when the file cannot be read or parsed. */
+GTlsDatabase *gst_s2s_tls_ca_file_database (const gchar * path,
+    GError ** error);
+
+/* For tests: the bytes the read buffer holds allocated (0: none) */
+gsize gst_s2s_ws_read_buffer_size (GstS2SWs * ws);
+
 G_END_DECLS
 #endif /* __GST_S2S_WS_H__ */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <gst/gst.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "gsts2sws.h"
@@ -544,6 +545,136 @@ test_abnormal_close (void)
   server_free (s);
 }
 
+/* The read buffer: none while idle, grown for a big frame, kept for a
+ * partial one */
+#define BIG_FRAME 40000
+
+static void
+script_read_buffer (Server * s, GIOStream * io, const gchar * key,
+    const gchar * req)
+{
+  guint8 op, *p, *big = g_malloc (BIG_FRAME);
+  gsize len;
+  const guint8 partial_hdr[] = { 0x81, 126, 1000 >> 8, 1000 & 0xff };
+  gchar half[1000];
+
+  memset (big, 'b', BIG_FRAME);
+  memset (half, 'h', sizeof (half));
+  srv_accept_upgrade (io, key);
+  srv_frame (io, TRUE, 1, "small", 5);
+  /* the client saw it and its buffer was given back */
+  p = srv_read_frame (io, &op, &len);
+  g_free (p);
+  srv_frame (io, TRUE, 1, big, BIG_FRAME);
+  p = srv_read_frame (io, &op, &len);
+  g_free (p);
+  /* half a frame, the rest once the client looked */
+  srv_write (io, partial_hdr, sizeof (partial_hdr));
+  srv_write (io, half, 500);
+  p = srv_read_frame (io, &op, &len);
+  g_free (p);
+  srv_write (io, half + 500, 500);
+  srv_frame (io, TRUE, 8, "\x03\xe8", 2);
+  p = srv_read_frame (io, &op, &len);
+  g_free (p);
+  g_free (big);
+}
+
+static void
+test_read_buffer_given_back (void)
+{
+  Server *s = server_start (script_read_buffer, FALSE);
+  Client *c = client_connect (s, NULL);
+  gint i;
+
+  WAIT_FOR (c->opened);
+  WAIT_FOR (c->messages->len == 1);
+  g_assert_cmpstr (c->messages->pdata[0], ==, "small");
+  /* drained, nothing pending: no storage held */
+  WAIT_FOR (gst_s2s_ws_read_buffer_size (c->ws) == 0);
+  g_assert_true (gst_s2s_ws_send_text (c->ws, "1", 1));
+
+  WAIT_FOR (c->messages->len == 2);
+  g_assert_cmpuint (strlen (c->messages->pdata[1]), ==, BIG_FRAME);
+  WAIT_FOR (gst_s2s_ws_read_buffer_size (c->ws) == 0);
+  g_assert_true (gst_s2s_ws_send_text (c->ws, "2", 1));
+
+  /* a partial frame keeps its bytes, in one read step */
+  WAIT_FOR (gst_s2s_ws_read_buffer_size (c->ws) > 0);
+  for (i = 0; i < 20; i++) {
+    g_main_context_iteration (NULL, FALSE);
+    g_usleep (1000);
+  }
+  g_assert_cmpuint (c->messages->len, ==, 2);
+  g_assert_cmpuint (gst_s2s_ws_read_buffer_size (c->ws), >, 0);
+  g_assert_cmpuint (gst_s2s_ws_read_buffer_size (c->ws), <=, 16 * 1024);
+  g_assert_true (gst_s2s_ws_send_text (c->ws, "3", 1));
+  WAIT_FOR (c->messages->len == 3);
+  g_assert_cmpuint (strlen (c->messages->pdata[2]), ==, 1000);
+  WAIT_FOR (c->closed_code != 0);
+  g_assert_cmpint (c->closed_code, ==, 1000);
+  g_assert_cmpuint (gst_s2s_ws_read_buffer_size (c->ws), ==, 0);
+  server_join (s);
+  client_free (c);
+  server_free (s);
+}
+
+/* ssl-ca-file: one database per file per process, parsed again when the
+ * file changes; a connection with it still verifies the server */
+static void
+test_ca_file_shared (void)
+{
+  gchar *ca = g_build_filename (g_getenv ("S2S_CERTS_DIR"), "ca.pem", NULL);
+  gchar *dir = g_dir_make_tmp ("s2s-ca-XXXXXX", NULL);
+  gchar *copy = g_build_filename (dir, "ca.pem", NULL);
+  gchar *pem, *twice, *missing = g_build_filename (dir, "none.pem", NULL);
+  gsize len;
+  GTlsDatabase *a, *b, *d;
+  GError *err = NULL;
+
+  g_assert_true (g_file_get_contents (ca, &pem, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, pem, len, NULL));
+  a = gst_s2s_tls_ca_file_database (copy, &err);
+  g_assert_no_error (err);
+  b = gst_s2s_tls_ca_file_database (copy, &err);
+  g_assert_no_error (err);
+  g_assert_true (a == b);
+  g_object_unref (b);
+
+  /* changed: parsed again; the old one lives on with its holders */
+  twice = g_strconcat (pem, pem, NULL);
+  g_assert_true (g_file_set_contents (copy, twice, -1, NULL));
+  b = gst_s2s_tls_ca_file_database (copy, &err);
+  g_assert_no_error (err);
+  g_assert_true (G_IS_TLS_DATABASE (b));
+  g_assert_true (a != b);
+  d = gst_s2s_tls_ca_file_database (copy, &err);
+  g_assert_true (d == b);
+  g_object_unref (d);
+
+  g_assert_null (gst_s2s_tls_ca_file_database (missing, &err));
+  g_assert_nonnull (err);
+  g_clear_error (&err);
+  g_assert_true (g_file_set_contents (copy, "not a certificate\n", -1, NULL));
+  g_assert_null (gst_s2s_tls_ca_file_database (copy, &err));
+  g_assert_nonnull (err);
+  g_clear_error (&err);
+
+  g_object_unref (a);
+  g_object_unref (b);
+  g_unlink (copy);
+  g_rmdir (dir);
+  /* two TLS connections with the (shared) file still verify */
+  run_echo (TRUE);
+  run_echo (TRUE);
+  g_free (pem);
+  g_free (twice);
+  g_free (copy);
+  g_free (missing);
+  g_free (dir);
+  g_free (ca);
+}
+
 #define SENDERS 4
 #define PER_SENDER 400
 
@@ -641,5 +772,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ws/protocol-error", test_protocol_error);
   g_test_add_func ("/ws/abnormal-close", test_abnormal_close);
   g_test_add_func ("/ws/concurrent-senders", test_concurrent_senders);
+  g_test_add_func ("/ws/read-buffer-given-back", test_read_buffer_given_back);
+  g_test_add_func ("/ws/ca-file-shared", test_ca_file_shared);
   return g_test_run ();
 }

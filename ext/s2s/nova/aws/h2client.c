@@ -659,6 +659,9 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
   if (c->tls) {
     const gchar *alpn[] = { "h2", NULL };
     GSocketConnectable *identity = g_network_address_new (c->host, c->port);
+    /* before the connection exists: a connection built with a GnuTLS
+     * database gets its own parsed copy of the system store (~4 MiB) */
+    GTlsDatabase *db = gst_s2s_tls_system_database ();
     GIOStream *tls = g_tls_client_connection_new (G_IO_STREAM (tcp), identity,
         &err);
 
@@ -669,6 +672,8 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
       return;
     }
     c->stream = tls;
+    if (db)
+      g_tls_connection_set_database (G_TLS_CONNECTION (tls), db);
     g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (tls), alpn);
     g_signal_connect (tls, "accept-certificate",
         G_CALLBACK (on_accept_certificate), c);
@@ -786,7 +791,7 @@ gst_s2s_h2_client_connect (GstS2SH2Client * c, const gchar * method,
     return FALSE;
   }
   if (ssl_ca_file && *ssl_ca_file) {
-    c->extra_ca = g_tls_file_database_new (ssl_ca_file, error);
+    c->extra_ca = gst_s2s_tls_ca_file_database (ssl_ca_file, error);
     if (c->extra_ca == NULL) {
       g_uri_unref (uri);
       return FALSE;
