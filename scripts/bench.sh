@@ -8,7 +8,14 @@
 #   scripts/bench.sh [--ns "1 10 50 100 200"] [--duration S] [--warmup S]
 #                    [--element s2sopenai[,s2sgrok...]] [--long] [--out DIR]
 #                    [--wav SPEECH_24K_WAV] [--clients "floor s2sopenai peer"]
+#                    [--phase staggered|aligned] [--source appsrc|thread]
+#                    [--no-latency]
 #
+# --phase: the conversations' 20 ms sends staggered through the period
+# (default) or all in one tick, the same for the driver and the peer.
+# --source: the driver's sources (floor and elements): an appsrc per
+# conversation (default) or pushed by the feeder thread itself.
+# --no-latency: the driver takes no latency stamps (CPU only).
 # --long: the memory run, N=100 for 600 s with RSS sampled every 10 s.
 # An element name with "@MODE" runs it with GST_S2S_IO=MODE: @pool (the
 # default, min(CPUs, 4) I/O threads), @shared (one I/O thread for all
@@ -29,6 +36,9 @@ build=${S2S_BENCH_BUILD:-build-bench}
 out=
 clients_opt=
 wav=$root/../shared/audio/q1-weather-24k.wav
+phase=staggered
+source=appsrc
+no_latency=
 while [ $# -gt 0 ]; do
   case "$1" in
     --ns) ns=$2; shift 2 ;;
@@ -40,6 +50,9 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --wav) wav=$2; shift 2 ;;
     --clients) clients_opt=$2; shift 2 ;;
+    --phase) phase=$2; shift 2 ;;
+    --source) source=$2; shift 2 ;;
+    --no-latency) no_latency=--no-latency; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -90,17 +103,19 @@ run_one () {
   for _ in $(seq 100); do grep -q . "$out/emu.out" 2>/dev/null && break; sleep 0.05; done
   url=$(head -n1 "$out/emu.out")
   local common=(--n "$n" --duration "$duration" --warmup "$warmup"
-    --wav "$wav" --emu-pid "$emu_pid" --rss-interval "$rss_interval")
+    --wav "$wav" --emu-pid "$emu_pid" --rss-interval "$rss_interval"
+    --phase "$phase")
+  local drv=(--source "$source" $no_latency)
   case "$client" in
-    floor) line=$("$build/tests/bench/s2s-bench" --floor "${common[@]}" ||
+    floor) line=$("$build/tests/bench/s2s-bench" --floor "${common[@]}" "${drv[@]}" ||
       true) ;;
     peer) line=$(node --no-warnings "$peer/peer.mjs" --port "${url##*:}" \
       "${common[@]}" || true) ;;
     *@*) line=$(GST_S2S_IO=${client##*@} "$build/tests/bench/s2s-bench" \
       --element "${client%@*}" --url "$url" --ca "$certs/ca.pem" \
-      "${common[@]}" | sed "s/\"client\":\"[^\"]*\"/\"client\":\"$client\"/" || true) ;;
+      "${common[@]}" "${drv[@]}" | sed "s/\"client\":\"[^\"]*\"/\"client\":\"$client\"/" || true) ;;
     *) line=$("$build/tests/bench/s2s-bench" --element "$client" \
-      --url "$url" --ca "$certs/ca.pem" "${common[@]}" || true) ;;
+      --url "$url" --ca "$certs/ca.pem" "${common[@]}" "${drv[@]}" || true) ;;
   esac
   stop_emu
   if [ -z "$line" ]; then
@@ -113,7 +128,7 @@ run_one () {
 
 : >"$out/results.jsonl"
 {
-  echo "{\"machine\":{\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo none)\",\"duration\":$duration}}"
+  echo "{\"machine\":{\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo none)\",\"duration\":$duration,\"phase\":\"$phase\",\"source\":\"$source\"}}"
 } >"$out/machine.json"
 
 IFS=, read -r -a els <<<"$elements"

@@ -3412,6 +3412,12 @@ pace_input (GstS2SBase * self, GstClockTime rt)
   base = GST_ELEMENT_CAST (self)->base_time;
   GST_OBJECT_UNLOCK (self);
 
+  /* a live source pushes its buffers once their time has passed: no clock
+   * entry, lock round and wait for those */
+  if (base + rt <= gst_clock_get_time (clock)) {
+    gst_object_unref (clock);
+    return TRUE;
+  }
   id = gst_clock_new_single_shot_id (clock, base + rt);
   GST_S2S_BASE_LOCK (self);
   if (priv->flushing) {

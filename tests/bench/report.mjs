@@ -21,7 +21,8 @@ const ratio = (a, b) => (a >= 0 && b > 0 ? (a / b).toFixed(2) : 'n/a');
 
 const out = [];
 out.push(`Machine: ${machine.nproc} cores, ${machine.cpu}; load average at start ${machine.loadavg}; ` +
-  `${machine.date}, commit ${machine.commit}; ${machine.duration} s measured per point.`);
+  `${machine.date}, commit ${machine.commit}; ${machine.duration} s measured per point` +
+  (machine.phase ? `; phase ${machine.phase}, driver sources ${machine.source}.` : '.'));
 out.push('');
 out.push('CPU is % of one core per live conversation (process CPU seconds / (N × measured seconds)); ' +
   'marginal = ours − floor. RSS in MiB per conversation = (RSS at the end − RSS before the first conversation) / N.');

@@ -30,6 +30,17 @@
  *   first audio delta of each response arrives (before the element's
  *   handler runs); a pad probe on the element's src pad stamps when the
  *   first buffer after it leaves the element.
+ * --no-latency takes none of these stamps (CPU only).
+ *
+ * Sources (--source): appsrc, one per conversation, each with its streaming
+ * thread (the feeder hands it buffers through appsrc's queue: a mutex and
+ * condition wake-up per buffer), or thread: a minimal live source element
+ * whose pad the feeder thread itself pushes on, so every conversation's
+ * chain (the element's input path up to the socket) runs on that one
+ * thread, as with a capture thread serving many streams. --phase: the
+ * conversations' 20 ms periods staggered (conversation i pushed i/N of a
+ * period in: independent sources) or aligned (all in one tick, as one
+ * timer serving every stream). docs/performance.md.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -97,6 +108,8 @@ typedef struct
   gint64 t_arrive;
 
   GstClockTime base_time;
+  GstPad *src_pad;              /* --source thread */
+  gboolean started, push_failed;
   gint ready;
   gint late;                    /* output buffers pushed after their play time */
 } Conv;
@@ -115,6 +128,9 @@ static gint64 out_bytes;        /* atomic-ish, under out_lock */
 static GMutex out_lock;
 static GstClock *sysclock;
 static GstClockTime latency;    /* of the first pipeline */
+static gboolean no_latency;     /* --no-latency: no stamps */
+static gboolean thread_source;  /* --source thread */
+static GstCaps *src_caps;       /* --source thread: pushed before the data */
 
 /* Latency histograms: 1 us buckets up to 10 ms, then 100 us up to ~1 s.
  * Fixed size, so a long run's own bookkeeping does not grow. */
@@ -402,7 +418,7 @@ on_send (gconstpointer conn, const gchar * d, gsize len)
   Conv *c;
   gsize n;
 
-  if (prov->in_key == NULL)
+  if (prov->in_key == NULL || no_latency)
     return;
   a = g_strstr_len (d, MIN (len, 256), prov->in_key);
   if (a == NULL)
@@ -476,9 +492,12 @@ gst_s2s_ws_probe_send (gconstpointer ws, const guint8 * data, gsize len)
 static void
 on_message (gconstpointer conn, const gchar * d, gsize len)
 {
-  Conv *c = conv_of (conn);
+  Conv *c;
 
-  if (c == NULL || prov->resp_marker == NULL)
+  if (no_latency || prov->resp_marker == NULL)
+    return;
+  c = conv_of (conn);
+  if (c == NULL)
     return;
   len = MIN (len, 96);
   g_mutex_lock (&c->lock);
@@ -555,6 +574,62 @@ src_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* --source thread: a live source with no thread of its own; the feeder
+ * pushes on its pad */
+
+typedef GstElement BenchSrc;
+typedef GstElementClass BenchSrcClass;
+static GType bench_src_get_type (void);
+G_DEFINE_TYPE (BenchSrc, bench_src, GST_TYPE_ELEMENT);
+
+static GstStaticPadTemplate bench_src_template =
+GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("audio/x-raw"));
+
+static gboolean
+bench_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gst_query_set_latency (query, TRUE, CHUNK_MS * GST_MSECOND,
+        GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+static GstStateChangeReturn
+bench_src_change_state (GstElement * e, GstStateChange t)
+{
+  GstStateChangeReturn r =
+      GST_ELEMENT_CLASS (bench_src_parent_class)->change_state (e, t);
+
+  /* live: no preroll */
+  if (r == GST_STATE_CHANGE_SUCCESS && (t == GST_STATE_CHANGE_READY_TO_PAUSED
+          || t == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+    return GST_STATE_CHANGE_NO_PREROLL;
+  return r;
+}
+
+static void
+bench_src_init (BenchSrc * self)
+{
+  GstPad *pad = gst_pad_new_from_static_template (&bench_src_template, "src");
+
+  gst_pad_set_query_function (pad, bench_src_query);
+  gst_pad_use_fixed_caps (pad);
+  gst_element_add_pad (self, pad);
+}
+
+static void
+bench_src_class_init (BenchSrcClass * klass)
+{
+  gst_element_class_add_static_pad_template (klass, &bench_src_template);
+  gst_element_class_set_static_metadata (klass, "Bench source",
+      "Source/Audio", "Pushed by the bench feeder", "gst-s2s");
+  klass->change_state = bench_src_change_state;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Conversations */
 
 static GstBusSyncReply
@@ -622,15 +697,20 @@ conv_build (Conv * c, gboolean floor, const gchar * url, const gchar * ca,
 
   g_snprintf (name, sizeof name, "conv%u", c->idx);
   c->pipeline = gst_pipeline_new (name);
-  c->src = gst_element_factory_make ("appsrc", NULL);
   sink = gst_element_factory_make ("fakesink", NULL);
   caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
       "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, rate,
       "channels", G_TYPE_INT, 1, NULL);
-  g_object_set (c->src, "is-live", TRUE, "format", GST_FORMAT_TIME,
-      "do-timestamp", FALSE, "caps", caps, "min-latency",
-      (gint64) (CHUNK_MS * GST_MSECOND), "max-bytes", (guint64) 0,
-      "max-buffers", (guint64) 50, NULL);
+  if (thread_source) {
+    c->src = g_object_new (bench_src_get_type (), NULL);
+    gst_caps_replace (&src_caps, caps);
+  } else {
+    c->src = gst_element_factory_make ("appsrc", NULL);
+    g_object_set (c->src, "is-live", TRUE, "format", GST_FORMAT_TIME,
+        "do-timestamp", FALSE, "caps", caps, "min-latency",
+        (gint64) (CHUNK_MS * GST_MSECOND), "max-bytes", (guint64) 0,
+        "max-buffers", (guint64) 50, NULL);
+  }
   gst_caps_unref (caps);
   g_object_set (sink, "sync", TRUE, "signal-handoffs", !floor, NULL);
   gst_bin_add_many (GST_BIN (c->pipeline), c->src, sink, NULL);
@@ -657,12 +737,14 @@ conv_build (Conv * c, gboolean floor, const gchar * url, const gchar * ca,
           "cannot link appsrc ! %s ! fakesink", prov->element);
       return FALSE;
     }
-    pad = gst_element_get_static_pad (c->model, "sink");
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sink_probe, c, NULL);
-    gst_object_unref (pad);
-    pad = gst_element_get_static_pad (c->model, "src");
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, src_probe, c, NULL);
-    gst_object_unref (pad);
+    if (!no_latency) {
+      pad = gst_element_get_static_pad (c->model, "sink");
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sink_probe, c, NULL);
+      gst_object_unref (pad);
+      pad = gst_element_get_static_pad (c->model, "src");
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, src_probe, c, NULL);
+      gst_object_unref (pad);
+    }
     g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), c);
   }
   {
@@ -709,7 +791,28 @@ conv_push (Conv * c)
   c->pos += chunk;
   if (c->pos + chunk > loop_len)
     c->pos = 0;
-  gst_app_src_push_buffer (GST_APP_SRC (c->src), buf);
+  if (!thread_source) {
+    gst_app_src_push_buffer (GST_APP_SRC (c->src), buf);
+    return;
+  }
+  /* the source's own work, on this thread: its sticky events first */
+  if (!c->started) {
+    GstPad *pad = gst_element_get_static_pad (c->src, "src");
+    GstSegment seg;
+    gchar id[32];
+
+    g_snprintf (id, sizeof id, "bench-%u", c->idx);
+    gst_pad_push_event (pad, gst_event_new_stream_start (id));
+    gst_pad_push_event (pad, gst_event_new_caps (src_caps));
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    gst_pad_push_event (pad, gst_event_new_segment (&seg));
+    c->src_pad = pad;
+    c->started = TRUE;
+  }
+  if (gst_pad_push (c->src_pad, buf) != GST_FLOW_OK && !c->push_failed) {
+    c->push_failed = TRUE;
+    g_printerr ("conversation %u: push failed\n", c->idx);
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -771,7 +874,8 @@ main (int argc, char **argv)
   gint n = 1, emu_pid = 0;
   gdouble duration = 20, warmup = 3, rss_interval = 0;
   gchar *element = NULL, *url = NULL, *ca = NULL, *wav = NULL;
-  gboolean floor = FALSE;
+  gboolean floor = FALSE, aligned = FALSE;
+  gchar *phase = NULL, *source = NULL;
   guint gap_ms = 4500, i;
   GOptionEntry entries[] = {
     {"n", 'n', 0, G_OPTION_ARG_INT, &n, "Conversations (1-1000)", "N"},
@@ -793,6 +897,14 @@ main (int argc, char **argv)
         "Emulator process id (its CPU is reported)", "PID"},
     {"rss-interval", 0, 0, G_OPTION_ARG_DOUBLE, &rss_interval,
         "Sample RSS every S seconds while measuring", "S"},
+    {"phase", 0, 0, G_OPTION_ARG_STRING, &phase,
+          "Conversations' periods staggered (default) or aligned",
+        "staggered|aligned"},
+    {"source", 0, 0, G_OPTION_ARG_STRING, &source,
+          "appsrc per conversation (default) or thread: the feeder pushes",
+        "appsrc|thread"},
+    {"no-latency", 0, 0, G_OPTION_ARG_NONE, &no_latency,
+        "No latency stamps (CPU only)", NULL},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- gst-s2s load driver");
@@ -818,6 +930,16 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  if (phase && !g_str_equal (phase, "staggered")
+      && !(aligned = g_str_equal (phase, "aligned"))) {
+    g_printerr ("--phase staggered|aligned\n");
+    return 2;
+  }
+  if (source && !g_str_equal (source, "appsrc")
+      && !(thread_source = g_str_equal (source, "thread"))) {
+    g_printerr ("--source appsrc|thread\n");
+    return 2;
+  }
   if (n < 1 || n > 1000 || wav == NULL || (!floor && url == NULL)) {
     g_printerr ("need --n 1..1000, --wav and (unless --floor) --url\n");
     return 2;
@@ -919,9 +1041,9 @@ main (int argc, char **argv)
   rss_next = 0;
   while (next < t_end) {
     /* independent sources are not in phase: conversation i is pushed
-     * i/N of a period into it */
+     * i/N of a period into it (--phase aligned: all at once) */
     for (i = 0; i < n_convs; i++) {
-      if (i > 0)
+      if (i > 0 && !aligned)
         sleep_until (next + (gint64) i * CHUNK_MS * GST_MSECOND / n_convs);
       conv_push (&convs[i]);
     }
@@ -980,11 +1102,12 @@ main (int argc, char **argv)
 
   json = g_string_new (NULL);
   g_string_append_printf (json, "{\"client\":\"%s\",\"n\":%d,"
-      "\"duration\":%.1f,\"cpu_s\":%.3f,\"cpu_pct_per_conv\":%.4f,"
+      "\"phase\":\"%s\",\"source\":\"%s\",\"duration\":%.1f,\"cpu_s\":%.3f,\"cpu_pct_per_conv\":%.4f,"
       "\"emu_cpu_pct_per_conv\":%.4f,\"rss_base_kib\":%" G_GINT64_FORMAT
       ",\"rss_end_kib\":%" G_GINT64_FORMAT ",\"rss_peak_kib\":%"
       G_GINT64_FORMAT ",\"rss_per_conv_kib\":%.1f,", floor ? "floor" :
-      prov->element, n, duration, cpu1 - cpu0,
+      prov->element, n, aligned ? "aligned" : "staggered",
+      thread_source ? "thread" : "appsrc", duration, cpu1 - cpu0,
       100.0 * (cpu1 - cpu0) / (n * duration),
       emu_pid > 0 ? 100.0 * (emu1 - emu0) / (n * duration) : -1.0,
       rss_base, rss_end, status_kib ("VmHWM:"),
@@ -1015,6 +1138,8 @@ main (int argc, char **argv)
     exit (n_errors > 0 ? 1 : 0);
   for (i = 0; i < n_convs; i++) {
     gst_element_set_state (convs[i].pipeline, GST_STATE_NULL);
+    if (convs[i].src_pad)
+      gst_object_unref (convs[i].src_pad);
     gst_object_unref (convs[i].pipeline);
   }
   return n_errors > 0 ? 1 : 0;

@@ -61,8 +61,17 @@ gboolean gst_s2s_openai_scan_audio_delta (const gchar * data, gsize size,
  * compare it with the json-glib path */
 void gst_s2s_openai_set_fast_path (GstS2SOpenAI * self, gboolean enabled);
 
-/* The text of an input_audio_buffer.append event carrying @size bytes
- * (any size: the caller splits long audio), and its length in @len */
+/* Room (with the NUL) the input_audio_buffer.append event carrying @size
+ * bytes takes, 0 on overflow */
+gsize gst_s2s_openai_append_size (gsize size);
+
+/* Writes that event, NUL-terminated, to @out (gst_s2s_openai_append_size
+ * (@size) chars) and returns its length without the NUL */
+gsize gst_s2s_openai_write_append (const guint8 * data, gsize size,
+    gchar * out);
+
+/* The same in a new string (any size: the caller splits long audio), and
+ * its length in @len */
 gchar *gst_s2s_openai_build_append (const guint8 * data, gsize size,
     gsize * len);
 

@@ -492,38 +492,65 @@ gst_s2s_openai_send_history (GstS2SBase * base, JsonArray * items)
   }
 }
 
+static const gchar append_prefix[] =
+    "{\"type\":\"input_audio_buffer.append\",\"audio\":\"";
+
+gsize
+gst_s2s_openai_append_size (gsize size)
+{
+  gsize b64 = gst_s2s_base64_encoded_size (size);
+
+  if (b64 == 0 && size > 0)
+    return 0;
+  return sizeof (append_prefix) - 1 + b64 + 3;
+}
+
+gsize
+gst_s2s_openai_write_append (const guint8 * data, gsize size, gchar * out)
+{
+  gsize n = sizeof (append_prefix) - 1;
+
+  memcpy (out, append_prefix, n);
+  n += gst_s2s_base64_encode (data, size, out + n);
+  out[n++] = '"';
+  out[n++] = '}';
+  out[n] = '\0';
+  return n;
+}
+
 gchar *
 gst_s2s_openai_build_append (const guint8 * data, gsize size, gsize * len)
 {
-  static const gchar prefix[] =
-      "{\"type\":\"input_audio_buffer.append\",\"audio\":\"";
-  gsize n = sizeof (prefix) - 1;
-  gsize b64 = gst_s2s_base64_encoded_size (size);
+  gsize room = gst_s2s_openai_append_size (size);
   gchar *text;
 
-  g_return_val_if_fail (b64 > 0 || size == 0, NULL);
-  text = g_malloc (n + b64 + 3);
-  memcpy (text, prefix, n);
-  n += gst_s2s_base64_encode (data, size, text + n);
-  text[n++] = '"';
-  text[n++] = '}';
-  text[n] = '\0';
-  *len = n;
+  g_return_val_if_fail (room > 0, NULL);
+  text = g_malloc (room);
+  *len = gst_s2s_openai_write_append (data, size, text);
   return text;
 }
+
+/* Appends of up to APPEND_STACK_BYTES of audio (85 ms of 24 kHz PCM: every
+ * buffer of a live source) are built on the stack; longer ones in the heap */
+#define APPEND_STACK_BYTES 4096
 
 static void
 gst_s2s_openai_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
 {
   gsize max = 48000, off;       /* 1 s of 24 kHz PCM, 6 s of G.711 */
+  gchar stack[(APPEND_STACK_BYTES + 2) / 3 * 4 + 64];
 
+  G_STATIC_ASSERT (sizeof (stack) >= sizeof (append_prefix) +
+      (APPEND_STACK_BYTES + 2) / 3 * 4 + 2);
   for (off = 0; off < size; off += max) {
-    gsize len;
-    gchar *text = gst_s2s_openai_build_append (data + off,
-        MIN (max, size - off), &len);
+    gsize n = MIN (max, size - off), len;
+    gchar *text = n <= APPEND_STACK_BYTES ? stack :
+        g_malloc (gst_s2s_openai_append_size (n));
 
+    len = gst_s2s_openai_write_append (data + off, n, text);
     gst_s2s_base_send (base, text, len);
-    g_free (text);
+    if (text != stack)
+      g_free (text);
   }
 }
 

@@ -8,6 +8,12 @@
 //
 // node peer.mjs --n N --duration S --warmup S --port P --wav F
 //               [--gap-ms MS] [--emu-pid PID] [--rss-interval S] [--deflate 1]
+//               [--phase staggered|aligned]
+//
+// --phase as in s2s-bench: staggered (default), conversation i sends i/N of
+// a period into each 20 ms period, like independent sources (one timer per
+// due send; Node's timers have 1 ms granularity, so at N > 20 several sends
+// share a wake-up); aligned, all N sends in one timer tick every 20 ms.
 //
 // permessage-deflate is off unless --deflate 1: our element does not offer
 // it, so both send the same bytes. (The `ws` package offers it by default;
@@ -21,13 +27,17 @@ import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 
 const opt = { n: 1, duration: 20, warmup: 3, port: 0, wav: '', 'gap-ms': 4500, 'emu-pid': 0, 'rss-interval': 0,
-  deflate: 0 };
+  deflate: 0, phase: 'staggered' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, '');
   if (!(k in opt)) { console.error(`unknown option ${argv[i]}`); process.exit(2); }
-  opt[k] = k === 'wav' ? argv[i + 1] : Number(argv[i + 1]);
+  opt[k] = k === 'wav' || k === 'phase' ? argv[i + 1] : Number(argv[i + 1]);
 }
+if (opt.phase !== 'staggered' && opt.phase !== 'aligned') {
+  console.error('--phase staggered|aligned'); process.exit(2);
+}
+const aligned = opt.phase === 'aligned';
 if (!opt.port || !opt.wav) { console.error('need --port and --wav'); process.exit(2); }
 
 const RATE = 24000, CHUNK_MS = 20, CHUNK = RATE / (1000 / CHUNK_MS) * 2;
@@ -110,27 +120,30 @@ function startConversation(i) {
 
 const convs = await Promise.all(Array.from({ length: opt.n }, (_, i) => startConversation(i)));
 
-function tick() {
-  for (const c of convs) {
-    if (c.rt.socket.readyState !== 1) continue;
-    c.rt.send({ type: 'input_audio_buffer.append', audio: loop.toString('base64', c.pos, c.pos + CHUNK) });
-    c.pos += CHUNK;
-    if (c.pos + CHUNK > loopLen) c.pos = 0;
-  }
+function send(c) {
+  if (c.rt.socket.readyState !== 1) return;
+  c.rt.send({ type: 'input_audio_buffer.append', audio: loop.toString('base64', c.pos, c.pos + CHUNK) });
+  c.pos += CHUNK;
+  if (c.pos + CHUNK > loopLen) c.pos = 0;
 }
 
 // Drift-free 20 ms ticks for warmup + duration
 const t0 = performance.now();
 const tEnd = t0 + (opt.warmup + opt.duration) * 1000;
 const tMeasure = t0 + opt.warmup * 1000;
-let next = t0, cpu0 = 0, emu0 = 0, rssNext = 0;
+let next = t0, ci = 0, cpu0 = 0, emu0 = 0, rssNext = 0;
+// when conversation ci is due in the period that starts at next
+const due = () => next + (aligned ? 0 : ci * CHUNK_MS / opt.n);
 const rssSamples = [];
 await new Promise((resolve) => {
   const step = () => {
     const now = performance.now();
-    while (next <= now && next < tEnd) {
-      tick();
-      next += CHUNK_MS;
+    while (next < tEnd && due() <= now) {
+      send(convs[ci]);
+      if (++ci === convs.length) {
+        ci = 0;
+        next += CHUNK_MS;
+      }
     }
     if (!measuring && now >= tMeasure) {
       measuring = true;
@@ -143,14 +156,14 @@ await new Promise((resolve) => {
       rssNext += opt['rss-interval'] * 1000;
     }
     if (next >= tEnd) return resolve();
-    setTimeout(step, Math.max(0, next - performance.now()));
+    setTimeout(step, Math.max(0, due() - performance.now()));
   };
   step();
 });
 const cpu1 = cpuSelf(), emu1 = cpuPid(opt['emu-pid']), rssEnd = statusKib('VmRSS:');
 const d = opt.duration, n = opt.n;
 console.log(JSON.stringify({
-  client: opt.deflate ? 'openai-node-deflate' : 'openai-node', n, duration: d, cpu_s: +(cpu1 - cpu0).toFixed(3),
+  client: opt.deflate ? 'openai-node-deflate' : 'openai-node', n, phase: opt.phase, source: 'timer', duration: d, cpu_s: +(cpu1 - cpu0).toFixed(3),
   cpu_pct_per_conv: +(100 * (cpu1 - cpu0) / (n * d)).toFixed(4),
   emu_cpu_pct_per_conv: opt['emu-pid'] ? +(100 * (emu1 - emu0) / (n * d)).toFixed(4) : -1,
   rss_base_kib: rssBase, rss_end_kib: rssEnd, rss_peak_kib: statusKib('VmHWM:'),

@@ -104,6 +104,48 @@ test_round_trip_glib (void)
   g_rand_free (rand);
 }
 
+/* The append event, byte for byte, for sizes around every loop boundary of
+ * the encoder (12-byte turns read 14 bytes ahead, 6-byte turns, the tail),
+ * a 20 ms buffer and the largest stack-built event; written exactly into
+ * the room gst_s2s_openai_append_size() names, nothing past it */
+static void
+test_build_append (void)
+{
+  static const gsize sizes[] = { 960, 4095, 4096, 4097, 48000 };
+  GRand *rand = g_rand_new_with_seed (1870);
+  guint8 *data = g_malloc (48000);
+  gsize i, k;
+
+  for (i = 0; i < 48000; i++)
+    data[i] = g_rand_int (rand);
+  for (k = 0; k < 64 + G_N_ELEMENTS (sizes); k++) {
+    gsize n = k < 64 ? k : sizes[k - 64], room, len;
+    gchar *b64 = g_base64_encode (data, n);
+    gchar *want = g_strconcat ("{\"type\":\"input_audio_buffer.append\","
+        "\"audio\":\"", b64, "\"}", NULL);
+    gchar *out, *built;
+
+    room = gst_s2s_openai_append_size (n);
+    g_assert_cmpuint (room, ==, strlen (want) + 1);
+    out = g_malloc (room + 16);
+    memset (out, 0x5a, room + 16);
+    len = gst_s2s_openai_write_append (data, n, out);
+    g_assert_cmpuint (len, ==, strlen (want));
+    g_assert_cmpstr (out, ==, want);
+    for (i = room; i < room + 16; i++)
+      g_assert_cmpint (out[i], ==, 0x5a);
+    built = gst_s2s_openai_build_append (data, n, &len);
+    g_assert_cmpuint (len, ==, strlen (want));
+    g_assert_cmpstr (built, ==, want);
+    g_free (built);
+    g_free (out);
+    g_free (want);
+    g_free (b64);
+  }
+  g_free (data);
+  g_rand_free (rand);
+}
+
 static void
 test_invalid (void)
 {
@@ -341,6 +383,7 @@ main (int argc, char **argv)
   g_test_add_func ("/base64/rfc4648-vectors", test_rfc4648_vectors);
   g_test_add_func ("/base64/round-trip-glib", test_round_trip_glib);
   g_test_add_func ("/base64/invalid", test_invalid);
+  g_test_add_func ("/openai/build-append", test_build_append);
   g_test_add_func ("/openai/fast-path/fields", test_scan_fields);
   g_test_add_func ("/openai/fast-path/refuses", test_scan_refuses);
   g_test_add_func ("/openai/fast-path/differential", test_differential_random);
