@@ -257,7 +257,6 @@ struct _GstS2SBasePrivate
   gboolean traced;
   GstS2STrace *trace;           /* records (gsts2strace.c), lock; kept */
   GstClockTime trace_entry;     /* streaming thread: the buffer in chain */
-  GstClockTime trace_voiced;    /* its end when voiced, else NONE */
   GPtrArray *tracers;           /* the s2s tracers attached, reffed */
 
   /* "[provider session] " for log lines: written on one half while
@@ -3261,7 +3260,7 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
   GST_S2S_BASE_LOCK (self);
   if (priv->traced)
     post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
-        gst_s2s_trace_now (GST_ELEMENT (self)), priv->trace_voiced);
+        gst_s2s_trace_now (GST_ELEMENT (self)));
   GST_S2S_BASE_UNLOCK (self);
   g_mutex_unlock (&priv->direct_lock);
   if (post)
@@ -3311,8 +3310,8 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
   if (priv->traced)
-    priv->trace_voiced = gst_s2s_trace_voiced (priv->trace, &priv->in_format,
-        map.data, map.size) ? end_rt : GST_CLOCK_TIME_NONE;
+    gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
+        end_rt);
   if (send_input_directly (self, map.data, map.size)) {
     gst_buffer_unmap (buf, &map);
     gst_buffer_unref (buf);
@@ -3331,7 +3330,7 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   priv->bytes_in += map.size;
   if (priv->traced)
     post = gst_s2s_trace_input (priv->trace, priv->bytes_in,
-        priv->trace_entry, GST_CLOCK_TIME_NONE, priv->trace_voiced);
+        priv->trace_entry, GST_CLOCK_TIME_NONE);
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
   gst_buffer_unmap (buf, &map);

@@ -28,19 +28,22 @@ void gst_s2s_trace_free (GstS2STrace * t);
 /* The running time of @element now (one clock read), NONE unless PLAYING */
 GstClockTime gst_s2s_trace_now (GstElement * element);
 
-/* Streaming thread, no lock: whether @size bytes of @fmt at @data are
- * voiced (mean square above the tracer's voice-db). Evaluated only while
- * the end of the user's voice can still be ahead (the user is speaking
- * per the provider's VAD, or it never reported speech yet); FALSE
- * otherwise */
-gboolean gst_s2s_trace_voiced (GstS2STrace * t, const GstS2SAudioFormat * fmt,
-    const guint8 * data, gsize size);
-/* The provider's VAD: speech started / stopped */
+/* Streaming thread, no lock: the voiced check of @size bytes of @fmt at
+ * @data, ending at running time @end (mean square above the tracer's
+ * voice-threshold). Only while the end of the user's voice can still be
+ * ahead (the user is speaking per the provider's VAD, or it never
+ * reported speech yet); an input not decided by its first samples is
+ * kept and decided only when no later one is voiced, at the speech stop.
+ * The end of the last voiced input is posted as voice-end */
+void gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
+    const guint8 * data, gsize size, GstClockTime end);
+/* The provider's VAD: speech started / stopped (any thread, before the
+ * s2s-speech message and its records are posted) */
 void gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking);
 
 /* lock held. Each returns TRUE when the batch is full (post it) */
 gboolean gst_s2s_trace_input (GstS2STrace * t, guint64 end,
-    GstClockTime entry, GstClockTime handoff, GstClockTime voiced_end);
+    GstClockTime entry, GstClockTime handoff);
 gboolean gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset,
     GstClockTime rt);
 gboolean gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts,

@@ -193,7 +193,7 @@ typedef struct
   Turn *cur;
 
   /* input, from the element's records: inputs waiting for their hand-off */
-  InEntry ring[IN_RING_SIZE];
+  InEntry *ring;                /* IN_RING_SIZE, not zeroed */
   guint ring_head;
   guint ring_len;
   Samples in_acc;               /* in-latency since the last turn boundary */
@@ -382,6 +382,16 @@ json_string (GString * s, const gchar * str)
   g_string_append_c (s, '"');
   for (p = str; *p; p++) {
     guchar c = *p;
+    const gchar *run = p;
+
+    /* the plain characters up to the next one to escape, at once */
+    while (*p && (guchar) * p >= 0x20 && *p != '"' && *p != '\\')
+      p++;
+    if (p > run)
+      g_string_append_len (s, run, p - run);
+    if (*p == '\0')
+      break;
+    c = *p;
     switch (c) {
       case '"':
         g_string_append (s, "\\\"");
@@ -408,13 +418,15 @@ json_string (GString * s, const gchar * str)
   g_string_append_c (s, '"');
 }
 
+/* @key: a literal of this file, nothing to escape */
 static void
 json_key (GString * s, const gchar * key)
 {
   if (s->len > 0 && s->str[s->len - 1] != '{' && s->str[s->len - 1] != '[')
     g_string_append_c (s, ',');
-  json_string (s, key);
-  g_string_append_c (s, ':');
+  g_string_append_c (s, '"');
+  g_string_append (s, key);
+  g_string_append_len (s, "\":", 2);
 }
 
 /* Decimal digits of @v, without printf (a turn line has dozens) */
@@ -603,6 +615,7 @@ session_free (Session * s)
    * may call back into this session */
   drop_watches (s);
   g_array_unref (s->probes);
+  g_free (s->ring);
   g_mutex_clear (&s->probe_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -643,6 +656,7 @@ session_get (GstS2STracer * self, GstElement * element)
   s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   if (s == NULL) {
     s = g_new0 (Session, 1);
+    s->ring = g_new (InEntry, IN_RING_SIZE);
     g_mutex_init (&s->lock);
     g_mutex_init (&s->probe_lock);
     s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
@@ -1051,12 +1065,56 @@ output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
 /* ------------------------------------------------------------------------ */
 /* Messages */
 
+/* Quarks of the names and fields read for every message: no string
+ * hashing per message */
+static GQuark q_transport, q_speech, q_response, q_transcript, q_fallback;
+static GQuark q_running_time, q_event, q_final, q_inputs, q_handoffs;
+static GQuark q_pushes, q_voice_end, q_first_audio_pts;
+
+static void
+init_quarks (void)
+{
+  q_transport = g_quark_from_static_string ("s2s-transport");
+  q_speech = g_quark_from_static_string ("s2s-speech");
+  q_response = g_quark_from_static_string ("s2s-response");
+  q_transcript = g_quark_from_static_string ("s2s-transcript");
+  q_fallback = g_quark_from_static_string ("s2s-fallback");
+  q_running_time = g_quark_from_static_string ("running-time");
+  q_event = g_quark_from_static_string ("event");
+  q_final = g_quark_from_static_string ("final");
+  q_inputs = g_quark_from_static_string ("inputs");
+  q_handoffs = g_quark_from_static_string ("handoffs");
+  q_pushes = g_quark_from_static_string ("pushes");
+  q_voice_end = g_quark_from_static_string ("voice-end");
+  q_first_audio_pts = g_quark_from_static_string ("first-audio-pts");
+}
+
+static gboolean
+id_get_uint64 (const GstStructure * st, GQuark field, guint64 * v)
+{
+  const GValue *value = gst_structure_id_get_value (st, field);
+
+  if (value == NULL || !G_VALUE_HOLDS_UINT64 (value))
+    return FALSE;
+  *v = g_value_get_uint64 (value);
+  return TRUE;
+}
+
+static const gchar *
+id_get_string (const GstStructure * st, GQuark field)
+{
+  const GValue *value = gst_structure_id_get_value (st, field);
+
+  return value && G_VALUE_HOLDS_STRING (value) ?
+      g_value_get_string (value) : NULL;
+}
+
 static GstClockTime
 msg_rt (const GstStructure * st)
 {
   guint64 rt = GST_CLOCK_TIME_NONE;
 
-  gst_structure_get_uint64 (st, "running-time", &rt);
+  id_get_uint64 (st, q_running_time, &rt);
   return rt;
 }
 
@@ -1114,7 +1172,7 @@ static void
 handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
     GstClockTime rt)
 {
-  const gchar *event = gst_structure_get_string (st, "event");
+  const gchar *event = id_get_string (st, q_event);
   Turn *t;
 
   if (g_strcmp0 (event, "started") == 0) {
@@ -1162,10 +1220,10 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
 
 /* The records of field @name: @fields guint64 each; their count */
 static guint
-records (const GstStructure * st, const gchar * name, guint fields,
+records (const GstStructure * st, GQuark name, guint fields,
     const guint64 ** out)
 {
-  const GValue *v = gst_structure_get_value (st, name);
+  const GValue *v = gst_structure_id_get_value (st, name);
   GBytes *bytes = v && G_VALUE_HOLDS (v, G_TYPE_BYTES) ?
       g_value_get_boxed (v) : NULL;
   gsize size = 0;
@@ -1183,26 +1241,26 @@ handle_transport (Session * s, const GstStructure * st)
   guint64 v;
   guint i, n;
 
-  n = records (st, "inputs", IN_FIELDS, &r);
+  n = records (st, q_inputs, IN_FIELDS, &r);
   for (i = 0; i < n; i++, r += IN_FIELDS) {
     input_entered (s, r[0], r[1]);
     if (GST_CLOCK_TIME_IS_VALID (r[2]))
       input_handed_off (s, r[0], r[2]);
   }
-  n = records (st, "handoffs", HANDOFF_FIELDS, &r);
+  n = records (st, q_handoffs, HANDOFF_FIELDS, &r);
   for (i = 0; i < n; i++, r += HANDOFF_FIELDS)
     if (GST_CLOCK_TIME_IS_VALID (r[1]))
       input_handed_off (s, r[0], r[1]);
-  if (gst_structure_get_uint64 (st, "voice-end", &v))
+  if (id_get_uint64 (st, q_voice_end, &v))
     s->voice_end = v;
   /* the first audio of a response is about to be pushed (in this
    * thread, after this message): pending until its push is seen */
-  if (gst_structure_get_uint64 (st, "first-audio-pts", &v)) {
+  if (id_get_uint64 (st, q_first_audio_pts, &v)) {
     s->first_pts_pending = v;
     s->render_pending = GST_CLOCK_TIME_NONE;
     s->unprobe = TRUE;
   }
-  n = records (st, "pushes", PUSH_FIELDS, &r);
+  n = records (st, q_pushes, PUSH_FIELDS, &r);
   for (i = 0; i < n; i++, r += PUSH_FIELDS)
     output_pushed (s, r);
 }
@@ -1210,15 +1268,16 @@ handle_transport (Session * s, const GstStructure * st)
 static void
 handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
 {
+  GQuark nid = gst_structure_get_name_id (st);
   const gchar *name = gst_structure_get_name (st);
   GstClockTime rt = msg_rt (st);
   Turn *t;
 
   g_mutex_lock (&s->lock);
-  if (g_str_equal (name, "s2s-transport")) {
+  if (nid == q_transport) {
     handle_transport (s, st);
-  } else if (g_str_equal (name, "s2s-speech")) {
-    const gchar *event = gst_structure_get_string (st, "event");
+  } else if (nid == q_speech) {
+    const gchar *event = id_get_string (st, q_event);
 
     if (g_strcmp0 (event, "stopped") == 0) {
       t = turn_begin (self, s, "speech");
@@ -1229,14 +1288,15 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
       samples_append (&t->in_lat, &s->in_acc);
       s->in_acc.len = 0;
     }
-  } else if (g_str_equal (name, "s2s-response")) {
+  } else if (nid == q_response) {
     handle_response (self, s, st, rt);
-  } else if (g_str_equal (name, "s2s-transcript")) {
-    gboolean final = FALSE;
-    const gchar *text = gst_structure_get_string (st, "text");
-    const gchar *role = gst_structure_get_string (st, "role");
+  } else if (nid == q_transcript) {
+    const GValue *f = gst_structure_id_get_value (st, q_final);
+    gboolean final = f && G_VALUE_HOLDS_BOOLEAN (f) && g_value_get_boolean (f);
+    /* deltas (most messages) stop here */
+    const gchar *text = final ? gst_structure_get_string (st, "text") : NULL;
+    const gchar *role = final ? gst_structure_get_string (st, "role") : NULL;
 
-    gst_structure_get_boolean (st, "final", &final);
     if (final && text) {
       t = turn_ensure (s);
       if (g_strcmp0 (role, "user") == 0)
@@ -1475,13 +1535,12 @@ on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
 {
   GstS2STracer *self = data;
   const GstStructure *st = gst_message_get_structure (msg);
-  const gchar *name = st ? gst_structure_get_name (st) : NULL;
   GstObject *src = GST_MESSAGE_SRC (msg);
   Session *s;
 
-  if (name == NULL || !g_str_has_prefix (name, "s2s-") || src == NULL)
+  if (st == NULL || src == NULL)
     return;
-  if (g_str_equal (name, "s2s-fallback")) {
+  if (gst_structure_get_name_id (st) == q_fallback) {
     GstElement *child = GST_IS_ELEMENT (src) ?
         fallback_child (GST_ELEMENT (src), st) : NULL;
 
@@ -1493,6 +1552,7 @@ on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
       return;
     handle_fallback (s, st);
   } else {
+    /* only s2s elements carry the session: any other source has none */
     if (!is_s2s (src))
       return;
     s = g_object_get_qdata (G_OBJECT (src), self->session_quark);
@@ -1825,6 +1885,7 @@ static gboolean
 plugin_init (GstPlugin * plugin)
 {
   GST_DEBUG_CATEGORY_INIT (gst_s2s_tracer_debug, "s2stracer", 0, "s2s tracer");
+  init_quarks ();
   return gst_tracer_register (plugin, "s2s", GST_TYPE_S2S_TRACER);
 }
 
