@@ -37,6 +37,7 @@
 #include "gsts2sbase.h"
 #include "gsts2sbase-private.h"
 #include "gsts2sws.h"
+#include "gsts2strace.h"
 
 GST_DEBUG_CATEGORY (gst_s2s_debug);
 #define GST_CAT_DEFAULT gst_s2s_debug
@@ -262,7 +263,8 @@ struct _GstS2SBasePrivate
   /* tracing (ARCHITECTURE.md §5): moments only the element sees, handed
    * to the s2s tracer through the contract. Set at session start. */
   gboolean traced;
-  GByteArray *handoffs;         /* packed TransportHandoff, lock */
+  GstS2STrace *trace;           /* records (gsts2strace.c), lock; kept */
+  GstClockTime trace_entry;     /* streaming thread: the buffer in chain */
   GPtrArray *tracers;           /* the s2s tracers attached, reffed */
 
   /* "[provider session] " for log lines: written on one half while
@@ -940,19 +942,9 @@ post_element_message (GstS2SBase * self, GstStructure * s)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* Input hand-offs to the transport batched into one s2s-transport message
- * (only while the s2s tracer runs): about 1.3 s of 20 ms buffers */
-#define TRANSPORT_BATCH 64
 /* Type name of the s2s tracer (gst/s2stracers): the base only looks it up
  * among the active tracers, it links nothing of it */
 #define S2S_TRACER_TYPE_NAME "GstS2STracer"
-
-/* One input hand-off, as the s2s-transport message carries it */
-typedef struct
-{
-  guint64 offset;               /* bytes the sink pad took, up to this one */
-  guint64 running_time;         /* when they went to the transport */
-} TransportHandoff;
 
 static void
 set_log_tag (GstS2SBase * self, const gchar * session_id)
@@ -991,6 +983,8 @@ s2s_tracers_attach (GstS2SBase * self)
   GType type = g_type_from_name (S2S_TRACER_TYPE_NAME);
   GPtrArray *all = type ? g_type_get_qdata (type,
       g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
+  /* -40 dBFS as a mean square of S16 samples: the tracer's default */
+  gdouble voiced_ms = G_MAXDOUBLE;
   guint i;
 
   g_clear_pointer (&self->priv->tracers, g_ptr_array_unref);
@@ -998,9 +992,22 @@ s2s_tracers_attach (GstS2SBase * self)
     return FALSE;
   self->priv->tracers = g_ptr_array_new_with_free_func (gst_object_unref);
   for (i = 0; i < all->len; i++) {
+    gdouble ms = 32768.0 * 32768.0 * 1e-4;
+
+    /* the voiced check at the lowest threshold of the tracers */
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (all->pdata[i]),
+            "voice-threshold"))
+      g_object_get (all->pdata[i], "voice-threshold", &ms, NULL);
+    voiced_ms = MIN (voiced_ms, ms);
     g_ptr_array_add (self->priv->tracers, gst_object_ref (all->pdata[i]));
-    g_signal_emit_by_name (all->pdata[i], "attach", self);
   }
+  /* the records are kept between sessions: a streaming thread may still
+   * be on its way out of the last one */
+  if (self->priv->trace == NULL)
+    self->priv->trace = gst_s2s_trace_new ();
+  gst_s2s_trace_reset (self->priv->trace, voiced_ms);
+  for (i = 0; i < all->len; i++)
+    g_signal_emit_by_name (all->pdata[i], "attach", self);
   return TRUE;
 }
 
@@ -1016,39 +1023,20 @@ s2s_tracers_detach (GstS2SBase * self)
   g_clear_pointer (&tracers, g_ptr_array_unref);
 }
 
-/* Posts the recorded input hand-offs as one s2s-transport message */
+/* Posts the tracer's records (gsts2strace.c) as one s2s-transport
+ * message; @first_pts: the first audio of a response about to be pushed */
 static void
-post_transport_handoffs (GstS2SBase * self)
+post_trace_records (GstS2SBase * self, GstClockTime first_pts)
 {
-  GstS2SBasePrivate *priv = self->priv;
-  GBytes *bytes;
+  GstStructure *st;
 
-  GST_S2S_BASE_LOCK (self);
-  if (priv->handoffs == NULL || priv->handoffs->len == 0) {
-    GST_S2S_BASE_UNLOCK (self);
+  if (!self->priv->traced)
     return;
-  }
-  bytes = g_bytes_new (priv->handoffs->data, priv->handoffs->len);
-  g_byte_array_set_size (priv->handoffs, 0);
+  GST_S2S_BASE_LOCK (self);
+  st = gst_s2s_trace_take (self->priv->trace, first_pts);
   GST_S2S_BASE_UNLOCK (self);
-
-  post_element_message (self, gst_structure_new ("s2s-transport",
-          "direction", G_TYPE_STRING, "in",
-          "handoffs", G_TYPE_BYTES, bytes, NULL));
-  g_bytes_unref (bytes);
-}
-
-/* lock held: @offset bytes of input are with the transport now */
-static gboolean
-record_handoff_locked (GstS2SBase * self, guint64 offset, GstClockTime rt)
-{
-  GstS2SBasePrivate *priv = self->priv;
-  TransportHandoff h = { offset, rt };
-
-  if (!priv->traced || !GST_CLOCK_TIME_IS_VALID (rt))
-    return FALSE;
-  g_byte_array_append (priv->handoffs, (const guint8 *) &h, sizeof (h));
-  return priv->handoffs->len >= TRANSPORT_BATCH * sizeof (h);
+  if (st)
+    post_element_message (self, st);
 }
 
 static void
@@ -1755,12 +1743,13 @@ flush_input_on_io (GstS2SBase * self)
   if (priv->in_pending->len > 0)
     schedule_input_flush_locked (self);
   if (pending->len > 0 && priv->traced)
-    post = record_handoff_locked (self, offset, current_running_time (self));
+    post = gst_s2s_trace_handoff (priv->trace, offset,
+        gst_s2s_trace_now (GST_ELEMENT (self)));
   g_byte_array_set_size (pending, 0);
   priv->in_spare = pending;
   GST_S2S_BASE_UNLOCK (self);
   if (post)
-    post_transport_handoffs (self);
+    post_trace_records (self, GST_CLOCK_TIME_NONE);
 
   if (eos && !priv->eos_handled)
     handle_input_eos_on_io (self);
@@ -2363,6 +2352,8 @@ gst_s2s_base_speech_started (GstS2SBase * self, const gchar * item_id)
   GST_S2S_BASE_LOCK (self);
   self->priv->user_speaking = TRUE;
   GST_S2S_BASE_UNLOCK (self);
+  if (self->priv->traced)
+    gst_s2s_trace_speech (self->priv->trace, TRUE);
 
   post_element_message (self, gst_structure_new ("s2s-speech",
           "event", G_TYPE_STRING, "started", "item-id", G_TYPE_STRING, item_id,
@@ -2389,8 +2380,10 @@ gst_s2s_base_speech_stopped (GstS2SBase * self, const gchar * item_id)
   GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
 
-  /* the tracer closes the turn's input on this message: hand-offs first */
-  post_transport_handoffs (self);
+  /* the tracer closes the turn's input on this message: records first */
+  if (priv->traced)
+    gst_s2s_trace_speech (priv->trace, FALSE);
+  post_trace_records (self, GST_CLOCK_TIME_NONE);
   post_element_message (self, gst_structure_new ("s2s-speech",
           "event", G_TYPE_STRING, "stopped", "item-id", G_TYPE_STRING, item_id,
           NULL));
@@ -2465,6 +2458,7 @@ void
 gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
 {
   GstS2SBasePrivate *priv = self->priv;
+  gboolean pushes;
 
   GST_S2S_BASE_LOCK (self);
   priv->response_active = TRUE;
@@ -2473,26 +2467,15 @@ gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
   priv->response_id = g_strdup (response_id);
   priv->response_first_audio = FALSE;
   priv->response_audio = 0;
+  /* a response may begin a turn: the pushes of the last one go first */
+  pushes = priv->traced && gst_s2s_trace_pushes_pending (priv->trace);
   GST_S2S_BASE_UNLOCK (self);
 
+  if (pushes)
+    post_trace_records (self, GST_CLOCK_TIME_NONE);
   post_element_message (self, gst_structure_new ("s2s-response",
           "event", G_TYPE_STRING, "started",
           "response-id", G_TYPE_STRING, response_id, NULL));
-}
-
-/* Reference of the GstReferenceTimestampMeta on output buffers (while the
- * s2s tracer runs): the running time their audio came from the transport */
-static GstCaps *
-arrival_caps (void)
-{
-  static GstCaps *caps = NULL;
-
-  if (g_once_init_enter (&caps)) {
-    GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-s2s-arrival");
-    GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
-    g_once_init_leave (&caps, c);
-  }
-  return caps;
 }
 
 /* @data, or @owned (taken, its memory shared by the queued buffers) */
@@ -2551,9 +2534,12 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
     if (priv->item_first_pts != priv->last_buf_end)
       priv->need_discont = TRUE;
   }
-  if (first_audio)
+  if (first_audio) {
     first_pts = priv->out_end > priv->item_first_pts ? priv->out_end :
         priv->item_first_pts;
+    if (priv->traced)
+      gst_s2s_trace_first_audio (priv->trace, first_pts);
+  }
   turn_end = priv->turn_end_rt;
 
   for (off = 0; off < size; off += chunk) {
@@ -2576,7 +2562,7 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
       buf = gst_buffer_copy_region (owned, GST_BUFFER_COPY_MEMORY, off, n);
 
     /* while traced, the arrival waits in the DTS (unused otherwise) until
-     * the buffer is pushed: only pushed buffers get the meta */
+     * the buffer is pushed and recorded */
     if (priv->traced)
       GST_BUFFER_DTS (buf) = now;
     GST_BUFFER_PTS (buf) = pts;
@@ -3363,7 +3349,7 @@ stop_session (GstS2SBase * self)
   }
   gst_s2s_config_free (priv->config);
   priv->config = NULL;
-  post_transport_handoffs (self);
+  post_trace_records (self, GST_CLOCK_TIME_NONE);
   if (priv->session_id) {
     post_session_state (self, "closed", "stopped");
   }
@@ -3476,11 +3462,12 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
 
   GST_S2S_BASE_LOCK (self);
   if (priv->traced)
-    post = record_handoff_locked (self, offset, current_running_time (self));
+    post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
+        gst_s2s_trace_now (GST_ELEMENT (self)));
   GST_S2S_BASE_UNLOCK (self);
   g_mutex_unlock (&priv->direct_lock);
   if (post)
-    post_transport_handoffs (self);
+    post_trace_records (self, GST_CLOCK_TIME_NONE);
   return TRUE;
 }
 
@@ -3492,7 +3479,10 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstClockTime pts, end_rt = GST_CLOCK_TIME_NONE;
   GstMapInfo map;
   guint64 max_pending;
+  gboolean post = FALSE;
 
+  if (priv->traced)
+    priv->trace_entry = gst_s2s_trace_now (GST_ELEMENT (self));
   if (priv->fatal) {
     gst_buffer_unref (buf);
     return GST_FLOW_ERROR;
@@ -3522,6 +3512,9 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
+  if (priv->traced)
+    gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
+        end_rt);
   if (send_input_directly (self, map.data, map.size)) {
     gst_buffer_unmap (buf, &map);
     gst_buffer_unref (buf);
@@ -3538,10 +3531,15 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
   g_byte_array_append (priv->in_pending, map.data, map.size);
   priv->bytes_in += map.size;
+  if (priv->traced)
+    post = gst_s2s_trace_input (priv->trace, priv->bytes_in,
+        priv->trace_entry, GST_CLOCK_TIME_NONE);
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
+  if (post)
+    post_trace_records (self, GST_CLOCK_TIME_NONE);
 
   return GST_FLOW_OK;
 }
@@ -3720,8 +3718,9 @@ gst_s2s_base_src_loop (GstPad * pad)
   GstBuffer *buf = NULL;
   GstEvent *gap = NULL;
   GstCaps *caps = NULL;
-  GstClockTime arrival = GST_CLOCK_TIME_NONE;
+  GstClockTime first_pts = GST_CLOCK_TIME_NONE;
   gboolean start = FALSE, segment_only = FALSE, eos = FALSE, timed_out = FALSE;
+  gboolean post = FALSE;
   GstFlowReturn ret = GST_FLOW_OK;
 
   GST_S2S_BASE_LOCK (self);
@@ -3755,9 +3754,15 @@ gst_s2s_base_src_loop (GstPad * pad)
       gsize size = gst_buffer_get_size (head);
 
       buf = g_queue_pop_head (&priv->out_queue);
-      arrival = GST_BUFFER_DTS (buf);
-      GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
       priv->pushed_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+      if (priv->traced) {
+        /* the push, at the time it is due (read just above) */
+        post = gst_s2s_trace_is_first_audio (priv->trace, GST_BUFFER_PTS (buf),
+            priv->pushed_end, &first_pts);
+        post |= gst_s2s_trace_push (priv->trace, GST_BUFFER_PTS (buf),
+            GST_BUFFER_DURATION (buf), GST_BUFFER_DTS (buf), now);
+      }
+      GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
       priv->last_buf_end = priv->pushed_end;
       priv->item_pushed_bytes = MIN (priv->item_pushed_bytes + size,
           priv->item_received_bytes);
@@ -3822,9 +3827,9 @@ gst_s2s_base_src_loop (GstPad * pad)
   }
 
   if (buf) {
-    if (GST_CLOCK_TIME_IS_VALID (arrival))
-      gst_buffer_add_reference_timestamp_meta (buf, arrival_caps (), arrival,
-          GST_CLOCK_TIME_NONE);
+    /* the tracer learns of a first audio before it goes downstream */
+    if (G_UNLIKELY (post))
+      post_trace_records (self, first_pts);
     GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, buf);
     ret = gst_pad_push (pad, buf);
   } else if (gap) {
@@ -4279,7 +4284,7 @@ gst_s2s_base_finalize (GObject * object)
   g_byte_array_unref (priv->in_spare);
   g_hash_table_unref (priv->pending_calls);
   g_ptr_array_unref (priv->conv);
-  g_byte_array_unref (priv->handoffs);
+  g_clear_pointer (&priv->trace, gst_s2s_trace_free);
   g_clear_pointer (&priv->tracers, g_ptr_array_unref);
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
@@ -4490,7 +4495,6 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_mutex_init (&priv->io_lock);
   priv->io_tasks = g_ptr_array_new ();
   priv->in_spare = g_byte_array_new ();
-  priv->handoffs = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, g_free);
   priv->conv = g_ptr_array_new_with_free_func ((GDestroyNotify)

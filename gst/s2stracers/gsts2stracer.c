@@ -47,22 +47,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <gst/base/gstbasesink.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "gsts2stracer.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_tracer_debug);
 #define GST_CAT_DEFAULT gst_s2s_tracer_debug
 
-/* The contract (ARCHITECTURE.md §3): the base class by name, the arrival
- * stamp on output buffers, the batched input hand-offs */
+/* The contract (ARCHITECTURE.md §3): the base class by name, the
+ * element's records batched in s2s-transport */
 #define S2S_BASE_TYPE_NAME "GstS2SBase"
-#define ARRIVAL_REFERENCE "timestamp/x-s2s-arrival"
+#define IN_FIELDS 3             /* end offset, entry, hand-off */
+#define HANDOFF_FIELDS 2        /* offset, hand-off */
+#define PUSH_FIELDS 4           /* pts, duration, arrival, push */
 #define DEFAULT_VOICE_DB -40.0
 #define IN_RING_SIZE 4096
-#define PUSH_HISTORY 32
 #define WALK_DEPTH 32
 
 struct _GstS2STracer
@@ -96,15 +94,6 @@ static GstTracerRecord *tr_turn;
 static GstTracerRecord *tr_session;
 
 static void declare_records (void);
-
-typedef enum
-{
-  FMT_UNKNOWN,
-  FMT_S16,
-  FMT_MULAW,
-  FMT_ALAW,
-  FMT_OTHER,
-} InFormat;
 
 /* Per-turn figures also summarised over the session */
 typedef enum
@@ -186,13 +175,6 @@ typedef struct
 
 typedef struct
 {
-  GstClockTime pts;
-  GstClockTime end;
-  GstClockTime rt;
-} PushEntry;
-
-typedef struct
-{
   GstPad *pad;
   gulong id;
   gboolean render;              /* on a sink downstream, only while needed */
@@ -210,22 +192,14 @@ typedef struct
   guint turn_count;
   Turn *cur;
 
-  /* input, streaming thread of the sink pad */
-  InFormat in_fmt;
-  GstClockTime pre_rt;
-  gsize pre_size;
-  gboolean pre_voiced;
-  GstClockTime pre_end;
-  guint64 in_bytes;
-  InEntry ring[IN_RING_SIZE];
+  /* input, from the element's records: inputs waiting for their hand-off */
+  InEntry *ring;                /* IN_RING_SIZE, not zeroed */
   guint ring_head;
   guint ring_len;
   Samples in_acc;               /* in-latency since the last turn boundary */
-  GstClockTime last_voiced_end; /* stream time of the sink segment */
+  GstClockTime voice_end;       /* running time, the element's voice-end */
 
   /* output */
-  PushEntry pushes[PUSH_HISTORY];
-  guint push_idx;
   GstClockTime first_pts_pending;
   GstClockTime render_pending;
 
@@ -241,17 +215,9 @@ typedef struct
 
   /* between attach and detach */
   GMutex probe_lock;
-  GArray *probes;               /* Probe: the element's pads, then sinks */
+  GArray *probes;               /* Probe: sinks downstream, while needed */
   gboolean rewalk;              /* probe the sinks downstream */
   gboolean unprobe;             /* no render pending: drop the sinks' probes */
-
-  /* The element's clock, reffed, each used by one streaming thread only:
-   * the sink pad's, the src pad's task (see cached_rt()) */
-  GstClock *in_clock;
-  GstClock *out_clock;
-  /* the reference caps of the last x-s2s-arrival meta seen, reffed (src
-   * pad's task) */
-  GstCaps *arrival_caps;
   GstBus *bus;                  /* watched (bus_watch_add) */
 } Session;
 
@@ -281,36 +247,6 @@ element_rt (GstElement * element)
   if (GST_STATE (element) != GST_STATE_PLAYING)
     return GST_CLOCK_TIME_NONE;
   return gst_element_get_current_running_time (element);
-}
-
-/* element_rt() of @element, its clock kept in @cache between calls (one
- * object lock instead of two, no clock ref per call). A cache belongs to
- * one thread; a replaced clock is released there, the last one with the
- * session */
-static GstClockTime
-cached_rt (GstElement * element, GstClock ** cache)
-{
-  GstClock *clock, *old = NULL;
-  GstClockTime base, now;
-
-  if (GST_STATE (element) != GST_STATE_PLAYING)
-    return GST_CLOCK_TIME_NONE;
-  GST_OBJECT_LOCK (element);
-  clock = element->clock;
-  base = element->base_time;
-  if (G_UNLIKELY (clock != *cache)) {
-    old = *cache;
-    *cache = clock ? gst_object_ref (clock) : NULL;
-  }
-  GST_OBJECT_UNLOCK (element);
-  if (G_UNLIKELY (old))
-    gst_object_unref (old);
-  if (clock == NULL)
-    return GST_CLOCK_TIME_NONE;
-  now = gst_clock_get_time (clock);
-  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
-    return GST_CLOCK_TIME_NONE;
-  return now - base;
 }
 
 static gboolean
@@ -446,6 +382,16 @@ json_string (GString * s, const gchar * str)
   g_string_append_c (s, '"');
   for (p = str; *p; p++) {
     guchar c = *p;
+    const gchar *run = p;
+
+    /* the plain characters up to the next one to escape, at once */
+    while (*p && (guchar) * p >= 0x20 && *p != '"' && *p != '\\')
+      p++;
+    if (p > run)
+      g_string_append_len (s, run, p - run);
+    if (*p == '\0')
+      break;
+    c = *p;
     switch (c) {
       case '"':
         g_string_append (s, "\\\"");
@@ -472,13 +418,15 @@ json_string (GString * s, const gchar * str)
   g_string_append_c (s, '"');
 }
 
+/* @key: a literal of this file, nothing to escape */
 static void
 json_key (GString * s, const gchar * key)
 {
   if (s->len > 0 && s->str[s->len - 1] != '{' && s->str[s->len - 1] != '[')
     g_string_append_c (s, ',');
-  json_string (s, key);
-  g_string_append_c (s, ':');
+  g_string_append_c (s, '"');
+  g_string_append (s, key);
+  g_string_append_len (s, "\":", 2);
 }
 
 /* Decimal digits of @v, without printf (a turn line has dozens) */
@@ -560,35 +508,6 @@ json_tokens (GString * s, const gint64 * tokens)
     append_i64 (s, tokens[i]);
   }
   g_string_append_c (s, '}');
-}
-
-/* G.711 to linear, for the voiced check of G.711 input */
-static gint
-ulaw_to_linear (guint8 u)
-{
-  gint t;
-
-  u = ~u;
-  t = ((u & 0x0f) << 3) + 0x84;
-  t <<= (u & 0x70) >> 4;
-  return (u & 0x80) ? (0x84 - t) : (t - 0x84);
-}
-
-static gint
-alaw_to_linear (guint8 a)
-{
-  gint t, seg;
-
-  a ^= 0x55;
-  t = (a & 0x0f) << 4;
-  seg = (a & 0x70) >> 4;
-  if (seg == 0)
-    t += 8;
-  else if (seg == 1)
-    t += 0x108;
-  else
-    t = (t + 0x108) << (seg - 1);
-  return (a & 0x80) ? t : -t;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -696,9 +615,7 @@ session_free (Session * s)
    * may call back into this session */
   drop_watches (s);
   g_array_unref (s->probes);
-  gst_clear_object (&s->in_clock);
-  gst_clear_object (&s->out_clock);
-  gst_clear_caps (&s->arrival_caps);
+  g_free (s->ring);
   g_mutex_clear (&s->probe_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -721,14 +638,10 @@ session_reset_summary (Session * s)
 static void
 session_reset_stream (Session * s)
 {
-  guint i;
-
   s->first_pts_pending = s->render_pending = GST_CLOCK_TIME_NONE;
-  s->last_voiced_end = GST_CLOCK_TIME_NONE;
+  s->voice_end = GST_CLOCK_TIME_NONE;
   s->in_acc.len = 0;
   s->ring_head = s->ring_len = 0;
-  for (i = 0; i < PUSH_HISTORY; i++)
-    s->pushes[i].pts = s->pushes[i].end = s->pushes[i].rt = GST_CLOCK_TIME_NONE;
 }
 
 static Session *
@@ -743,6 +656,7 @@ session_get (GstS2STracer * self, GstElement * element)
   s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   if (s == NULL) {
     s = g_new0 (Session, 1);
+    s->ring = g_new (InEntry, IN_RING_SIZE);
     g_mutex_init (&s->lock);
     g_mutex_init (&s->probe_lock);
     s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
@@ -975,145 +889,6 @@ name_passes (GstS2STracer * self, GstElement * element)
   return pass;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Input: the element's sink pad */
-
-static InFormat
-read_in_format (GstPad * pad)
-{
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstStructure *st;
-  InFormat f = FMT_OTHER;
-
-  if (caps == NULL)
-    return FMT_UNKNOWN;
-  st = gst_caps_get_structure (caps, 0);
-  if (gst_structure_has_name (st, "audio/x-raw") &&
-      g_strcmp0 (gst_structure_get_string (st, "format"), "S16LE") == 0)
-    f = FMT_S16;
-  else if (gst_structure_has_name (st, "audio/x-mulaw"))
-    f = FMT_MULAW;
-  else if (gst_structure_has_name (st, "audio/x-alaw"))
-    f = FMT_ALAW;
-  gst_caps_unref (caps);
-  return f;
-}
-
-/* Samples between the checks of buffer_voiced(): a voiced buffer stops
- * at the first block whose partial sum already decides it */
-#define VOICED_BLOCK 256
-
-/* The sum of the squares of @n S16LE samples at @data, exact. With SSE2
- * (every x86-64), 8 samples at a time: pmaddwd gives v0*v0 + v1*v1 per
- * 32-bit lane, at most 2^31, which only fits unsigned (2 * (-32768)^2
- * wraps to the same bits as signed), so the lanes are added zero-extended
- * into two 64-bit sums */
-static guint64
-sum_squares_s16 (const guint8 * data, gsize n)
-{
-  guint64 sum = 0;
-  gsize i = 0;
-
-#if defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
-  {
-    const __m128i low = _mm_set_epi32 (0, -1, 0, -1);
-    __m128i acc = _mm_setzero_si128 ();
-    guint64 part[2];
-
-    for (; i + 8 <= n; i += 8) {
-      __m128i v = _mm_loadu_si128 ((const __m128i *) (data + 2 * i));
-      __m128i sq = _mm_madd_epi16 (v, v);
-
-      acc = _mm_add_epi64 (acc, _mm_and_si128 (sq, low));
-      acc = _mm_add_epi64 (acc, _mm_srli_epi64 (sq, 32));
-    }
-    _mm_storeu_si128 ((__m128i *) part, acc);
-    sum = part[0] + part[1];
-  }
-#endif
-  for (; i < n; i++) {
-    gint v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
-    sum += (guint64) (v * v);
-  }
-  return sum;
-}
-
-static gboolean
-buffer_voiced (InFormat fmt, GstBuffer * buf, gdouble threshold_sq)
-{
-  GstMapInfo map;
-  guint64 sum = 0;
-  gsize i = 0, n = 0, block;
-  gboolean voiced = FALSE;
-
-  if (fmt != FMT_S16 && fmt != FMT_MULAW && fmt != FMT_ALAW)
-    return FALSE;
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
-    return FALSE;
-  n = fmt == FMT_S16 ? map.size / 2 : map.size;
-  /* the sum only grows: once sum / n is above the threshold, the whole
-   * buffer's is too (the same test as over all samples) */
-  while (i < n && !voiced) {
-    block = MIN (n, i + VOICED_BLOCK);
-    if (fmt == FMT_S16) {
-      sum += sum_squares_s16 (map.data + 2 * i, block - i);
-      i = block;
-    } else {
-      for (; i < block; i++) {
-        gint v = fmt == FMT_MULAW ? ulaw_to_linear (map.data[i]) :
-            alaw_to_linear (map.data[i]);
-        sum += (guint64) (v * v);
-      }
-    }
-    voiced = (gdouble) sum / n > threshold_sq;
-  }
-  gst_buffer_unmap (buf, &map);
-  return voiced;
-}
-
-static void
-input_pre (GstS2STracer * self, Session * s, GstPad * pad, GstBuffer * buf)
-{
-  GstElement *element = s->element;
-
-  if (s->in_fmt == FMT_UNKNOWN)
-    s->in_fmt = read_in_format (pad);
-  s->pre_rt = cached_rt (element, &s->in_clock);
-  s->pre_size = gst_buffer_get_size (buf);
-  s->pre_voiced = buffer_voiced (s->in_fmt, buf, self->voice_mean_square);
-  s->pre_end = GST_BUFFER_PTS (buf);
-  if (GST_CLOCK_TIME_IS_VALID (s->pre_end)
-      && GST_BUFFER_DURATION_IS_VALID (buf))
-    s->pre_end += GST_BUFFER_DURATION (buf);
-}
-
-/* The buffer goes into the element: its bytes wait for the transport.
- * A probe does not see the element's answer: the element refuses buffers
- * only when flushing or failed, and those still count here */
-static void
-input_post (Session * s)
-{
-  InEntry *e;
-
-  if (s->pre_size == 0)
-    return;
-  g_mutex_lock (&s->lock);
-  s->in_bytes += s->pre_size;
-  if (s->ring_len == IN_RING_SIZE) {
-    /* no hand-off for a long time (no session): forget the oldest */
-    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
-    s->ring_len--;
-  }
-  e = &s->ring[(s->ring_head + s->ring_len) % IN_RING_SIZE];
-  e->end = s->in_bytes;
-  e->rt = s->pre_rt;
-  s->ring_len++;
-  if (s->pre_voiced)
-    s->last_voiced_end = s->pre_end;
-  g_mutex_unlock (&s->lock);
-  s->pre_size = 0;
-}
-
 /* lock held: the element handed everything up to @offset to the transport
  * at @rt */
 static void
@@ -1133,8 +908,26 @@ input_handed_off (Session * s, guint64 offset, GstClockTime rt)
   }
 }
 
+/* lock held: an input buffer entered the element at @entry; its bytes
+ * end at @end of the element's input */
+static void
+input_entered (Session * s, guint64 end, GstClockTime entry)
+{
+  InEntry *e;
+
+  if (s->ring_len == IN_RING_SIZE) {
+    /* no hand-off for a long time (no session): forget the oldest */
+    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
+    s->ring_len--;
+  }
+  e = &s->ring[(s->ring_head + s->ring_len) % IN_RING_SIZE];
+  e->end = end;
+  e->rt = entry;
+  s->ring_len++;
+}
+
 /* ------------------------------------------------------------------------ */
-/* Output: the element's src pad and the sink that renders it */
+/* Output: the element's pushes and the sink that renders them */
 
 /* lock held: the first audio of the turn went out at @rt */
 static void
@@ -1148,55 +941,21 @@ first_pushed (Session * s, GstClockTime rt)
   s->rewalk = TRUE;
 }
 
-/* The element's x-s2s-arrival stamp: compared by name, no caps logic;
- * the element's reference caps are one object, so after the first match
- * a pointer comparison does */
-static GstReferenceTimestampMeta *
-arrival_meta (Session * s, GstBuffer * buf)
-{
-  gpointer state = NULL;
-  GstMeta *m;
-
-  while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_REFERENCE_TIMESTAMP_META_API_TYPE))) {
-    GstReferenceTimestampMeta *r = (GstReferenceTimestampMeta *) m;
-
-    if (r->reference == NULL)
-      continue;
-    if (G_LIKELY (r->reference == s->arrival_caps))
-      return r;
-    if (gst_structure_has_name (gst_caps_get_structure (r->reference, 0),
-            ARRIVAL_REFERENCE)) {
-      gst_caps_replace (&s->arrival_caps, r->reference);
-      return r;
-    }
-  }
-  return NULL;
-}
-
+/* lock held: one push the element recorded */
 static void
-output_push (Session * s, GstBuffer * buf)
+output_pushed (Session * s, const guint64 * r)
 {
-  GstClockTime now = cached_rt (s->element, &s->out_clock);
-  GstReferenceTimestampMeta *meta;
-  GstClockTime pts = GST_BUFFER_PTS (buf);
-  PushEntry *p;
+  GstClockTime pts = r[0], dur = r[1], arrival = r[2], rt = r[3], end;
 
-  meta = arrival_meta (s, buf);
-  g_mutex_lock (&s->lock);
-  if (meta && s->cur && GST_CLOCK_TIME_IS_VALID (now) && now >= meta->timestamp) {
-    guint64 d = now - meta->timestamp;
-    samples_add (&s->cur->out_lat, d);
-  }
-  p = &s->pushes[s->push_idx++ % PUSH_HISTORY];
-  p->pts = pts;
-  p->end = GST_CLOCK_TIME_IS_VALID (pts) && GST_BUFFER_DURATION_IS_VALID (buf)
-      ? pts + GST_BUFFER_DURATION (buf) : pts;
-  p->rt = now;
-  if (GST_CLOCK_TIME_IS_VALID (s->first_pts_pending) &&
-      GST_CLOCK_TIME_IS_VALID (pts) && p->end > s->first_pts_pending)
-    first_pushed (s, now);
-  g_mutex_unlock (&s->lock);
+  if (s->cur && GST_CLOCK_TIME_IS_VALID (arrival) &&
+      GST_CLOCK_TIME_IS_VALID (rt) && rt >= arrival)
+    samples_add (&s->cur->out_lat, rt - arrival);
+  if (!GST_CLOCK_TIME_IS_VALID (s->first_pts_pending) ||
+      !GST_CLOCK_TIME_IS_VALID (pts))
+    return;
+  end = GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
+  if (end > s->first_pts_pending)
+    first_pushed (s, rt);
 }
 
 /* The sink pads downstream of @pad (a source pad), following peers, ghost
@@ -1306,12 +1065,56 @@ output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
 /* ------------------------------------------------------------------------ */
 /* Messages */
 
+/* Quarks of the names and fields read for every message: no string
+ * hashing per message */
+static GQuark q_transport, q_speech, q_response, q_transcript, q_fallback;
+static GQuark q_running_time, q_event, q_final, q_inputs, q_handoffs;
+static GQuark q_pushes, q_voice_end, q_first_audio_pts;
+
+static void
+init_quarks (void)
+{
+  q_transport = g_quark_from_static_string ("s2s-transport");
+  q_speech = g_quark_from_static_string ("s2s-speech");
+  q_response = g_quark_from_static_string ("s2s-response");
+  q_transcript = g_quark_from_static_string ("s2s-transcript");
+  q_fallback = g_quark_from_static_string ("s2s-fallback");
+  q_running_time = g_quark_from_static_string ("running-time");
+  q_event = g_quark_from_static_string ("event");
+  q_final = g_quark_from_static_string ("final");
+  q_inputs = g_quark_from_static_string ("inputs");
+  q_handoffs = g_quark_from_static_string ("handoffs");
+  q_pushes = g_quark_from_static_string ("pushes");
+  q_voice_end = g_quark_from_static_string ("voice-end");
+  q_first_audio_pts = g_quark_from_static_string ("first-audio-pts");
+}
+
+static gboolean
+id_get_uint64 (const GstStructure * st, GQuark field, guint64 * v)
+{
+  const GValue *value = gst_structure_id_get_value (st, field);
+
+  if (value == NULL || !G_VALUE_HOLDS_UINT64 (value))
+    return FALSE;
+  *v = g_value_get_uint64 (value);
+  return TRUE;
+}
+
+static const gchar *
+id_get_string (const GstStructure * st, GQuark field)
+{
+  const GValue *value = gst_structure_id_get_value (st, field);
+
+  return value && G_VALUE_HOLDS_STRING (value) ?
+      g_value_get_string (value) : NULL;
+}
+
 static GstClockTime
 msg_rt (const GstStructure * st)
 {
   guint64 rt = GST_CLOCK_TIME_NONE;
 
-  gst_structure_get_uint64 (st, "running-time", &rt);
+  id_get_uint64 (st, q_running_time, &rt);
   return rt;
 }
 
@@ -1369,7 +1172,7 @@ static void
 handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
     GstClockTime rt)
 {
-  const gchar *event = gst_structure_get_string (st, "event");
+  const gchar *event = id_get_string (st, q_event);
   Turn *t;
 
   if (g_strcmp0 (event, "started") == 0) {
@@ -1400,20 +1203,7 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
     t->first_recv_rt = recv;
     if (GST_CLOCK_TIME_IS_VALID (t->response_rt) && recv >= t->response_rt)
       t->provider_ttfa = recv - t->response_rt;
-    s->first_pts_pending = pts;
-    s->render_pending = GST_CLOCK_TIME_NONE;
-    s->unprobe = TRUE;
-    if (!GST_CLOCK_TIME_IS_VALID (pts))
-      return;
-    /* the src task may have pushed it before this message was posted */
-    for (i = 0; i < PUSH_HISTORY; i++) {
-      PushEntry *p = &s->pushes[i];
-      if (GST_CLOCK_TIME_IS_VALID (p->pts) && p->pts <= pts && p->end > pts &&
-          GST_CLOCK_TIME_IS_VALID (p->rt)) {
-        first_pushed (s, p->rt);
-        break;
-      }
-    }
+    /* its push: s2s-transport first-audio-pts, from the src task */
   } else if (g_strcmp0 (event, "interrupted") == 0) {
     guint64 played = 0, received = 0;
 
@@ -1428,55 +1218,85 @@ handle_response (GstS2STracer * self, Session * s, const GstStructure * st,
   }
 }
 
+/* The records of field @name: @fields guint64 each; their count */
+static guint
+records (const GstStructure * st, GQuark name, guint fields,
+    const guint64 ** out)
+{
+  const GValue *v = gst_structure_id_get_value (st, name);
+  GBytes *bytes = v && G_VALUE_HOLDS (v, G_TYPE_BYTES) ?
+      g_value_get_boxed (v) : NULL;
+  gsize size = 0;
+
+  *out = bytes ? g_bytes_get_data (bytes, &size) : NULL;
+  return *out ? size / (fields * sizeof (guint64)) : 0;
+}
+
+/* lock held: the element's records (docs/observability.md). Inputs come
+ * before the hand-offs that cover them, so inputs first */
+static void
+handle_transport (Session * s, const GstStructure * st)
+{
+  const guint64 *r;
+  guint64 v;
+  guint i, n;
+
+  n = records (st, q_inputs, IN_FIELDS, &r);
+  for (i = 0; i < n; i++, r += IN_FIELDS) {
+    input_entered (s, r[0], r[1]);
+    if (GST_CLOCK_TIME_IS_VALID (r[2]))
+      input_handed_off (s, r[0], r[2]);
+  }
+  n = records (st, q_handoffs, HANDOFF_FIELDS, &r);
+  for (i = 0; i < n; i++, r += HANDOFF_FIELDS)
+    if (GST_CLOCK_TIME_IS_VALID (r[1]))
+      input_handed_off (s, r[0], r[1]);
+  if (id_get_uint64 (st, q_voice_end, &v))
+    s->voice_end = v;
+  /* the first audio of a response is about to be pushed (in this
+   * thread, after this message): pending until its push is seen */
+  if (id_get_uint64 (st, q_first_audio_pts, &v)) {
+    s->first_pts_pending = v;
+    s->render_pending = GST_CLOCK_TIME_NONE;
+    s->unprobe = TRUE;
+  }
+  n = records (st, q_pushes, PUSH_FIELDS, &r);
+  for (i = 0; i < n; i++, r += PUSH_FIELDS)
+    output_pushed (s, r);
+}
+
 static void
 handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
 {
+  GQuark nid = gst_structure_get_name_id (st);
   const gchar *name = gst_structure_get_name (st);
   GstClockTime rt = msg_rt (st);
   Turn *t;
 
   g_mutex_lock (&s->lock);
-  if (g_str_equal (name, "s2s-transport")) {
-    const GValue *v = gst_structure_get_value (st, "handoffs");
-    GBytes *bytes = v && G_VALUE_HOLDS (v, G_TYPE_BYTES) ?
-        g_value_get_boxed (v) : NULL;
-    gsize size = 0, i;
-    const guint64 *h = bytes ? g_bytes_get_data (bytes, &size) : NULL;
-
-    for (i = 0; h && i + 1 < size / sizeof (guint64); i += 2)
-      input_handed_off (s, h[i], h[i + 1]);
-  } else if (g_str_equal (name, "s2s-speech")) {
-    const gchar *event = gst_structure_get_string (st, "event");
+  if (nid == q_transport) {
+    handle_transport (s, st);
+  } else if (nid == q_speech) {
+    const gchar *event = id_get_string (st, q_event);
 
     if (g_strcmp0 (event, "stopped") == 0) {
-      GstPad *sinkpad = gst_element_get_static_pad (s->element, "sink");
-      GstEvent *ev = sinkpad ? gst_pad_get_sticky_event (sinkpad,
-          GST_EVENT_SEGMENT, 0) : NULL;
-
       t = turn_begin (self, s, "speech");
       t->vad_stop_rt = rt;
-      if (ev && GST_CLOCK_TIME_IS_VALID (s->last_voiced_end)) {
-        const GstSegment *seg;
-        gst_event_parse_segment (ev, &seg);
-        t->voice_end_rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME,
-            s->last_voiced_end);
-      }
-      if (ev)
-        gst_event_unref (ev);
-      if (sinkpad)
-        gst_object_unref (sinkpad);
+      /* the element posted its records (and voice-end) just before */
+      t->voice_end_rt = s->voice_end;
       /* the input since the last turn boundary is this turn's */
       samples_append (&t->in_lat, &s->in_acc);
       s->in_acc.len = 0;
     }
-  } else if (g_str_equal (name, "s2s-response")) {
+  } else if (nid == q_response) {
     handle_response (self, s, st, rt);
-  } else if (g_str_equal (name, "s2s-transcript")) {
-    gboolean final = FALSE;
-    const gchar *text = gst_structure_get_string (st, "text");
-    const gchar *role = gst_structure_get_string (st, "role");
+  } else if (nid == q_transcript) {
+    const GValue *f = gst_structure_id_get_value (st, q_final);
+    gboolean final = f && G_VALUE_HOLDS_BOOLEAN (f) && g_value_get_boolean (f);
+    /* deltas (most messages) stop here */
+    const gchar *text = final ? gst_structure_get_string (st, "text") : NULL;
+    const gchar *role = final ? gst_structure_get_string (st, "role") : NULL;
 
-    gst_structure_get_boolean (st, "final", &final);
     if (final && text) {
       t = turn_ensure (s);
       if (g_strcmp0 (role, "user") == 0)
@@ -1596,26 +1416,31 @@ session_traced (Session * s)
   return s->active && !s->excluded;
 }
 
-/* The element's sink pad: input buffers and format changes */
-static GstPadProbeReturn
-probe_input (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+/* Removes the render probe of @pad from the session's list: TRUE when it
+ * was there (then nobody else removes it) */
+static gboolean
+forget_render_probe (Session * s, GstPad * pad)
 {
-  Session *s = data;
+  gboolean found = FALSE;
+  guint i;
 
-  if (!session_traced (s))
-    return GST_PAD_PROBE_OK;
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    input_pre (s->tracer, s, pad, GST_PAD_PROBE_INFO_BUFFER (info));
-    input_post (s);
-  } else if ((info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) &&
-      GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CAPS) {
-    /* a new input format: read it again at the next buffer */
-    s->in_fmt = FMT_UNKNOWN;
+  g_mutex_lock (&s->probe_lock);
+  for (i = 0; i < s->probes->len && !found; i++) {
+    Probe *p = &g_array_index (s->probes, Probe, i);
+
+    if (p->render && p->pad == pad) {
+      gst_object_unref (p->pad);
+      g_array_remove_index_fast (s->probes, i);
+      found = TRUE;
+    }
   }
-  return GST_PAD_PROBE_OK;
+  g_mutex_unlock (&s->probe_lock);
+  return found;
 }
 
-/* A sink downstream of the element: the render time of the first audio */
+/* A sink downstream of the element: the render time of the first audio.
+ * Once none is pending, the probe removes itself: most buffers reach the
+ * sinks without any probe */
 static GstPadProbeReturn
 probe_render (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
@@ -1625,6 +1450,9 @@ probe_render (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (session_traced (s) && parent)
     output_render (s, pad, GST_ELEMENT (parent),
         GST_PAD_PROBE_INFO_BUFFER (info));
+  if (!GST_CLOCK_TIME_IS_VALID (s->render_pending) &&
+      forget_render_probe (s, pad))
+    return GST_PAD_PROBE_REMOVE;
   return GST_PAD_PROBE_OK;
 }
 
@@ -1700,22 +1528,6 @@ unprobe_sinks (Session * s)
   g_mutex_unlock (&s->probe_lock);
 }
 
-/* The element's src pad: what it pushes */
-static GstPadProbeReturn
-probe_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  Session *s = data;
-
-  if (!session_traced (s))
-    return GST_PAD_PROBE_OK;
-  output_push (s, GST_PAD_PROBE_INFO_BUFFER (info));
-  if (G_UNLIKELY (s->rewalk))
-    probe_sinks (s);
-  if (G_UNLIKELY (s->unprobe))
-    unprobe_sinks (s);
-  return GST_PAD_PROBE_OK;
-}
-
 /* Element messages of the pipeline, in the posting thread: the contract
  * messages of the traced elements, and s2s-fallback of a bin around one */
 static void
@@ -1723,13 +1535,12 @@ on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
 {
   GstS2STracer *self = data;
   const GstStructure *st = gst_message_get_structure (msg);
-  const gchar *name = st ? gst_structure_get_name (st) : NULL;
   GstObject *src = GST_MESSAGE_SRC (msg);
   Session *s;
 
-  if (name == NULL || !g_str_has_prefix (name, "s2s-") || src == NULL)
+  if (st == NULL || src == NULL)
     return;
-  if (g_str_equal (name, "s2s-fallback")) {
+  if (gst_structure_get_name_id (st) == q_fallback) {
     GstElement *child = GST_IS_ELEMENT (src) ?
         fallback_child (GST_ELEMENT (src), st) : NULL;
 
@@ -1741,6 +1552,7 @@ on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
       return;
     handle_fallback (s, st);
   } else {
+    /* only s2s elements carry the session: any other source has none */
     if (!is_s2s (src))
       return;
     s = g_object_get_qdata (G_OBJECT (src), self->session_quark);
@@ -1785,7 +1597,6 @@ static void
 do_attach (GstS2STracer * self, GstElement * element)
 {
   static gsize declared = 0;
-  GstPad *pad;
   Session *s;
 
   if (G_UNLIKELY (s2s_type == 0))
@@ -1803,25 +1614,14 @@ do_attach (GstS2STracer * self, GstElement * element)
   g_mutex_lock (&s->lock);
   s->excluded = !name_passes (self, element);
   s->active = TRUE;
-  s->in_fmt = FMT_UNKNOWN;
   session_reset_summary (s);
   session_reset_stream (s);
   g_mutex_unlock (&s->lock);
   if (s->excluded)
     return;
 
+  /* nothing on the element's pads: its records come in s2s-transport */
   g_mutex_lock (&s->probe_lock);
-  pad = gst_element_get_static_pad (element, "sink");
-  if (pad) {
-    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER |
-        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_input, FALSE);
-    gst_object_unref (pad);
-  }
-  pad = gst_element_get_static_pad (element, "src");
-  if (pad) {
-    add_probe (s, pad, GST_PAD_PROBE_TYPE_BUFFER, probe_output, FALSE);
-    gst_object_unref (pad);
-  }
   s->bus = pipeline_bus (element);
   if (s->bus)
     bus_watch_add (self, s->bus);
@@ -1929,6 +1729,28 @@ gst_s2s_tracer_finalize (GObject * object)
   G_OBJECT_CLASS (gst_s2s_tracer_parent_class)->finalize (object);
 }
 
+enum
+{
+  PROP_0,
+  PROP_VOICE_THRESHOLD,
+};
+
+static void
+gst_s2s_tracer_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstS2STracer *self = GST_S2S_TRACER (object);
+
+  switch (prop_id) {
+    case PROP_VOICE_THRESHOLD:
+      g_value_set_double (value, self->voice_mean_square);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
 static GstStructure *
 rec_value (GType type, const gchar * description)
 {
@@ -2009,6 +1831,15 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
 
   gobject_class->constructed = gst_s2s_tracer_constructed;
   gobject_class->finalize = gst_s2s_tracer_finalize;
+  gobject_class->get_property = gst_s2s_tracer_get_property;
+
+  /* What the elements read at attach for their voiced check (the contract,
+   * docs/observability.md): voice-db as a mean of squared S16 samples */
+  g_object_class_install_property (gobject_class, PROP_VOICE_THRESHOLD,
+      g_param_spec_double ("voice-threshold", "Voice threshold",
+          "Mean square of S16 samples above which an input buffer counts as "
+          "voiced (the voice-db parameter)", 0, G_MAXDOUBLE,
+          32768.0 * 32768.0 * 1e-4, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /**
    * GstS2STracer::attach:
@@ -2054,6 +1885,7 @@ static gboolean
 plugin_init (GstPlugin * plugin)
 {
   GST_DEBUG_CATEGORY_INIT (gst_s2s_tracer_debug, "s2stracer", 0, "s2s tracer");
+  init_quarks ();
   return gst_tracer_register (plugin, "s2s", GST_TYPE_S2S_TRACER);
 }
 

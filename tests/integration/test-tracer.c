@@ -8,7 +8,10 @@
  * - the emulator's own log (when it sent response.created and the first
  *   audio delta, after the injected first-audio delay);
  * - pad probes of the test on the element's sink and src pads and the
- *   fakesink's handoff (render time), timestamped by the test itself.
+ *   fakesink's handoff (render time), timestamped by the test itself;
+ * - for the arrival of output audio, which only the element sees: the
+ *   push records of its s2s-transport messages, matched to the test's own
+ *   push stamps by PTS.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -131,7 +134,7 @@ typedef struct
   GstClockTime rt;              /* running time seen by the probe */
   GstClockTime pts;
   GstClockTime end;             /* running time of the buffer's end */
-  GstClockTime arrival;         /* output: the x-s2s-arrival stamp */
+  GstClockTime arrival;         /* output: from the element's push record */
   gboolean voiced;              /* input: mean square above -40 dBFS */
 } Stamp;
 
@@ -142,6 +145,8 @@ typedef struct
   GArray *in;                   /* Stamp */
   GArray *out;                  /* Stamp */
   GstSegment in_seg;
+  GArray *pushes;               /* guint64 x4: the element's push records */
+  GstBus *bus;
 } Probes;
 
 static GstClockTime
@@ -209,18 +214,68 @@ out_probe (GstPad * pad, GstPadProbeInfo * info, Probes * p)
   Stamp st = { probe_rt (p), GST_BUFFER_PTS (b), GST_CLOCK_TIME_NONE,
     GST_CLOCK_TIME_NONE, FALSE
   };
-  GstCaps *ref = gst_caps_new_empty_simple ("timestamp/x-s2s-arrival");
-  GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta (b,
-      ref);
 
-  gst_caps_unref (ref);
-  if (m)
-    st.arrival = m->timestamp;
+  /* the tracer puts no meta on the element's buffers */
+  fail_unless (gst_buffer_get_n_meta (b,
+          GST_REFERENCE_TIMESTAMP_META_API_TYPE) == 0);
   st.end = st.pts + GST_BUFFER_DURATION (b);
   g_mutex_lock (&p->lock);
   g_array_append_val (p->out, st);
   g_mutex_unlock (&p->lock);
   return GST_PAD_PROBE_OK;
+}
+
+/* The element's push records, from its s2s-transport messages (also those
+ * posted while the pipeline stops) */
+static void
+on_records (GstBus * bus, GstMessage * msg, Probes * p)
+{
+  const GstStructure *st = gst_message_get_structure (msg);
+  const GValue *v;
+  gsize size = 0;
+  const guint64 *r;
+
+  if (st == NULL || !gst_structure_has_name (st, "s2s-transport"))
+    return;
+  v = gst_structure_get_value (st, "pushes");
+  if (v == NULL)
+    return;
+  r = g_bytes_get_data (g_value_get_boxed (v), &size);
+  g_mutex_lock (&p->lock);
+  g_array_append_vals (p->pushes, r, size / sizeof (guint64));
+  g_mutex_unlock (&p->lock);
+}
+
+/* The arrival of the output stamps, from the element's push records with
+ * the same PTS (the latest recorded before the test saw the push); checks
+ * the records' push times against the test's own */
+static void
+probes_match_arrivals (Probes * p)
+{
+  guint u, k;
+
+  g_mutex_lock (&p->lock);
+  for (u = 0; u < p->out->len; u++) {
+    Stamp *s = &g_array_index (p->out, Stamp, u);
+    guint64 *best = NULL;
+
+    if (!GST_CLOCK_TIME_IS_VALID (s->rt))
+      continue;
+    for (k = 0; k + 4 <= p->pushes->len; k += 4) {
+      guint64 *r = &g_array_index (p->pushes, guint64, k);
+
+      if (r[0] == s->pts && r[3] <= s->rt && (best == NULL || r[3] > best[3]))
+        best = r;
+    }
+    /* recorded when due, just before the push the test saw */
+    fail_unless (best != NULL, "push %u (pts %" G_GUINT64_FORMAT ") not "
+        "recorded", u, s->pts);
+    fail_unless (s->rt - best[3] <= 100.0 * SLOW * GST_MSECOND,
+        "push %u recorded at %" G_GUINT64_FORMAT ", seen at %"
+        G_GUINT64_FORMAT, u, best[3], s->rt);
+    s->arrival = best[2];
+  }
+  g_mutex_unlock (&p->lock);
 }
 
 static Probes *
@@ -230,6 +285,11 @@ probes_attach (GstElement * pipeline)
   GstPad *pad;
 
   g_mutex_init (&p->lock);
+  p->pushes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  p->bus = gst_element_get_bus (pipeline);
+  gst_bus_enable_sync_message_emission (p->bus);
+  g_signal_connect (p->bus, "sync-message::element", G_CALLBACK (on_records),
+      p);
   p->s2s = gst_bin_get_by_name (GST_BIN (pipeline), "s2s");
   p->in = g_array_new (FALSE, FALSE, sizeof (Stamp));
   p->out = g_array_new (FALSE, FALSE, sizeof (Stamp));
@@ -249,6 +309,10 @@ probes_attach (GstElement * pipeline)
 static void
 probes_free (Probes * p)
 {
+  g_signal_handlers_disconnect_by_func (p->bus, on_records, p);
+  gst_bus_disable_sync_message_emission (p->bus);
+  gst_object_unref (p->bus);
+  g_array_unref (p->pushes);
   g_array_unref (p->in);
   g_array_unref (p->out);
   gst_object_unref (p->s2s);
@@ -350,6 +414,7 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
 
   run_to_eos (p, msgs, NULL, NULL);
   it_pipeline_stop (p);
+  probes_match_arrivals (pr);
 
   turns = tracer_lines (path, "turn");
   sessions = tracer_lines (path, "session");
@@ -443,8 +508,8 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
   *tight = h_render - ms (t, "ttfa_rendered_ms") <= SLACK_MS + 8.0 &&
       ms (t, "ttfa_received_ms") - emu_delay <= 50.0 * SLOW;
 
-  /* element-added out: the harness's push stamps against the arrival
-   * stamps of the buffers of this response */
+  /* element-added out: the harness's push stamps against the arrivals
+   * the element recorded for the buffers of this response */
   for (u = 0; u < pr->out->len; u++) {
     Stamp *s = &g_array_index (pr->out, Stamp, u);
     if (GST_CLOCK_TIME_IS_VALID (s->arrival) && s->rt >= s->arrival) {

@@ -1,0 +1,432 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The element's side of the s2s tracer's contract (docs/observability.md,
+ * "What the element tells the tracer"). The tracer puts nothing on the
+ * element's pads: while it is attached, the element records what only it
+ * sees into these arrays (no allocation per record) and posts them in
+ * `s2s-transport` messages, GST_S2S_TRACE_BATCH records at a time and
+ * before the messages the tracer closes a turn on. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "gsts2strace.h"
+
+#define IN_FIELDS 3             /* end offset, entry, hand-off */
+#define HANDOFF_FIELDS 2        /* offset, hand-off */
+#define PUSH_FIELDS 4           /* pts, duration, arrival, push */
+
+/* Undecided inputs kept for the voiced check: about 1.3 s of 24 kHz */
+#define PENDING_BYTES (64 * 1024)
+#define PENDING_INPUTS 128
+
+typedef struct
+{
+  gsize offset;                 /* in pending */
+  gsize size;
+  GstS2SEncoding enc;
+  GstClockTime end;             /* running time of its end */
+} PendingInput;
+
+struct _GstS2STrace
+{
+  gdouble voice_mean_square;
+  /* streaming thread reads, I/O thread writes: a stale value only moves
+   * the voiced check's window by one buffer */
+  gint speaking;
+  gint speech_seen;
+
+  /* GST_S2S_TRACE_BATCH records each; a posted array goes with the
+   * message (no copy) and a new one takes its place */
+  guint64 *in;
+  guint in_len;
+  guint64 *handoffs;
+  guint handoff_len;
+  guint64 *pushes;
+  guint push_len;
+  /* the voiced check (voice_lock): an input whose first block does not
+   * decide it is copied here, and decided only if no later input is
+   * voiced before the speech stops */
+  GMutex voice_lock;
+  GstClockTime voice_end;       /* running time, since the session start */
+  guint8 *pending;              /* PENDING_BYTES */
+  gsize pending_len;
+  PendingInput pending_in[PENDING_INPUTS];
+  guint pending_n;
+  GstClockTime first_pts;       /* first audio not pushed yet */
+};
+
+GstS2STrace *
+gst_s2s_trace_new (void)
+{
+  GstS2STrace *t = g_new0 (GstS2STrace, 1);
+
+  t->in = g_new (guint64, GST_S2S_TRACE_BATCH * IN_FIELDS);
+  t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
+  t->pushes = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
+  t->pending = g_malloc (PENDING_BYTES);
+  g_mutex_init (&t->voice_lock);
+  gst_s2s_trace_reset (t, 0);
+  return t;
+}
+
+void
+gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
+{
+  t->voice_mean_square = voice_mean_square;
+  g_atomic_int_set (&t->speaking, FALSE);
+  g_atomic_int_set (&t->speech_seen, FALSE);
+  t->in_len = t->handoff_len = t->push_len = 0;
+  t->voice_end = GST_CLOCK_TIME_NONE;
+  t->pending_n = 0;
+  t->pending_len = 0;
+  t->first_pts = GST_CLOCK_TIME_NONE;
+}
+
+void
+gst_s2s_trace_free (GstS2STrace * t)
+{
+  g_free (t->in);
+  g_free (t->handoffs);
+  g_free (t->pushes);
+  g_free (t->pending);
+  g_mutex_clear (&t->voice_lock);
+  g_free (t);
+}
+
+GstClockTime
+gst_s2s_trace_now (GstElement * element)
+{
+  GstClock *clock;
+  GstClockTime base, now = GST_CLOCK_TIME_NONE;
+
+  if (GST_STATE (element) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  /* the clock cannot go while the object lock is held: no ref */
+  GST_OBJECT_LOCK (element);
+  clock = GST_ELEMENT_CLOCK (element);
+  base = element->base_time;
+  if (clock)
+    now = gst_clock_get_time (clock);
+  GST_OBJECT_UNLOCK (element);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
+    return GST_CLOCK_TIME_NONE;
+  return now - base;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The voiced check */
+
+/* Samples between the checks: a voiced buffer stops at the first block
+ * whose partial sum already decides it */
+#define VOICED_BLOCK 256
+
+/* The sum of the squares of @n S16LE samples at @data, exact. With SSE2
+ * (every x86-64), 8 samples at a time: pmaddwd gives v0*v0 + v1*v1 per
+ * 32-bit lane, at most 2^31, which only fits unsigned, so the lanes are
+ * added zero-extended into two 64-bit sums */
+static guint64
+sum_squares_s16 (const guint8 * data, gsize n)
+{
+  guint64 sum = 0;
+  gsize i = 0;
+
+#if defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
+  {
+    const __m128i low = _mm_set_epi32 (0, -1, 0, -1);
+    __m128i acc = _mm_setzero_si128 ();
+    guint64 part[2];
+
+    for (; i + 8 <= n; i += 8) {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) (data + 2 * i));
+      __m128i sq = _mm_madd_epi16 (v, v);
+
+      acc = _mm_add_epi64 (acc, _mm_and_si128 (sq, low));
+      acc = _mm_add_epi64 (acc, _mm_srli_epi64 (sq, 32));
+    }
+    _mm_storeu_si128 ((__m128i *) part, acc);
+    sum = part[0] + part[1];
+  }
+#endif
+  for (; i < n; i++) {
+    gint v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
+    sum += (guint64) (v * v);
+  }
+  return sum;
+}
+
+static gint
+ulaw_to_linear (guint8 u)
+{
+  gint t;
+
+  u = ~u;
+  t = ((u & 0x0f) << 3) + 0x84;
+  t <<= (u & 0x70) >> 4;
+  return (u & 0x80) ? (0x84 - t) : (t - 0x84);
+}
+
+static gint
+alaw_to_linear (guint8 a)
+{
+  gint t, seg;
+
+  a ^= 0x55;
+  t = (a & 0x0f) << 4;
+  seg = (a & 0x70) >> 4;
+  if (seg == 0)
+    t += 8;
+  else if (seg == 1)
+    t += 0x108;
+  else
+    t = (t + 0x108) << (seg - 1);
+  return (a & 0x80) ? t : -t;
+}
+
+/* Whether @n samples of @enc at @data have a mean square above
+ * @threshold, looking at samples [@from, @n) after a partial sum @sum of
+ * those before */
+static gboolean
+voiced_from (GstS2SEncoding enc, const guint8 * data, gsize n, gsize from,
+    guint64 sum, gdouble threshold, gsize stop)
+{
+  gsize i = from, block;
+
+  /* the sum only grows: once sum / n is above the threshold, the whole
+   * buffer's is too (the same test as over all samples) */
+  while (i < stop) {
+    block = MIN (stop, i + VOICED_BLOCK);
+    if (enc == GST_S2S_ENCODING_PCM_S16LE) {
+      sum += sum_squares_s16 (data + 2 * i, block - i);
+      i = block;
+    } else {
+      for (; i < block; i++) {
+        gint v = enc == GST_S2S_ENCODING_MULAW ?
+            ulaw_to_linear (data[i]) : alaw_to_linear (data[i]);
+        sum += (guint64) (v * v);
+      }
+    }
+    if ((gdouble) sum / n > threshold)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Outside the window of the voiced check */
+static gboolean
+out_of_window (GstS2STrace * t)
+{
+  return g_atomic_int_get (&t->speech_seen) && !g_atomic_int_get (&t->speaking);
+}
+
+static gboolean
+pending_voiced (GstS2STrace * t, const PendingInput * p)
+{
+  gsize n = p->enc == GST_S2S_ENCODING_PCM_S16LE ? p->size / 2 : p->size;
+
+  return voiced_from (p->enc, t->pending + p->offset, n, 0, 0,
+      t->voice_mean_square, n);
+}
+
+/* voice_lock held: the last voiced of the pending inputs (newest first)
+ * is the voice end so far; none is pending afterwards */
+static void
+resolve_pending (GstS2STrace * t)
+{
+  guint i;
+
+  for (i = t->pending_n; i > 0; i--) {
+    if (pending_voiced (t, &t->pending_in[i - 1])) {
+      t->voice_end = t->pending_in[i - 1].end;
+      break;
+    }
+  }
+  t->pending_n = 0;
+  t->pending_len = 0;
+}
+
+void
+gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
+    const guint8 * data, gsize size, GstClockTime end)
+{
+  gboolean s16 = fmt->encoding == GST_S2S_ENCODING_PCM_S16LE;
+  gsize n = s16 ? size / 2 : size, first = MIN (n, VOICED_BLOCK);
+  PendingInput *p;
+
+  /* the voice that ends a turn is heard between the VAD's start and
+   * stop; before the provider reported any start, everywhere */
+  if (out_of_window (t) || !GST_CLOCK_TIME_IS_VALID (end) || n == 0)
+    return;
+  /* voiced by its first block: it ends the voice so far, whatever the
+   * inputs before it are */
+  if (voiced_from (fmt->encoding, data, n, 0, 0, t->voice_mean_square, first)) {
+    g_mutex_lock (&t->voice_lock);
+    /* (the speech may have stopped meanwhile: then it is after it) */
+    if (!out_of_window (t)) {
+      t->voice_end = end;
+      t->pending_n = 0;
+      t->pending_len = 0;
+    }
+    g_mutex_unlock (&t->voice_lock);
+    return;
+  }
+  if (first == n)
+    return;
+  /* undecided: kept until a later input is voiced (then it does not
+   * matter) or the speech stops (then the newest voiced one counts) */
+  g_mutex_lock (&t->voice_lock);
+  if (out_of_window (t)) {
+    g_mutex_unlock (&t->voice_lock);
+    return;
+  }
+  if (t->pending_len + size > PENDING_BYTES || t->pending_n == PENDING_INPUTS)
+    resolve_pending (t);
+  if (size > PENDING_BYTES) {
+    if (voiced_from (fmt->encoding, data, n, 0, 0, t->voice_mean_square, n))
+      t->voice_end = end;
+  } else {
+    p = &t->pending_in[t->pending_n++];
+    p->offset = t->pending_len;
+    p->size = size;
+    p->enc = fmt->encoding;
+    p->end = end;
+    memcpy (t->pending + t->pending_len, data, size);
+    t->pending_len += size;
+  }
+  g_mutex_unlock (&t->voice_lock);
+}
+
+void
+gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking)
+{
+  g_mutex_lock (&t->voice_lock);
+  g_atomic_int_set (&t->speech_seen, TRUE);
+  g_atomic_int_set (&t->speaking, speaking);
+  if (!speaking)
+    resolve_pending (t);
+  g_mutex_unlock (&t->voice_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Records */
+
+gboolean
+gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
+    GstClockTime handoff)
+{
+  guint64 *r;
+
+  if (G_UNLIKELY (t->in_len == GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &t->in[t->in_len++ * IN_FIELDS];
+  r[0] = end;
+  r[1] = entry;
+  r[2] = handoff;
+  return t->in_len == GST_S2S_TRACE_BATCH;
+}
+
+gboolean
+gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
+{
+  guint64 *r;
+
+  /* a full array was posted by whoever filled it: never more than full */
+  if (G_UNLIKELY (t->handoff_len == GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &t->handoffs[t->handoff_len++ * HANDOFF_FIELDS];
+  r[0] = offset;
+  r[1] = rt;
+  return t->handoff_len == GST_S2S_TRACE_BATCH;
+}
+
+gboolean
+gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts, GstClockTime duration,
+    GstClockTime arrival, GstClockTime rt)
+{
+  guint64 *r;
+
+  if (G_UNLIKELY (t->push_len == GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &t->pushes[t->push_len++ * PUSH_FIELDS];
+  r[0] = pts;
+  r[1] = duration;
+  r[2] = arrival;
+  r[3] = rt;
+  return t->push_len == GST_S2S_TRACE_BATCH;
+}
+
+gboolean
+gst_s2s_trace_pushes_pending (GstS2STrace * t)
+{
+  return t->push_len > 0;
+}
+
+void
+gst_s2s_trace_first_audio (GstS2STrace * t, GstClockTime pts)
+{
+  t->first_pts = pts;
+}
+
+gboolean
+gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
+    GstClockTime end, GstClockTime * first_pts)
+{
+  if (G_LIKELY (!GST_CLOCK_TIME_IS_VALID (t->first_pts)) ||
+      !GST_CLOCK_TIME_IS_VALID (pts) || end <= t->first_pts)
+    return FALSE;
+  *first_pts = t->first_pts;
+  t->first_pts = GST_CLOCK_TIME_NONE;
+  return TRUE;
+}
+
+/* @v (@n values) goes into field @field of @st; a new array of @size
+ * replaces it */
+static void
+set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
+    guint size)
+{
+  GBytes *b;
+
+  if (n == 0)
+    return;
+  b = g_bytes_new_take (*v, n * sizeof (guint64));
+  *v = g_new (guint64, size);
+  gst_structure_set (st, field, G_TYPE_BYTES, b, NULL);
+  g_bytes_unref (b);
+}
+
+GstStructure *
+gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
+{
+  GstClockTime voice_end;
+  GstStructure *st;
+
+  if (t->in_len == 0 && t->handoff_len == 0 && t->push_len == 0 &&
+      !GST_CLOCK_TIME_IS_VALID (first_pts))
+    return NULL;
+  st = gst_structure_new_empty ("s2s-transport");
+  set_records (st, "inputs", &t->in, t->in_len * IN_FIELDS,
+      GST_S2S_TRACE_BATCH * IN_FIELDS);
+  set_records (st, "handoffs", &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
+      GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
+  set_records (st, "pushes", &t->pushes, t->push_len * PUSH_FIELDS,
+      GST_S2S_TRACE_BATCH * PUSH_FIELDS);
+  g_mutex_lock (&t->voice_lock);
+  voice_end = t->voice_end;
+  g_mutex_unlock (&t->voice_lock);
+  if (GST_CLOCK_TIME_IS_VALID (voice_end))
+    gst_structure_set (st, "voice-end", G_TYPE_UINT64, voice_end, NULL);
+  if (GST_CLOCK_TIME_IS_VALID (first_pts))
+    gst_structure_set (st, "first-audio-pts", G_TYPE_UINT64, first_pts, NULL);
+  t->in_len = t->handoff_len = t->push_len = 0;
+  return st;
+}

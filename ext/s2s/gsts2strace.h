@@ -1,0 +1,66 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef __GST_S2S_TRACE_H__
+#define __GST_S2S_TRACE_H__
+
+#include <gst/gst.h>
+#include "gsts2sbase.h"
+
+G_BEGIN_DECLS
+/* What the element records for the s2s tracer while one is attached
+ * (docs/observability.md, "What the element tells the tracer"): input
+ * buffers, hand-offs to the transport and output pushes, in preallocated
+ * arrays, posted batched as `s2s-transport`. Every record call is made
+ * with the element's lock held; they never allocate. */
+/* Records per array before the element posts them */
+#define GST_S2S_TRACE_BATCH 256
+typedef struct _GstS2STrace GstS2STrace;
+
+GstS2STrace *gst_s2s_trace_new (void);
+/* At session start (no streaming thread runs): no records, the voiced
+ * check at @voice_mean_square (the tracer's voice-threshold) */
+void gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square);
+void gst_s2s_trace_free (GstS2STrace * t);
+
+/* The running time of @element now (one clock read), NONE unless PLAYING */
+GstClockTime gst_s2s_trace_now (GstElement * element);
+
+/* Streaming thread, no lock: the voiced check of @size bytes of @fmt at
+ * @data, ending at running time @end (mean square above the tracer's
+ * voice-threshold). Only while the end of the user's voice can still be
+ * ahead (the user is speaking per the provider's VAD, or it never
+ * reported speech yet); an input not decided by its first samples is
+ * kept and decided only when no later one is voiced, at the speech stop.
+ * The end of the last voiced input is posted as voice-end */
+void gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
+    const guint8 * data, gsize size, GstClockTime end);
+/* The provider's VAD: speech started / stopped (any thread, before the
+ * s2s-speech message and its records are posted) */
+void gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking);
+
+/* lock held. Each returns TRUE when the batch is full (post it) */
+gboolean gst_s2s_trace_input (GstS2STrace * t, guint64 end,
+    GstClockTime entry, GstClockTime handoff);
+gboolean gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset,
+    GstClockTime rt);
+gboolean gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts,
+    GstClockTime duration, GstClockTime arrival, GstClockTime rt);
+gboolean gst_s2s_trace_pushes_pending (GstS2STrace * t);
+/* The first audio of a response will be pushed at @pts: the push of the
+ * buffer holding it posts the batch first */
+void gst_s2s_trace_first_audio (GstS2STrace * t, GstClockTime pts);
+/* Whether the buffer [@pts, @end) holds the pending first audio (it is
+ * then no longer pending): post before pushing it */
+gboolean gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
+    GstClockTime end, GstClockTime * first_pts);
+
+/* lock held: the records as an `s2s-transport` structure (NULL when there
+ * is nothing to post), the arrays emptied. @first_pts: NONE, or the PTS of
+ * the first audio about to be pushed */
+GstStructure *gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts);
+
+G_END_DECLS
+#endif
