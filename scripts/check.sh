@@ -6,41 +6,97 @@
 # libFuzzer run. Exits non-zero on any failure. (The steps below say which
 # tests run in which build.)
 #
-# S2S_CHECK_QUICK=1 runs the first part only.
+# CI has 2 cores and 20 minutes, so the steps run in four phases of two
+# jobs each, one CPU-bound job beside one that is mostly idle or a build
+# (docs/testing.md, "CI layout"). Each job's output is printed whole when
+# it ends; every step prints its wall time, and a closing line counts the
+# tests of every meson test log.
+#
+# S2S_CHECK_QUICK=1 runs the plain build's meson test only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+t0=$(date +%s)
 S2S_DEPS_TESTS=1 bash scripts/deps.sh || exit 1
 bash scripts/build.sh || exit 1
+echo "=== deps and build: $(($(date +%s) - t0)) s"
 
 status=0
-step() {
+logs=build/check-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+rm -f build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json
+times=()
+declare -A pid_of
+
+# start NAME CMD…: runs CMD in the background, its output in $logs/NAME
+start() {
   local name=$1
   shift
-  echo "=== $name"
-  if ! "$@"; then
-    echo "=== $name: FAILED" >&2
+  echo "=== $name: started"
+  (
+    s=$(date +%s)
+    "$@" >"$logs/$name.log" 2>&1
+    echo "$? $(($(date +%s) - s))" >"$logs/$name.rc"
+  ) &
+  pid_of[$name]=$!
+}
+
+# finish NAME: waits for it, prints its output, wall time and verdict; a
+# job that failed or left no exit code fails the script
+finish() {
+  local name=$1 rc secs
+  wait "${pid_of[$name]}"
+  echo "=== $name: output"
+  cat "$logs/$name.log"
+  if [ -f "$logs/$name.rc" ]; then
+    read -r rc secs <"$logs/$name.rc"
+  else
+    rc=125 secs=?
+  fi
+  times+=("$(printf '%5s s  %s' "$secs" "$name")")
+  if [ "$rc" = 0 ]; then
+    echo "=== $name: OK ($secs s)"
+  else
+    echo "=== $name: FAILED, exit $rc ($secs s)" >&2
     status=1
   fi
 }
 
-rm -f build/meson-logs/testlog*.json build-asan/meson-logs/testlog.json
+# step NAME CMD…: in the foreground
+step() {
+  start "$@"
+  finish "$1"
+}
+
+phase() {
+  echo "=== phase $1 ($(($(date +%s) - t0)) s in)"
+}
+
 if [ "${S2S_CHECK_QUICK:-0}" = 1 ]; then
   step "test suite" meson test -C build --print-errorlogs --num-processes 1
 else
   # Every test runs once against the ASan+UBSan build, except the long
   # real-time runs (suite long) and the GST_DEBUG=*:9 secrets tests (suite
   # secrets), which run once in the plain build with the unit tests and
-  # fuzz corpora: CI has 2 cores and 20 minutes for this.
-  step "unit tests and fuzz corpora" meson test -C build --print-errorlogs \
-    --num-processes 2 --no-suite integration --no-suite emulator
-  # (the long runs are real-time and mostly idle: two at a time)
-  step "long real-time and secrets tests" meson test -C build \
-    --print-errorlogs --num-processes 2 --suite long --suite secrets \
-    --logbase testlog-long
-  step "test suite, ASan+UBSan" bash scripts/sanitize.sh --num-processes 1 \
-    --no-suite long --no-suite secrets
-  step "unit tests and fuzz corpora under valgrind" \
-    bash scripts/valgrind.sh --num-processes 2 \
+  # fuzz corpora.
+  phase "1: plain unit tests and fuzz corpora | ASan and libFuzzer builds"
+  start "unit tests and fuzz corpora" meson test -C build --print-errorlogs \
+    --num-processes 1 --no-suite integration --no-suite emulator
+  start "ASan+UBSan and libFuzzer builds" bash -c \
+    'bash scripts/sanitize.sh --build-only &&
+     if command -v clang >/dev/null 2>&1; then
+       bash scripts/fuzz.sh --build-only; fi'
+  finish "unit tests and fuzz corpora"
+  finish "ASan+UBSan and libFuzzer builds"
+
+  phase "2: ASan+UBSan unit tests and fuzz corpora"
+  step "unit tests and fuzz corpora, ASan+UBSan" bash scripts/sanitize.sh \
+    --num-processes 2 --logbase testlog-unit --no-suite integration \
+    --no-suite emulator --no-suite long --no-suite secrets
+
+  phase "3: valgrind | libFuzzer"
+  start "unit tests and fuzz corpora under valgrind" \
+    bash scripts/valgrind.sh --num-processes 1 \
     elements/s2sopenai fuzz-openai-events-corpus \
     elements/s2sgrok fuzz-grok-events-corpus \
     elements/s2sgemini fuzz-gemini-events-corpus fuzz-base64-corpus \
@@ -48,27 +104,41 @@ else
     aws/nova-aws aws/nova-protocol nova/h2client nova/emu-nova \
     fuzz-eventstream-corpus fuzz-sigv4-verify-corpus fuzz-nova-protocol-corpus
   if command -v clang >/dev/null 2>&1; then
-    step "libFuzzer, ${S2S_FUZZ_SECONDS:-10} s a target" \
+    start "libFuzzer, ${S2S_FUZZ_SECONDS:-10} s a target" \
       bash scripts/fuzz.sh "${S2S_FUZZ_SECONDS:-10}"
   else
     echo "=== libFuzzer: no clang, not run"
   fi
+  finish "unit tests and fuzz corpora under valgrind"
+  if command -v clang >/dev/null 2>&1; then
+    finish "libFuzzer, ${S2S_FUZZ_SECONDS:-10} s a target"
+  fi
+
+  phase "4: ASan+UBSan integration | plain long real-time and secrets"
+  start "integration and emulator tests, ASan+UBSan" bash scripts/sanitize.sh \
+    --num-processes 1 --logbase testlog-integration --suite integration \
+    --suite emulator --no-suite long --no-suite secrets
+  # (the long runs are real-time and mostly idle: two at a time)
+  start "long real-time and secrets tests" meson test -C build --no-rebuild \
+    --print-errorlogs --num-processes 2 --suite long --suite secrets \
+    --logbase testlog-long
+  finish "integration and emulator tests, ASan+UBSan"
+  finish "long real-time and secrets tests"
 fi
 
+echo "=== wall times"
+printf '%s\n' "${times[@]}"
+echo "$(($(date +%s) - t0)) s in all"
 # one closing line a CI log reader understands, over every run above
-python3 - <<'PY' || true
-import json, os
+python3 - <<'PY' || status=1
+import glob, json
 passed = failed = skipped = 0
-for log in ("build/meson-logs/testlog.json",
-            "build/meson-logs/testlog-long.json",
-            "build-asan/meson-logs/testlog.json",
-            "build/meson-logs/testlog-valgrind.json"):
-    if not os.path.exists(log):
-        continue
+for log in sorted(glob.glob("build/meson-logs/testlog*.json") +
+                  glob.glob("build-asan/meson-logs/testlog*.json")):
     for line in open(log):
         try:
             r = json.loads(line)["result"]
-        except ValueError:  # a line cut short by a crash, or blank
+        except (ValueError, KeyError):  # a line cut short by a crash, or blank
             continue
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1

@@ -2,10 +2,15 @@
 # Builds the libFuzzer targets with clang, ASan and UBSan into build-fuzz/
 # and fuzzes each for SECONDS (default 60), starting from its seed corpus.
 #   bash scripts/fuzz.sh [SECONDS]
+#   bash scripts/fuzz.sh --build-only   (builds the targets, runs nothing)
 # S2S_FUZZ_TARGETS="base64:base64 ..." limits the run to those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+build_only=0
+if [ "$seconds" = --build-only ]; then
+  build_only=1
+fi
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzzing=enabled -Dtests=enabled \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
@@ -14,7 +19,10 @@ fi
 targets=${S2S_FUZZ_TARGETS:-"openai-events:openai grok-events:grok
   gemini-events:gemini base64:base64 ws-frames:ws-frames eventstream:eventstream
   sigv4-verify:sigv4-verify nova-protocol:nova-protocol"}
-for t in $targets; do ninja -C build-fuzz "tests/fuzz/fuzz-${t%%:*}"; done
+builds=()
+for t in $targets; do builds+=("tests/fuzz/fuzz-${t%%:*}"); done
+ninja -C build-fuzz "${builds[@]}"
+[ "$build_only" = 0 ] || exit 0
 for t in $targets; do
   corpus=$(mktemp -d)
   cp "tests/fuzz/corpus/${t#*:}"/* "$corpus"/

@@ -3,6 +3,8 @@
 # tests start (gst-launch-1.0, gst-inspect-1.0, node) load the instrumented
 # plugin, so the sanitizer runtimes are preloaded into all of them. Leaks
 # are left to valgrind and the leaks tracer (scripts/valgrind.sh).
+#   bash scripts/sanitize.sh [--build-only] [MESON TEST ARGS…]
+# --build-only configures and builds build-asan/ and runs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f build-asan/build.ninja ]; then
@@ -10,6 +12,9 @@ if [ ! -f build-asan/build.ninja ]; then
     -Db_lundef=false
 fi
 ninja -C build-asan
+if [ "${1:-}" = --build-only ]; then
+  exit 0
+fi
 asan=$(gcc -print-file-name=libasan.so)
 ubsan=$(gcc -print-file-name=libubsan.so)
 LD_PRELOAD="$asan $ubsan" ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

@@ -1634,6 +1634,20 @@ schedule_input_flush_locked (GstS2SBase * self)
       (GDestroyNotify) gst_object_unref);
 }
 
+void
+gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data,
+    gsize size)
+{
+  if (size == 0)
+    return;
+  GST_S2S_BASE_LOCK (self);
+  g_byte_array_prepend (self->priv->in_pending, data, size);
+  /* counted when it went out the first time */
+  self->priv->uncommitted_bytes -= MIN (self->priv->uncommitted_bytes, size);
+  schedule_input_flush_locked (self);
+  GST_S2S_BASE_UNLOCK (self);
+}
+
 static void
 request_response_on_io (GstS2SBase * self)
 {

@@ -344,6 +344,11 @@ void gst_s2s_base_request_rotation (GstS2SBase * self, GstClockTime time_left,
 /* TRUE while a successor connection is being set up */
 gboolean gst_s2s_base_is_renewing (GstS2SBase * self);
 
+/* Puts input that went out on a lost connection, unconfirmed, back in
+ * front of the queued input: the successor sends it first (any thread) */
+void gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data,
+    gsize size);
+
 /* The conversation so far in the neutral history form (JSON array text;
  * g_free it), as the `history` property reads it */
 gchar *gst_s2s_base_dup_conversation (GstS2SBase * self);

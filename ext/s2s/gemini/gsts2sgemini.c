@@ -74,6 +74,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_gemini_debug);
 #define DEFAULT_VERTEX_LOCATION "us-central1"
 /* Audio per realtimeInput message: 100 ms, the top of Gemini's advice */
 #define MAX_AUDIO_CHUNK 3200
+/* Unconfirmed input kept for a successor at most (16 kHz S16 mono) */
+#define MAX_UNCONFIRMED_BYTES (30 * 16000 * 2)
+
 /* Resumption handles stay valid this long after the session ends */
 #define HANDLE_LIFETIME_US (2 * G_TIME_SPAN_HOUR)
 
@@ -118,6 +121,14 @@ struct _GstS2SGemini
   gint64 handle_time;
   gboolean handle_fresh;        /* nothing happened since the handle */
   gboolean replay_on_ready;     /* a successor without a handle */
+  gboolean lost;                /* the connection dropped: resend input */
+
+  /* Audio sent on this connection that no resumption handle covers yet,
+   * and how much of it had gone out when the last server message came:
+   * a handle covers the audio sent before the message preceding it. */
+  GMutex unconfirmed_lock;
+  GByteArray *unconfirmed;
+  guint unconfirmed_mark;       /* I/O thread */
   gboolean response_open;
   guint resp_serial;
   guint user_serial;
@@ -500,11 +511,47 @@ reset_connection_state (GstS2SGemini * self, const GstS2SConfig * c)
   g_string_truncate (self->out_text, 0);
 }
 
+/* After a drop the audio sent on the lost connection that its last handle
+ * does not cover goes first on the successor; after an orderly close (the
+ * close frame follows the audio) or on a new session it is forgotten. */
+static void
+take_unconfirmed (GstS2SGemini * self, gboolean resend)
+{
+  GByteArray *a;
+
+  g_mutex_lock (&self->unconfirmed_lock);
+  a = self->unconfirmed;
+  self->unconfirmed = g_byte_array_new ();
+  self->unconfirmed_mark = 0;
+  g_mutex_unlock (&self->unconfirmed_lock);
+  if (resend && a->len > 0) {
+    GST_INFO_OBJECT (self, "resending %u bytes of input the dropped "
+        "connection's last handle does not cover", a->len);
+    gst_s2s_base_requeue_input (GST_S2S_BASE (self), a->data, a->len);
+  }
+  g_byte_array_unref (a);
+  self->lost = FALSE;
+}
+
+/* Every server message (I/O thread): a resumable handle confirms the audio
+ * sent before the previous server message arrived; the server wrote the
+ * handle before it could read what was sent after. */
+static void
+confirm_input (GstS2SGemini * self, gboolean handle)
+{
+  g_mutex_lock (&self->unconfirmed_lock);
+  if (handle)
+    g_byte_array_remove_range (self->unconfirmed, 0, self->unconfirmed_mark);
+  self->unconfirmed_mark = self->unconfirmed->len;
+  g_mutex_unlock (&self->unconfirmed_lock);
+}
+
 static void
 gst_s2s_gemini_session_open (GstS2SBase * base, const GstS2SConfig * c)
 {
   GstS2SGemini *self = GST_S2S_GEMINI (base);
 
+  take_unconfirmed (self, FALSE);
   reset_connection_state (self, c);
   g_clear_pointer (&self->handle, g_free);
   self->resp_serial = 0;
@@ -519,6 +566,7 @@ gst_s2s_gemini_session_resume (GstS2SBase * base, const GstS2SConfig * c)
 {
   GstS2SGemini *self = GST_S2S_GEMINI (base);
 
+  take_unconfirmed (self, self->lost);
   reset_connection_state (self, c);
   if (self->handle == NULL) {
     /* nothing to resume: a fresh session that gets the conversation so far
@@ -675,6 +723,14 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
     send_activity (self, "activityStart");
     self->activity_open = TRUE;
   }
+  g_mutex_lock (&self->unconfirmed_lock);
+  g_byte_array_append (self->unconfirmed, data, size);
+  if (self->unconfirmed->len > MAX_UNCONFIRMED_BYTES) {
+    guint drop = self->unconfirmed->len - MAX_UNCONFIRMED_BYTES;
+    g_byte_array_remove_range (self->unconfirmed, 0, drop);
+    self->unconfirmed_mark -= MIN (self->unconfirmed_mark, drop);
+  }
+  g_mutex_unlock (&self->unconfirmed_lock);
   for (off = 0; off < size; off += MAX_AUDIO_CHUNK) {
     gsize n = MIN (MAX_AUDIO_CHUNK, size - off);
     gsize len = sizeof (prefix) - 1;
@@ -845,12 +901,14 @@ gst_s2s_gemini_can_resume (GstS2SBase * base, gushort code,
       g_get_monotonic_time () - self->handle_time > HANDLE_LIFETIME_US)
     return FALSE;
   if (gst_s2s_gemini_map_close (base, code, reason, &ec, &retryable))
-    return retryable;
-  /* a close without a reason of Gemini's: only a plain end or a drop */
-  return code == SOUP_WEBSOCKET_CLOSE_NORMAL ||
-      code == SOUP_WEBSOCKET_CLOSE_GOING_AWAY ||
-      code == SOUP_WEBSOCKET_CLOSE_NO_STATUS ||
-      code == SOUP_WEBSOCKET_CLOSE_ABNORMAL;
+    self->lost = retryable;
+  else
+    /* a close without a reason of Gemini's: only a plain end or a drop */
+    self->lost = code == SOUP_WEBSOCKET_CLOSE_NORMAL ||
+        code == SOUP_WEBSOCKET_CLOSE_GOING_AWAY ||
+        code == SOUP_WEBSOCKET_CLOSE_NO_STATUS ||
+        code == SOUP_WEBSOCKET_CLOSE_ABNORMAL;
+  return self->lost;
 }
 
 static gboolean
@@ -1088,13 +1146,24 @@ handle_usage (GstS2SGemini * self, JsonObject * um)
   gst_s2s_base_usage (GST_S2S_BASE (self), &u);
 }
 
+/* a handle to resume from: empty or not resumable while the model
+ * generates or a tool runs */
+static const gchar *
+resumable_handle (JsonObject * ru)
+{
+  const gchar *handle = ru ? gst_s2s_json_string (ru, "newHandle") : NULL;
+
+  if (handle == NULL || *handle == '\0' || !gst_s2s_json_bool (ru, "resumable"))
+    return NULL;
+  return handle;
+}
+
 static void
 handle_resumption_update (GstS2SGemini * self, JsonObject * ru)
 {
-  const gchar *handle = gst_s2s_json_string (ru, "newHandle");
+  const gchar *handle = resumable_handle (ru);
 
-  /* empty or not resumable while the model generates or a tool runs */
-  if (handle == NULL || *handle == '\0' || !gst_s2s_json_bool (ru, "resumable"))
+  if (handle == NULL)
     return;
   g_free (self->handle);
   self->handle = g_strdup (handle);
@@ -1111,6 +1180,8 @@ dispatch (GstS2SGemini * self, JsonObject * msg)
   JsonObject *o;
   gboolean known = FALSE;
 
+  confirm_input (self, resumable_handle (gst_s2s_json_object (msg,
+              "sessionResumptionUpdate")) != NULL);
   if ((o = gst_s2s_json_object (msg, "setupComplete"))) {
     known = TRUE;
     if (self->replay_on_ready)
@@ -1275,6 +1346,8 @@ gst_s2s_gemini_finalize (GObject * object)
   g_string_free (self->in_text, TRUE);
   g_string_free (self->out_text, TRUE);
   g_hash_table_unref (self->call_names);
+  g_byte_array_unref (self->unconfirmed);
+  g_mutex_clear (&self->unconfirmed_lock);
   G_OBJECT_CLASS (gst_s2s_gemini_parent_class)->finalize (object);
 }
 
@@ -1351,4 +1424,6 @@ gst_s2s_gemini_init (GstS2SGemini * self)
   self->out_text = g_string_new (NULL);
   self->call_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
+  g_mutex_init (&self->unconfirmed_lock);
+  self->unconfirmed = g_byte_array_new ();
 }
