@@ -350,8 +350,6 @@ rbuf_consume (WsReadBuf * b, gsize n)
   b->len -= n;
 }
 
-/* The socket is drained: nothing pending gives the storage back; a
- * partial frame keeps at most what it holds plus one step */
 static void
 rbuf_release (WsReadBuf * b)
 {
@@ -359,6 +357,8 @@ rbuf_release (WsReadBuf * b)
   b->len = b->cap = 0;
 }
 
+/* The socket is drained: nothing pending gives the storage back; a
+ * partial frame keeps at most what it holds plus one step */
 static void
 rbuf_trim (WsReadBuf * b)
 {
@@ -1136,7 +1136,8 @@ on_connected (GObject * source, GAsyncResult * res, gpointer user_data)
   guard_unref (guard);
   clear_tls (ws);
   /* what only the connect needed: the socket client (its resolver and
-   * proxy settings) and the extra anchors; the connection is verified */
+   * proxy settings) and the extra anchors (TLS was verified during the
+   * connect) */
   g_signal_handlers_disconnect_by_data (ws->client, ws);
   g_clear_object (&ws->client);
   g_clear_object (&ws->extra_ca);
