@@ -1333,10 +1333,12 @@ io_pool_size (void)
       if (mode && *mode && g_strcmp0 (mode, "pool"))
         GST_WARNING ("GST_S2S_IO=%s unknown (pool, shared, element): pool",
             mode);
-      if (threads && *threads && (!g_ascii_string_to_unsigned (threads, 10, 1,
-                  IO_POOL_MAX, &k, NULL)))
+      if (threads && *threads && !g_ascii_string_to_unsigned (threads, 10, 1,
+              IO_POOL_MAX, &k, NULL)) {
+        k = MIN (g_get_num_processors (), 4);
         GST_WARNING ("GST_S2S_IO_THREADS=%s not in 1..%d: %" G_GUINT64_FORMAT,
-            threads, IO_POOL_MAX, k = MIN (g_get_num_processors (), 4));
+            threads, IO_POOL_MAX, k);
+      }
     }
     g_once_init_leave (&size, k + 1);
   }

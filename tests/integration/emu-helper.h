@@ -152,7 +152,8 @@ const GstStructure *it_msgs_get (GPtrArray * msgs, gint index);
 GstMessage *it_msgs_find_type (GPtrArray * msgs, GstMessageType type,
     gint * index);
 
-/* Threads of this process whose name is @comm */
+/* Threads of this process whose name starts with @comm (s2s-io counts
+ * s2s-io-N too) */
 guint it_count_threads (const gchar * comm);
 
 /* Parses @json, returns a new node (fails the test on bad JSON) */

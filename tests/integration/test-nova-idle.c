@@ -299,6 +299,24 @@ until_done (GstElement * pipeline, GstMessage * msg, gpointer data)
       !g_strcmp0 (gst_structure_get_string (s, "event"), "done"));
 }
 
+/* The user types; the reply ends without an ERROR */
+static void
+send_text_until_done (GstElement * p, GstElement * s2s, GPtrArray * msgs)
+{
+  gboolean ok = FALSE;
+  GstMessage *m;
+
+  g_signal_emit_by_name (s2s, "send-text", "hello there", TRUE, &ok);
+  fail_unless (ok, "no session");
+  m = it_run (p, RUN_TIMEOUT_MS, msgs, until_done, NULL);
+  fail_unless (m == NULL || GST_MESSAGE_TYPE (m) != GST_MESSAGE_ERROR,
+      "an ERROR");
+  if (m)
+    gst_message_unref (m);
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
+          "done"), 1);
+}
+
 /* Text only (Nova 2 cross-modal): no input audio at all, the user types
  * after a wait longer than the stall limit; silence keeps the audio block
  * fed and the typed turn is answered */
@@ -308,7 +326,6 @@ GST_START_TEST (test_text_only)
   GstElement *p = make_pipeline (APPSRC, emu);
   GstElement *s2s = gst_bin_get_by_name (GST_BIN (p), "s2s");
   GPtrArray *msgs = it_msgs_new ();
-  GstMessage *m;
   GArray *evs;
   gint64 bytes = 0, t0, t1;
   guint i;
@@ -316,18 +333,7 @@ GST_START_TEST (test_text_only)
 
   run_until_ready (p, msgs);
   g_usleep (2500 * 1000);
-  {
-    gboolean ok = FALSE;
-    g_signal_emit_by_name (s2s, "send-text", "hello there", TRUE, &ok);
-    fail_unless (ok, "no session");
-  }
-  m = it_run (p, RUN_TIMEOUT_MS, msgs, until_done, NULL);
-  fail_unless (m == NULL || GST_MESSAGE_TYPE (m) != GST_MESSAGE_ERROR,
-      "an ERROR");
-  if (m)
-    gst_message_unref (m);
-  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
-          "done"), 1);
+  send_text_until_done (p, s2s, msgs);
   fail_unless (it_msgs_find_type (msgs, GST_MESSAGE_WARNING, NULL) == NULL);
   it_pipeline_stop (p);
 
@@ -458,10 +464,8 @@ GST_START_TEST (test_stop_leaves_others_running)
   GstElement *pb = make_pipeline (APPSRC, emu_b), *pa;
   GstElement *s2s = gst_bin_get_by_name (GST_BIN (pb), "s2s");
   GPtrArray *msgs = it_msgs_new ();
-  GstMessage *m;
   GArray *evs;
   gint64 ms, gap = 0;
-  gboolean ok = FALSE;
   guint i;
 
   run_until_ready (pb, msgs);
@@ -475,18 +479,9 @@ GST_START_TEST (test_stop_leaves_others_running)
   gst_object_unref (pa);
   GST_INFO ("the other element's stop took %" G_GINT64_FORMAT " ms", ms);
   /* it waited for its flush, bounded */
-  fail_unless (ms >= 900 && ms < 8000, "stop took %" G_GINT64_FORMAT " ms",
-      ms);
+  fail_unless (ms >= 900 && ms < 8000, "stop took %" G_GINT64_FORMAT " ms", ms);
 
-  g_signal_emit_by_name (s2s, "send-text", "hello there", TRUE, &ok);
-  fail_unless (ok, "no session");
-  m = it_run (pb, RUN_TIMEOUT_MS, msgs, until_done, NULL);
-  fail_unless (m == NULL || GST_MESSAGE_TYPE (m) != GST_MESSAGE_ERROR,
-      "an ERROR");
-  if (m)
-    gst_message_unref (m);
-  fail_unless_equals_int (it_msgs_count (msgs, "s2s-response", "event",
-          "done"), 1);
+  send_text_until_done (pb, s2s, msgs);
   it_pipeline_stop (pb);
   fail_unless_equals_int (it_count_threads ("s2s-io"), 0);
 

@@ -184,15 +184,4 @@ s2s_io_suite (void)
   return s;
 }
 
-int
-main (int argc, char **argv)
-{
-  /* loopback only, as in s2sopenai.c */
-  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
-  g_unsetenv ("http_proxy");
-  g_unsetenv ("https_proxy");
-  g_unsetenv ("all_proxy");
-
-  gst_check_init (&argc, &argv);
-  return gst_check_run_suite (s2s_io_suite (), "s2s-io", __FILE__);
-}
+GST_CHECK_MAIN (s2s_io);
