@@ -712,7 +712,11 @@ conv_build (Conv * c, gboolean floor, const gchar * url, const gchar * ca,
         "max-buffers", (guint64) 50, NULL);
   }
   gst_caps_unref (caps);
-  g_object_set (sink, "sync", TRUE, "signal-handoffs", !floor, NULL);
+  /* --floor --source thread: the sink runs on the feeder thread, whose
+   * every clock wait would hold all conversations (a run at N=100 hung in
+   * one): no sync there; its buffers arrive late anyway */
+  g_object_set (sink, "sync", !(floor && thread_source), "signal-handoffs",
+      !floor, NULL);
   gst_bin_add_many (GST_BIN (c->pipeline), c->src, sink, NULL);
 
   if (floor) {
