@@ -118,7 +118,8 @@ else
   start "integration and emulator tests, ASan+UBSan" bash scripts/sanitize.sh \
     --num-processes 1 --logbase testlog-integration --suite integration \
     --suite emulator --no-suite long --no-suite secrets
-  # (the long runs are real-time and mostly idle: two at a time)
+  # (real time and mostly idle; one at a time, as every integration test
+  # is is_parallel: false, so --num-processes 2 changes nothing today)
   start "long real-time and secrets tests" meson test -C build --no-rebuild \
     --print-errorlogs --num-processes 2 --suite long --suite secrets \
     --logbase testlog-long

@@ -1637,8 +1637,7 @@ schedule_input_flush_locked (GstS2SBase * self)
 }
 
 void
-gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data,
-    gsize size)
+gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data, gsize size)
 {
   if (size == 0)
     return;
@@ -1648,6 +1647,17 @@ gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data,
   self->priv->uncommitted_bytes -= MIN (self->priv->uncommitted_bytes, size);
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
+}
+
+gboolean
+gst_s2s_base_input_queued (GstS2SBase * self)
+{
+  gboolean queued;
+
+  GST_S2S_BASE_LOCK (self);
+  queued = self->priv->in_pending->len > 0 || self->priv->in_flush_scheduled;
+  GST_S2S_BASE_UNLOCK (self);
+  return queued;
 }
 
 static void

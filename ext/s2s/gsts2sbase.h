@@ -349,6 +349,10 @@ gboolean gst_s2s_base_is_renewing (GstS2SBase * self);
 void gst_s2s_base_requeue_input (GstS2SBase * self, const guint8 * data,
     gsize size);
 
+/* TRUE while input waits in the base's queue for the I/O thread (any
+ * thread): a provider's keep-alive sends no silence ahead of it */
+gboolean gst_s2s_base_input_queued (GstS2SBase * self);
+
 /* The conversation so far in the neutral history form (JSON array text;
  * g_free it), as the `history` property reads it */
 gchar *gst_s2s_base_dup_conversation (GstS2SBase * self);

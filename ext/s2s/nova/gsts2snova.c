@@ -515,7 +515,9 @@ gst_s2s_nova_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
  * (the replay holds what the user said since the last answer, and the
  * successor's own keep-alive covers the time after). Only between whole
  * input buffers (both run on this thread), and not while the socket has a
- * backlog: silence behind queued audio would only lengthen the queue. */
+ * backlog: silence behind queued audio would only lengthen the queue. Nor
+ * while the base holds input: a late I/O thread finds the keep-alive tick
+ * and the input's flush ready together. */
 static gboolean
 keepalive_cb (gpointer data)
 {
@@ -526,6 +528,11 @@ keepalive_cb (gpointer data)
 
   if (!gst_s2s_h2_client_is_open (self->h2) || self->proto == NULL ||
       gst_s2s_h2_client_get_queued (self->h2) > 4 * KEEPALIVE_CHUNK_BYTES)
+    return G_SOURCE_CONTINUE;
+  /* input that came while this thread was late waits for its flush, which
+   * may be ready in the same main loop iteration: silence now would land
+   * inside the user's audio */
+  if (gst_s2s_base_input_queued (GST_S2S_BASE (self)))
     return G_SOURCE_CONTINUE;
   if (!self->keepalive_active) {
     gint64 covered = MIN (self->audio_until, self->last_input +
