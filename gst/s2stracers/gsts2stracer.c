@@ -9,8 +9,9 @@
  * speech-to-speech elements
  *
  * The `s2s` tracer measures every speech-to-speech element of the process
- * (any subclass of GstS2SBase, never found by element name) at its pads and
- * through its bus messages: end of the user's speech,
+ * (any subclass of GstS2SBase, never found by element name) through its
+ * bus messages, including the records of its input and output it posts
+ * while traced (`s2s-transport`): end of the user's speech,
  * time to the model's first audio (received, pushed, rendered by the sink
  * downstream), the latency the element itself adds on the way in and out,
  * interruptions, transcripts, tool-call round trips, tokens, reconnects,
@@ -34,9 +35,10 @@
  * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
  * for the whole process. Each s2s element hands itself to the tracer when
  * its session starts (the "attach" action signal) and again when it stops
- * ("detach"); the tracer then measures through pad probes on that element's
- * pads and on the sinks downstream of it, and through the "sync-message"
- * signal of the pipeline's bus. Every other element costs nothing.
+ * ("detach"); the tracer then reads that element's messages through the
+ * "sync-message" signal of the pipeline's bus, and probes the sinks
+ * downstream only while a first audio is on its way to them. Nothing is
+ * put on the element's pads; every other element costs nothing.
  */
 
 #ifdef HAVE_CONFIG_H
