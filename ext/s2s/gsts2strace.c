@@ -388,8 +388,8 @@ gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
   return TRUE;
 }
 
-/* @v (@n values) goes into field @field of @st; a new array of @size
- * replaces it */
+/* @v (@n values) goes into field @field of @st: copied when small, else
+ * taken and replaced by a new array of @size */
 static void
 set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
     guint size)
@@ -398,8 +398,13 @@ set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
 
   if (n == 0)
     return;
-  b = g_bytes_new_take (*v, n * sizeof (guint64));
-  *v = g_new (guint64, size);
+  if (n * sizeof (guint64) <= 1024) {
+    /* a small copy comes from malloc's thread cache */
+    b = g_bytes_new (*v, n * sizeof (guint64));
+  } else {
+    b = g_bytes_new_take (*v, n * sizeof (guint64));
+    *v = g_new (guint64, size);
+  }
   gst_structure_set (st, field, G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
 }
