@@ -319,49 +319,47 @@ gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking)
 /* ------------------------------------------------------------------------ */
 /* Records */
 
+/* Appends one record of @fields values to @array (@len records): TRUE
+ * when it is full then (post it). A full array was posted by whoever
+ * filled it: never more than full (the record is dropped) */
+static inline gboolean
+record (guint64 * array, guint * len, guint fields, guint64 a, guint64 b,
+    guint64 c, guint64 d)
+{
+  guint64 *r;
+
+  if (G_UNLIKELY (*len == GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &array[(*len)++ * fields];
+  r[0] = a;
+  r[1] = b;
+  if (fields > 2)
+    r[2] = c;
+  if (fields > 3)
+    r[3] = d;
+  return *len == GST_S2S_TRACE_BATCH;
+}
+
 gboolean
 gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
     GstClockTime handoff)
 {
-  guint64 *r;
-
-  if (G_UNLIKELY (t->in_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->in[t->in_len++ * IN_FIELDS];
-  r[0] = end;
-  r[1] = entry;
-  r[2] = handoff;
-  return t->in_len == GST_S2S_TRACE_BATCH;
+  return record (t->in, &t->in_len, IN_FIELDS, end, entry, handoff, 0);
 }
 
 gboolean
 gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
 {
-  guint64 *r;
-
-  /* a full array was posted by whoever filled it: never more than full */
-  if (G_UNLIKELY (t->handoff_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->handoffs[t->handoff_len++ * HANDOFF_FIELDS];
-  r[0] = offset;
-  r[1] = rt;
-  return t->handoff_len == GST_S2S_TRACE_BATCH;
+  return record (t->handoffs, &t->handoff_len, HANDOFF_FIELDS, offset, rt, 0,
+      0);
 }
 
 gboolean
 gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts, GstClockTime duration,
     GstClockTime arrival, GstClockTime rt)
 {
-  guint64 *r;
-
-  if (G_UNLIKELY (t->push_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->pushes[t->push_len++ * PUSH_FIELDS];
-  r[0] = pts;
-  r[1] = duration;
-  r[2] = arrival;
-  r[3] = rt;
-  return t->push_len == GST_S2S_TRACE_BATCH;
+  return record (t->pushes, &t->push_len, PUSH_FIELDS, pts, duration, arrival,
+      rt);
 }
 
 gboolean

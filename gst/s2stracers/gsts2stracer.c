@@ -1076,19 +1076,22 @@ static GQuark q_pushes, q_voice_end, q_first_audio_pts;
 static void
 init_quarks (void)
 {
-  q_transport = g_quark_from_static_string ("s2s-transport");
-  q_speech = g_quark_from_static_string ("s2s-speech");
-  q_response = g_quark_from_static_string ("s2s-response");
-  q_transcript = g_quark_from_static_string ("s2s-transcript");
-  q_fallback = g_quark_from_static_string ("s2s-fallback");
-  q_running_time = g_quark_from_static_string ("running-time");
-  q_event = g_quark_from_static_string ("event");
-  q_final = g_quark_from_static_string ("final");
-  q_inputs = g_quark_from_static_string ("inputs");
-  q_handoffs = g_quark_from_static_string ("handoffs");
-  q_pushes = g_quark_from_static_string ("pushes");
-  q_voice_end = g_quark_from_static_string ("voice-end");
-  q_first_audio_pts = g_quark_from_static_string ("first-audio-pts");
+  struct
+  {
+    GQuark *q;
+    const gchar *name;
+  } const all[] = {
+    {&q_transport, "s2s-transport"}, {&q_speech, "s2s-speech"},
+    {&q_response, "s2s-response"}, {&q_transcript, "s2s-transcript"},
+    {&q_fallback, "s2s-fallback"}, {&q_running_time, "running-time"},
+    {&q_event, "event"}, {&q_final, "final"}, {&q_inputs, "inputs"},
+    {&q_handoffs, "handoffs"}, {&q_pushes, "pushes"},
+    {&q_voice_end, "voice-end"}, {&q_first_audio_pts, "first-audio-pts"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (all); i++)
+    *all[i].q = g_quark_from_static_string (all[i].name);
 }
 
 static gboolean
