@@ -15,6 +15,7 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -40,6 +41,10 @@ typedef struct
 struct _GstS2STrace
 {
   gdouble voice_mean_square;
+  /* the streaming thread's clock (reffed) and whether it reads as the
+   * raw monotonic time (gst_s2s_trace_now_streaming) */
+  GstClock *stream_clock;
+  gboolean stream_clock_raw;
   /* streaming thread reads, I/O thread writes: a stale value only moves
    * the voiced check's window by one buffer */
   gint speaking;
@@ -99,6 +104,7 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->handoffs);
   g_free (t->pushes);
   g_free (t->pending);
+  gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_free (t);
 }
@@ -118,6 +124,57 @@ gst_s2s_trace_now (GstElement * element)
   if (clock)
     now = gst_clock_get_time (clock);
   GST_OBJECT_UNLOCK (element);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
+    return GST_CLOCK_TIME_NONE;
+  return now - base;
+}
+
+/* Whether @clock's time is the raw CLOCK_MONOTONIC: a system clock of
+ * that type, not calibrated (gst_clock_get_time() is then the identity of
+ * its internal time) */
+static gboolean
+clock_is_raw_monotonic (GstClock * clock)
+{
+  GstClockType type = GST_CLOCK_TYPE_REALTIME;
+  GstClockTime internal, external, num, denom;
+
+  if (clock == NULL || !GST_IS_SYSTEM_CLOCK (clock) ||
+      !g_object_class_find_property (G_OBJECT_GET_CLASS (clock), "clock-type"))
+    return FALSE;
+  g_object_get (clock, "clock-type", &type, NULL);
+  gst_clock_get_calibration (clock, &internal, &external, &num, &denom);
+  return type == GST_CLOCK_TYPE_MONOTONIC && internal == external &&
+      num == denom;
+}
+
+GstClockTime
+gst_s2s_trace_now_streaming (GstS2STrace * t, GstElement * element)
+{
+  GstClock *clock;
+  GstClockTime base, now;
+
+  if (GST_STATE (element) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  /* only compared: the one used is the reffed one */
+  clock = g_atomic_pointer_get (&GST_ELEMENT_CLOCK (element));
+  if (G_UNLIKELY (clock != t->stream_clock)) {
+    GST_OBJECT_LOCK (element);
+    gst_object_replace ((GstObject **) & t->stream_clock,
+        (GstObject *) GST_ELEMENT_CLOCK (element));
+    GST_OBJECT_UNLOCK (element);
+    t->stream_clock_raw = clock_is_raw_monotonic (t->stream_clock);
+  }
+  if (t->stream_clock == NULL)
+    return GST_CLOCK_TIME_NONE;
+  base = element->base_time;
+  if (G_LIKELY (t->stream_clock_raw)) {
+    struct timespec ts;
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    now = GST_TIMESPEC_TO_TIME (ts);
+  } else {
+    now = gst_clock_get_time (t->stream_clock);
+  }
   if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
     return GST_CLOCK_TIME_NONE;
   return now - base;
