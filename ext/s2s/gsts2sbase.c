@@ -3489,7 +3489,7 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
   GST_S2S_BASE_LOCK (self);
   if (priv->traced)
     post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
-        gst_s2s_trace_now (GST_ELEMENT (self)));
+        gst_s2s_trace_now_streaming (priv->trace, GST_ELEMENT (self)));
   GST_S2S_BASE_UNLOCK (self);
   g_mutex_unlock (&priv->direct_lock);
   if (post)
@@ -3508,7 +3508,8 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gboolean post = FALSE;
 
   if (priv->traced)
-    priv->trace_entry = gst_s2s_trace_now (GST_ELEMENT (self));
+    priv->trace_entry = gst_s2s_trace_now_streaming (priv->trace,
+        GST_ELEMENT (self));
   if (priv->fatal) {
     gst_buffer_unref (buf);
     return GST_FLOW_ERROR;

@@ -15,6 +15,7 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -40,6 +41,10 @@ typedef struct
 struct _GstS2STrace
 {
   gdouble voice_mean_square;
+  /* the streaming thread's clock (reffed) and whether it reads as the
+   * raw monotonic time (gst_s2s_trace_now_streaming) */
+  GstClock *stream_clock;
+  gboolean stream_clock_raw;
   /* streaming thread reads, I/O thread writes: a stale value only moves
    * the voiced check's window by one buffer */
   gint speaking;
@@ -99,6 +104,7 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->handoffs);
   g_free (t->pushes);
   g_free (t->pending);
+  gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_free (t);
 }
@@ -118,6 +124,57 @@ gst_s2s_trace_now (GstElement * element)
   if (clock)
     now = gst_clock_get_time (clock);
   GST_OBJECT_UNLOCK (element);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
+    return GST_CLOCK_TIME_NONE;
+  return now - base;
+}
+
+/* Whether @clock's time is the raw CLOCK_MONOTONIC: a system clock of
+ * that type, not calibrated (gst_clock_get_time() is then the identity of
+ * its internal time) */
+static gboolean
+clock_is_raw_monotonic (GstClock * clock)
+{
+  GstClockType type = GST_CLOCK_TYPE_REALTIME;
+  GstClockTime internal, external, num, denom;
+
+  if (clock == NULL || !GST_IS_SYSTEM_CLOCK (clock) ||
+      !g_object_class_find_property (G_OBJECT_GET_CLASS (clock), "clock-type"))
+    return FALSE;
+  g_object_get (clock, "clock-type", &type, NULL);
+  gst_clock_get_calibration (clock, &internal, &external, &num, &denom);
+  return type == GST_CLOCK_TYPE_MONOTONIC && internal == external &&
+      num == denom;
+}
+
+GstClockTime
+gst_s2s_trace_now_streaming (GstS2STrace * t, GstElement * element)
+{
+  GstClock *clock;
+  GstClockTime base, now;
+
+  if (GST_STATE (element) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  /* only compared: the one used is the reffed one */
+  clock = g_atomic_pointer_get (&GST_ELEMENT_CLOCK (element));
+  if (G_UNLIKELY (clock != t->stream_clock)) {
+    GST_OBJECT_LOCK (element);
+    gst_object_replace ((GstObject **) & t->stream_clock,
+        (GstObject *) GST_ELEMENT_CLOCK (element));
+    GST_OBJECT_UNLOCK (element);
+    t->stream_clock_raw = clock_is_raw_monotonic (t->stream_clock);
+  }
+  if (t->stream_clock == NULL)
+    return GST_CLOCK_TIME_NONE;
+  base = element->base_time;
+  if (G_LIKELY (t->stream_clock_raw)) {
+    struct timespec ts;
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    now = GST_TIMESPEC_TO_TIME (ts);
+  } else {
+    now = gst_clock_get_time (t->stream_clock);
+  }
   if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
     return GST_CLOCK_TIME_NONE;
   return now - base;
@@ -319,49 +376,47 @@ gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking)
 /* ------------------------------------------------------------------------ */
 /* Records */
 
+/* Appends one record of @fields values to @array (@len records): TRUE
+ * when it is full then (post it). A full array was posted by whoever
+ * filled it: never more than full (the record is dropped) */
+static inline gboolean
+record (guint64 * array, guint * len, guint fields, guint64 a, guint64 b,
+    guint64 c, guint64 d)
+{
+  guint64 *r;
+
+  if (G_UNLIKELY (*len == GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &array[(*len)++ * fields];
+  r[0] = a;
+  r[1] = b;
+  if (fields > 2)
+    r[2] = c;
+  if (fields > 3)
+    r[3] = d;
+  return *len == GST_S2S_TRACE_BATCH;
+}
+
 gboolean
 gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
     GstClockTime handoff)
 {
-  guint64 *r;
-
-  if (G_UNLIKELY (t->in_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->in[t->in_len++ * IN_FIELDS];
-  r[0] = end;
-  r[1] = entry;
-  r[2] = handoff;
-  return t->in_len == GST_S2S_TRACE_BATCH;
+  return record (t->in, &t->in_len, IN_FIELDS, end, entry, handoff, 0);
 }
 
 gboolean
 gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
 {
-  guint64 *r;
-
-  /* a full array was posted by whoever filled it: never more than full */
-  if (G_UNLIKELY (t->handoff_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->handoffs[t->handoff_len++ * HANDOFF_FIELDS];
-  r[0] = offset;
-  r[1] = rt;
-  return t->handoff_len == GST_S2S_TRACE_BATCH;
+  return record (t->handoffs, &t->handoff_len, HANDOFF_FIELDS, offset, rt, 0,
+      0);
 }
 
 gboolean
 gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts, GstClockTime duration,
     GstClockTime arrival, GstClockTime rt)
 {
-  guint64 *r;
-
-  if (G_UNLIKELY (t->push_len == GST_S2S_TRACE_BATCH))
-    return TRUE;
-  r = &t->pushes[t->push_len++ * PUSH_FIELDS];
-  r[0] = pts;
-  r[1] = duration;
-  r[2] = arrival;
-  r[3] = rt;
-  return t->push_len == GST_S2S_TRACE_BATCH;
+  return record (t->pushes, &t->push_len, PUSH_FIELDS, pts, duration, arrival,
+      rt);
 }
 
 gboolean
@@ -388,8 +443,8 @@ gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
   return TRUE;
 }
 
-/* @v (@n values) goes into field @field of @st; a new array of @size
- * replaces it */
+/* @v (@n values) goes into field @field of @st: copied when small, else
+ * taken and replaced by a new array of @size */
 static void
 set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
     guint size)
@@ -398,8 +453,13 @@ set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
 
   if (n == 0)
     return;
-  b = g_bytes_new_take (*v, n * sizeof (guint64));
-  *v = g_new (guint64, size);
+  if (n * sizeof (guint64) <= 1024) {
+    /* a small copy comes from malloc's thread cache */
+    b = g_bytes_new (*v, n * sizeof (guint64));
+  } else {
+    b = g_bytes_new_take (*v, n * sizeof (guint64));
+    *v = g_new (guint64, size);
+  }
   gst_structure_set (st, field, G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
 }

@@ -27,6 +27,11 @@ void gst_s2s_trace_free (GstS2STrace * t);
 
 /* The running time of @element now (one clock read), NONE unless PLAYING */
 GstClockTime gst_s2s_trace_now (GstElement * element);
+/* The same for the element's streaming thread only, cheaper: the clock
+ * kept between calls, read as the raw monotonic time when it is the
+ * uncalibrated monotonic system clock (the usual pipeline clock) */
+GstClockTime gst_s2s_trace_now_streaming (GstS2STrace * t,
+    GstElement * element);
 
 /* Streaming thread, no lock: the voiced check of @size bytes of @fmt at
  * @data, ending at running time @end (mean square above the tracer's

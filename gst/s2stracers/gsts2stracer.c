@@ -9,8 +9,9 @@
  * speech-to-speech elements
  *
  * The `s2s` tracer measures every speech-to-speech element of the process
- * (any subclass of GstS2SBase, never found by element name) at its pads and
- * through its bus messages: end of the user's speech,
+ * (any subclass of GstS2SBase, never found by element name) through its
+ * bus messages, including the records of its input and output it posts
+ * while traced (`s2s-transport`): end of the user's speech,
  * time to the model's first audio (received, pushed, rendered by the sink
  * downstream), the latency the element itself adds on the way in and out,
  * interruptions, transcripts, tool-call round trips, tokens, reconnects,
@@ -34,9 +35,10 @@
  * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
  * for the whole process. Each s2s element hands itself to the tracer when
  * its session starts (the "attach" action signal) and again when it stops
- * ("detach"); the tracer then measures through pad probes on that element's
- * pads and on the sinks downstream of it, and through the "sync-message"
- * signal of the pipeline's bus. Every other element costs nothing.
+ * ("detach"); the tracer then reads that element's messages through the
+ * "sync-message" signal of the pipeline's bus, and probes the sinks
+ * downstream only while a first audio is on its way to them. Nothing is
+ * put on the element's pads; every other element costs nothing.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -1074,19 +1076,22 @@ static GQuark q_pushes, q_voice_end, q_first_audio_pts;
 static void
 init_quarks (void)
 {
-  q_transport = g_quark_from_static_string ("s2s-transport");
-  q_speech = g_quark_from_static_string ("s2s-speech");
-  q_response = g_quark_from_static_string ("s2s-response");
-  q_transcript = g_quark_from_static_string ("s2s-transcript");
-  q_fallback = g_quark_from_static_string ("s2s-fallback");
-  q_running_time = g_quark_from_static_string ("running-time");
-  q_event = g_quark_from_static_string ("event");
-  q_final = g_quark_from_static_string ("final");
-  q_inputs = g_quark_from_static_string ("inputs");
-  q_handoffs = g_quark_from_static_string ("handoffs");
-  q_pushes = g_quark_from_static_string ("pushes");
-  q_voice_end = g_quark_from_static_string ("voice-end");
-  q_first_audio_pts = g_quark_from_static_string ("first-audio-pts");
+  struct
+  {
+    GQuark *q;
+    const gchar *name;
+  } const all[] = {
+    {&q_transport, "s2s-transport"}, {&q_speech, "s2s-speech"},
+    {&q_response, "s2s-response"}, {&q_transcript, "s2s-transcript"},
+    {&q_fallback, "s2s-fallback"}, {&q_running_time, "running-time"},
+    {&q_event, "event"}, {&q_final, "final"}, {&q_inputs, "inputs"},
+    {&q_handoffs, "handoffs"}, {&q_pushes, "pushes"},
+    {&q_voice_end, "voice-end"}, {&q_first_audio_pts, "first-audio-pts"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (all); i++)
+    *all[i].q = g_quark_from_static_string (all[i].name);
 }
 
 static gboolean
