@@ -2338,9 +2338,12 @@ barge_in_on_io (GstS2SBase * self, gboolean server_cancels)
     /* Only an item with audio the user has not heard is cut: when the
      * last item was heard to the end (the barge-in hit a new response
      * that has no audio yet), truncating it would be a needless request
-     * and would mark a fully heard reply "interrupted" in the history. */
+     * and would mark a fully heard reply "interrupted" in the history.
+     * An item of the response still being generated is unheard past
+     * what arrived, even when all that arrived was heard (an underrun). */
     if (priv->audio_item_id && priv->item_received_bytes > 0 &&
-        played < received) {
+        (played < received || (priv->response_active &&
+                priv->response_first_audio))) {
       truncate = TRUE;
       audio_item = g_strdup (priv->audio_item_id);
       it = conv_find (self, priv->audio_item_id);

@@ -115,10 +115,11 @@ GST_START_TEST (test_barge_in)
   i_int = it_msgs_find (msgs, 0, "s2s-response", "event", "interrupted");
   fail_unless (i_int >= 0, "no s2s-response interrupted within 30 s");
 
-  /* the element tells the server right away; let the sink finish the buffer
+  /* the element tells the server right away (a generous bound: the wait
+   * ends as soon as the emulator logs it); let the sink finish the buffer
    * it holds, then stop */
   fail_unless (it_emu_wait_log (emu, "client", "conversation.item.truncate",
-          2000), "no conversation.item.truncate");
+          10000), "no conversation.item.truncate");
   g_usleep (200 * 1000);
   fail_unless (gst_element_set_state (p, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
@@ -185,10 +186,13 @@ GST_START_TEST (test_barge_in)
 
   /* the message and the wire agree */
   fail_unless_equals_uint64 (audio_end_ms, played / GST_MSECOND);
-  /* never more than received; some of it was heard */
-  fail_unless (played <= received);
-  fail_unless (played > 0 && played < received, "played %" GST_TIME_FORMAT,
-      GST_TIME_ARGS (played));
+  /* never more than received; some of it was heard. All that was received
+   * is heard when the reply under-ran (the emulator's real-time deltas fell
+   * behind the sink on a loaded machine): the reply was still being
+   * generated, so it is cut all the same, at the end of what arrived. */
+  fail_unless (played > 0 && played <= received, "played %" GST_TIME_FORMAT
+      " of %" GST_TIME_FORMAT, GST_TIME_ARGS (played),
+      GST_TIME_ARGS (received));
   /* what was heard, within one buffer */
   fail_unless (ABS (diff_ms) <= OUT_BUFFER_MS + SLACK_MS,
       "truncate says %" G_GUINT64_FORMAT " ms, the sink rendered %"

@@ -600,6 +600,20 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* 6. Barge-in */
 
+/* Waits for the element's truncate of @item_id and checks its end */
+static void
+expect_truncate (Fx * fx, const gchar * item_id, gint64 audio_end_ms,
+    const gchar * when)
+{
+  JsonObject *ev = s2s_mock_server_wait_for_event (fx->mock,
+      "conversation.item.truncate", WAIT_MS);
+
+  fail_unless (ev != NULL, "no conversation.item.truncate %s", when);
+  fail_unless_equals_string (jstr (ev, "item_id"), item_id);
+  fail_unless_equals_int64 (jint (ev, "audio_end_ms", -1), audio_end_ms);
+  json_object_unref (ev);
+}
+
 GST_START_TEST (test_barge_in)
 {
   Fx *fx = fx_new (NULL);
@@ -884,6 +898,50 @@ GST_START_TEST (test_barge_in_no_stale_truncate)
       json);
   json_array_unref (hist);
   g_free (json);
+
+  fx_free (fx);
+}
+
+GST_END_TEST;
+
+/* The reply under-ran (the server's deltas came later than real time) and
+ * the user heard all that had arrived when they spoke: the model was still
+ * generating, so the item is still cut to what was heard, at its end. */
+GST_START_TEST (test_barge_in_underrun_truncates)
+{
+  Fx *fx = fx_new (NULL);
+  GstMessage *msg;
+  const GstStructure *s;
+  GPtrArray *bufs;
+  GstClockTime played = 0, received = 0;
+
+  fx_start (fx, S16_CAPS);
+  fx_wait_ready (fx);
+
+  gst_harness_set_time (fx->h, MS (1000));
+  s2s_mock_server_send_response_created (fx->mock, "resp_u1");
+  s2s_mock_server_send_message_item_added (fx->mock, "resp_u1", "item_u1");
+  s2s_mock_server_send_audio_deltas (fx->mock, "resp_u1", "item_u1", 2, 100, 0);
+  fx_wait_response (fx, "first-audio", "resp_u1");
+  /* all 200 ms pushed and long heard; no response.done yet */
+  gst_harness_set_time (fx->h, MS (1500));
+  bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
+  fail_unless_equals_int (bufs->len, 10);
+  g_ptr_array_unref (bufs);
+
+  s2s_mock_server_send (fx->mock, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"item_id\":\"item_u2\"}");
+  msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
+      "interrupted", WAIT_MS);
+  fail_unless (msg != NULL, "no s2s-response event=interrupted");
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_get_uint64 (s, "played-duration", &played));
+  fail_unless (gst_structure_get_uint64 (s, "audio-duration", &received));
+  fail_unless_equals_uint64 (received, MS (200));
+  fail_unless_equals_uint64 (played, MS (200));
+  gst_message_unref (msg);
+
+  expect_truncate (fx, "item_u1", 200, "after an underrun");
 
   fx_free (fx);
 }
@@ -1299,14 +1357,9 @@ GST_START_TEST (test_interrupt_signal)
   fail_unless (ev != NULL, "no response.cancel on interrupt");
   fail_unless_equals_string (jstr (ev, "response_id"), "resp_i1");
   json_object_unref (ev);
-  ev = s2s_mock_server_wait_for_event (fx->mock,
-      "conversation.item.truncate", WAIT_MS);
-  fail_unless (ev != NULL, "no truncate on interrupt");
-  fail_unless_equals_string (jstr (ev, "item_id"), "item_i1");
   /* at 1100 ms on the clock, 100 ms of the reply has played (120 ms were
    * pushed, the last buffer only now due) */
-  fail_unless_equals_int64 (jint (ev, "audio_end_ms", -1), 100);
-  json_object_unref (ev);
+  expect_truncate (fx, "item_i1", 100, "on interrupt");
   msg = fx_wait_msg (fx, NULL, GST_MESSAGE_ELEMENT, "s2s-response", "event",
       "interrupted", WAIT_MS);
   fail_unless (msg != NULL);
@@ -2198,6 +2251,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_flush_mid_reply);
   tcase_add_test (tc, test_barge_in_no_audio_no_truncate);
   tcase_add_test (tc, test_barge_in_no_stale_truncate);
+  tcase_add_test (tc, test_barge_in_underrun_truncates);
   tcase_add_test (tc, test_eos_drain);
   tcase_add_test (tc, test_eos_drain_late_session);
   tcase_add_test (tc, test_eos_timeout_no_reply);
