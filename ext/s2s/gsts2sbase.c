@@ -983,7 +983,6 @@ s2s_tracers_attach (GstS2SBase * self)
   GType type = g_type_from_name (S2S_TRACER_TYPE_NAME);
   GPtrArray *all = type ? g_type_get_qdata (type,
       g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
-  /* -40 dBFS as a mean square of S16 samples: the tracer's default */
   gdouble voiced_ms = G_MAXDOUBLE;
   guint i;
 
@@ -992,6 +991,7 @@ s2s_tracers_attach (GstS2SBase * self)
     return FALSE;
   self->priv->tracers = g_ptr_array_new_with_free_func (gst_object_unref);
   for (i = 0; i < all->len; i++) {
+    /* -40 dBFS as a mean square of S16 samples: the tracer's default */
     gdouble ms = 32768.0 * 32768.0 * 1e-4;
 
     /* the voiced check at the lowest threshold of the tracers */
@@ -1770,7 +1770,7 @@ flush_input_on_io (GstS2SBase * self)
     schedule_input_flush_locked (self);
   if (pending->len > 0 && priv->traced)
     post = gst_s2s_trace_handoff (priv->trace, offset,
-        gst_s2s_trace_now (GST_ELEMENT (self)));
+        current_running_time (self));
   g_byte_array_set_size (pending, 0);
   priv->in_spare = pending;
   GST_S2S_BASE_UNLOCK (self);

@@ -109,26 +109,6 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t);
 }
 
-GstClockTime
-gst_s2s_trace_now (GstElement * element)
-{
-  GstClock *clock;
-  GstClockTime base, now = GST_CLOCK_TIME_NONE;
-
-  if (GST_STATE (element) != GST_STATE_PLAYING)
-    return GST_CLOCK_TIME_NONE;
-  /* the clock cannot go while the object lock is held: no ref */
-  GST_OBJECT_LOCK (element);
-  clock = GST_ELEMENT_CLOCK (element);
-  base = element->base_time;
-  if (clock)
-    now = gst_clock_get_time (clock);
-  GST_OBJECT_UNLOCK (element);
-  if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
-    return GST_CLOCK_TIME_NONE;
-  return now - base;
-}
-
 /* Whether @clock's time is the raw CLOCK_MONOTONIC: a system clock of
  * that type, not calibrated (gst_clock_get_time() is then the identity of
  * its internal time) */

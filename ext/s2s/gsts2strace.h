@@ -25,9 +25,8 @@ GstS2STrace *gst_s2s_trace_new (void);
 void gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square);
 void gst_s2s_trace_free (GstS2STrace * t);
 
-/* The running time of @element now (one clock read), NONE unless PLAYING */
-GstClockTime gst_s2s_trace_now (GstElement * element);
-/* The same for the element's streaming thread only, cheaper: the clock
+/* The running time of @element now (NONE unless PLAYING), for the
+ * element's streaming thread only, cheaper than a clock read: the clock
  * kept between calls, read as the raw monotonic time when it is the
  * uncalibrated monotonic system clock (the usual pipeline clock) */
 GstClockTime gst_s2s_trace_now_streaming (GstS2STrace * t,
