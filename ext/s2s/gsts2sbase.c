@@ -57,6 +57,8 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 /* Input held while the session is not ready yet; older audio is dropped
  * past this, with a warning */
 #define MAX_PENDING_INPUT_MS 30000
+/* Past that cap the oldest input goes this much at a time */
+#define PENDING_DROP_STEP_MS 1000
 /* OpenAI refuses a commit of less than 100 ms; no provider wants less */
 #define MIN_COMMIT_MS 100
 /* After input EOS with server VAD, how long the provider has to report
@@ -3554,7 +3556,11 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   max_pending = time_to_bytes (&priv->in_format,
       MAX_PENDING_INPUT_MS * GST_MSECOND);
   if (priv->in_pending->len + map.size > max_pending) {
-    guint drop = MIN (priv->in_pending->len, map.size);
+    /* down to a step below the cap: the held audio moves once per step of
+     * input, not on every buffer */
+    guint drop = MIN (priv->in_pending->len, priv->in_pending->len +
+        map.size - max_pending + time_to_bytes (&priv->in_format,
+            PENDING_DROP_STEP_MS * GST_MSECOND));
     GST_WARNING_OBJECT (self, "session not ready: dropping %u bytes of the "
         "oldest input", drop);
     g_byte_array_remove_range (priv->in_pending, 0, drop);

@@ -76,6 +76,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_gemini_debug);
 #define MAX_AUDIO_CHUNK 3200
 /* Unconfirmed input kept for a successor at most (16 kHz S16 mono) */
 #define MAX_UNCONFIRMED_BYTES (30 * 16000 * 2)
+#define UNCONFIRMED_DROP_STEP (16000 * 2)
 
 /* Resumption handles stay valid this long after the session ends */
 #define HANDLE_LIFETIME_US (2 * G_TIME_SPAN_HOUR)
@@ -726,7 +727,10 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   g_mutex_lock (&self->unconfirmed_lock);
   g_byte_array_append (self->unconfirmed, data, size);
   if (self->unconfirmed->len > MAX_UNCONFIRMED_BYTES) {
-    guint drop = self->unconfirmed->len - MAX_UNCONFIRMED_BYTES;
+    /* down to a second below the cap: the kept audio moves once a second,
+     * not on every buffer */
+    guint drop = self->unconfirmed->len - MAX_UNCONFIRMED_BYTES +
+        UNCONFIRMED_DROP_STEP;
     g_byte_array_remove_range (self->unconfirmed, 0, drop);
     self->unconfirmed_mark -= MIN (self->unconfirmed_mark, drop);
   }

@@ -464,7 +464,10 @@ replay_append (GstS2SNova * self, const guint8 * data, gsize size)
     }
   }
   if (self->replay->len > max) {
-    gsize drop = self->replay->len - max;
+    /* down to a second under the cap: the kept audio moves once a second,
+     * not on every buffer (it is ~1 MB) */
+    gsize drop = MIN (self->replay->len, self->replay->len - max +
+        (gsize) GST_S2S_NOVA_INPUT_RATE * 2);
 
     g_byte_array_remove_range (self->replay, 0, drop);
     if (self->replay_voiced >= 0)

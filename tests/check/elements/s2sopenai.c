@@ -282,6 +282,76 @@ GST_START_TEST (test_audio_in)
 
 GST_END_TEST;
 
+/* Input held while the session is not ready is capped at 30 s: the
+ * newest is kept, in order, and the oldest goes a second at a time (the
+ * held audio is moved once per second of input, not on every buffer) */
+static guint pending_drops;
+
+static void
+count_pending_drops (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (level == GST_LEVEL_WARNING && text &&
+      strstr (text, "session not ready: dropping"))
+    g_atomic_int_inc (&pending_drops);
+}
+
+GST_START_TEST (test_pending_input_cap)
+{
+  /* long enough to push 35 s of input before the session is ready */
+  S2SMockOptions opts = { NULL, FALSE, RUNNING_ON_VALGRIND ? 20000 : 3000 };
+  const guint n = 35 * 50, cap = 30 * 50 * CHUNK_BYTES, step = 50 * CHUNK_BYTES;
+  guint held = 0, drops = 0, i;
+  Fx *fx;
+  GByteArray *sent;
+  guint8 *want;
+  guint64 first;
+
+  /* what the cap keeps: down to a second under it when the next buffer
+   * would pass it */
+  for (i = 0; i < n; i++) {
+    if (held + CHUNK_BYTES > cap) {
+      held -= MIN (held, held + CHUNK_BYTES - cap + step);
+      drops++;
+    }
+    held += CHUNK_BYTES;
+  }
+  fail_unless (held <= cap && held >= cap - step);
+
+  gst_debug_set_threshold_for_name ("s2s",
+      MAX (GST_LEVEL_WARNING, gst_debug_get_default_threshold ()));
+  gst_debug_add_log_function (count_pending_drops, NULL, NULL);
+  pending_drops = 0;
+  fx = fx_new (&opts);
+  fx_start (fx, S16_CAPS);
+  push_input (fx, 0, n);
+  fail_unless_equals_int (s2s_mock_server_get_session_updated_time
+      (fx->mock), 0);
+  fx_wait_ready (fx);
+
+  sent = collect_appended (fx, held, TRUE);
+  fail_unless_equals_int (sent->len, held);
+  /* the newest input, in order */
+  first = (guint64) n *(CHUNK_BYTES / 2) - held / 2;
+  want = s2s_mock_pattern (first + 5000, held / 2);
+  fail_unless (memcmp (sent->data, want, held) == 0,
+      "the held input is not the newest 30 s in order");
+  g_free (want);
+  /* 5 s over the cap: a drop per second of input, not per buffer (250) */
+  fail_unless (pending_drops == drops, "%u drops for 5 s over the cap, "
+      "expected %u", pending_drops, drops);
+
+  g_byte_array_unref (sent);
+  fx_free (fx);
+  gst_debug_remove_log_function (count_pending_drops);
+  gst_debug_unset_threshold_for_name ("s2s");
+}
+
+GST_END_TEST;
+
 /* A BYTES segment (a source that is not time-based): the input is not
  * paced, every byte still reaches the server, and no running time is asked
  * of a segment that has none (that was a GLib CRITICAL, which fails here) */
@@ -2241,6 +2311,7 @@ s2sopenai_suite (void)
   tcase_add_test (tc, test_session_update_mulaw);
   tcase_add_test (tc, test_session_update_pcm);
   tcase_add_test (tc, test_audio_in);
+  tcase_add_test (tc, test_pending_input_cap);
   tcase_add_test (tc, test_audio_in_direct);
   tcase_add_test (tc, test_bytes_segment);
   tcase_add_test (tc, test_timeline);
