@@ -308,7 +308,7 @@ GST_START_TEST (test_pending_input_cap)
   Fx *fx;
   GByteArray *sent;
   guint8 *want;
-  guint64 first;
+  guint64 first_sample;
 
   /* what the cap keeps: down to a second under it when the next buffer
    * would pass it */
@@ -335,8 +335,8 @@ GST_START_TEST (test_pending_input_cap)
   sent = collect_appended (fx, held, TRUE);
   fail_unless_equals_int (sent->len, held);
   /* the newest input, in order */
-  first = (guint64) n *(CHUNK_BYTES / 2) - held / 2;
-  want = s2s_mock_pattern (first + 5000, held / 2);
+  first_sample = (guint64) n *(CHUNK_BYTES / 2) - held / 2;
+  want = s2s_mock_pattern (first_sample + 5000, held / 2);
   fail_unless (memcmp (sent->data, want, held) == 0,
       "the held input is not the newest 30 s in order");
   g_free (want);

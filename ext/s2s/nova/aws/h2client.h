@@ -95,19 +95,6 @@ gsize gst_s2s_h2_client_get_queued (GstS2SH2Client * client);
 
 gboolean gst_s2s_h2_client_is_open (GstS2SH2Client * client);
 
-/* Before gst_s2s_h2_client_free(), after gst_s2s_h2_client_end(): write
- * what is queued, through END_STREAM, and wait for the server to end its
- * response (it has then read everything: closing the socket earlier, with
- * its data unread on our side, sends a TCP RST that can discard what the
- * server has not read yet), at most @timeout_ms. Reading goes on meanwhile
- * (flow-control window, the server's end), its data dropped. Runs a
- * private GMainContext on the calling thread: no other source of the
- * caller's context runs meanwhile, and no callback fires from now on (the
- * client is on its way out). Returns the microseconds it took, or -1 when
- * the server did not end the stream in time (or the client is not open;
- * not from inside a callback). */
-gint64 gst_s2s_h2_client_flush (GstS2SH2Client * client, guint timeout_ms);
-
 /* Cancel, send RST_STREAM(CANCEL) and GOAWAY if the socket takes them
  * without blocking, close and free. No callback fires after this; safe to
  * call from inside a callback. */
