@@ -29,6 +29,12 @@
 /* Undecided inputs kept for the voiced check: about 1.3 s of 24 kHz */
 #define PENDING_BYTES (64 * 1024)
 #define PENDING_INPUTS 128
+/* The look-back while the VAD says the user is silent: two halves, the
+ * older one emptied when the newer is full, so the last 0.68-1.36 s of
+ * 24 kHz S16 input (longer at lower rates) are always there; together
+ * they fit in the pending store */
+#define LOOKBACK_HALF_BYTES (PENDING_BYTES / 2)
+#define LOOKBACK_HALF_INPUTS (PENDING_INPUTS / 2)
 
 typedef struct
 {
@@ -37,6 +43,15 @@ typedef struct
   GstS2SEncoding enc;
   GstClockTime end;             /* running time of its end */
 } PendingInput;
+
+/* One half of the look-back: inputs copied whole, in order */
+typedef struct
+{
+  guint8 *data;                 /* LOOKBACK_HALF_BYTES */
+  gsize len;
+  PendingInput in[LOOKBACK_HALF_INPUTS];
+  guint n;
+} LookbackHalf;
 
 struct _GstS2STrace
 {
@@ -67,6 +82,16 @@ struct _GstS2STrace
   gsize pending_len;
   PendingInput pending_in[PENDING_INPUTS];
   guint pending_n;
+  /* the streaming thread's alone: the input while out of the window, so a
+   * voice that ended before the VAD's start reached the element is still
+   * found (moved into pending when the window opens). A speech stop bumps
+   * stop_serial (atomic); the look-back is emptied when it sees a new one,
+   * so it never holds the voice of a turn already stopped */
+  LookbackHalf lookback[2];
+  guint lookback_cur;
+  gint stop_serial;
+  gint lookback_serial;
+  gboolean was_out;
   GstClockTime first_pts;       /* first audio not pushed yet */
 };
 
@@ -79,6 +104,8 @@ gst_s2s_trace_new (void)
   t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   t->pushes = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   t->pending = g_malloc (PENDING_BYTES);
+  t->lookback[0].data = g_malloc (LOOKBACK_HALF_BYTES);
+  t->lookback[1].data = g_malloc (LOOKBACK_HALF_BYTES);
   g_mutex_init (&t->voice_lock);
   gst_s2s_trace_reset (t, 0);
   return t;
@@ -94,6 +121,9 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   t->voice_end = GST_CLOCK_TIME_NONE;
   t->pending_n = 0;
   t->pending_len = 0;
+  t->lookback[0].len = t->lookback[1].len = 0;
+  t->lookback[0].n = t->lookback[1].n = 0;
+  t->was_out = FALSE;
   t->first_pts = GST_CLOCK_TIME_NONE;
 }
 
@@ -104,6 +134,8 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->handoffs);
   g_free (t->pushes);
   g_free (t->pending);
+  g_free (t->lookback[0].data);
+  g_free (t->lookback[1].data);
   gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_free (t);
@@ -291,6 +323,83 @@ resolve_pending (GstS2STrace * t)
   t->pending_len = 0;
 }
 
+static void
+lookback_clear (GstS2STrace * t)
+{
+  t->lookback[0].len = t->lookback[1].len = 0;
+  t->lookback[0].n = t->lookback[1].n = 0;
+}
+
+/* Streaming thread: @size bytes ending at @end into the look-back (a
+ * copy; an input bigger than a half is not kept) */
+static void
+lookback_add (GstS2STrace * t, GstS2SEncoding enc, const guint8 * data,
+    gsize size, GstClockTime end)
+{
+  gint serial = g_atomic_int_get (&t->stop_serial);
+  LookbackHalf *h;
+  PendingInput *p;
+
+  if (serial != t->lookback_serial) {
+    t->lookback_serial = serial;
+    lookback_clear (t);
+  }
+  if (size > LOOKBACK_HALF_BYTES)
+    return;
+  h = &t->lookback[t->lookback_cur];
+  if (h->len + size > LOOKBACK_HALF_BYTES || h->n == LOOKBACK_HALF_INPUTS) {
+    t->lookback_cur ^= 1;
+    h = &t->lookback[t->lookback_cur];
+    h->len = 0;
+    h->n = 0;
+  }
+  p = &h->in[h->n++];
+  p->offset = h->len;
+  p->size = size;
+  p->enc = enc;
+  p->end = end;
+  memcpy (h->data + h->len, data, size);
+  h->len += size;
+}
+
+/* Streaming thread, the first input in the window: the look-back, oldest
+ * first, becomes undecided input (decided like any: a later voiced input
+ * makes it moot, the speech stop picks its newest voiced one) */
+static void
+lookback_to_pending (GstS2STrace * t)
+{
+  guint k, i;
+
+  if (g_atomic_int_get (&t->stop_serial) != t->lookback_serial) {
+    /* a stop came after the last input it holds: another turn's */
+    lookback_clear (t);
+    return;
+  }
+  g_mutex_lock (&t->voice_lock);
+  if (!out_of_window (t)) {
+    for (k = 0; k < 2; k++) {
+      LookbackHalf *h = &t->lookback[t->lookback_cur ^ 1 ^ k];
+
+      for (i = 0; i < h->n; i++) {
+        PendingInput *p;
+
+        /* both halves fit in an empty store; what is pending is newer */
+        if (t->pending_len + h->in[i].size > PENDING_BYTES ||
+            t->pending_n == PENDING_INPUTS)
+          break;
+        p = &t->pending_in[t->pending_n++];
+        *p = h->in[i];
+        p->offset = t->pending_len;
+        memcpy (t->pending + t->pending_len, h->data + h->in[i].offset,
+            p->size);
+        t->pending_len += p->size;
+      }
+    }
+  }
+  g_mutex_unlock (&t->voice_lock);
+  lookback_clear (t);
+}
+
 void
 gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
     const guint8 * data, gsize size, GstClockTime end)
@@ -299,10 +408,20 @@ gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
   gsize n = s16 ? size / 2 : size, first = MIN (n, VOICED_BLOCK);
   PendingInput *p;
 
-  /* the voice that ends a turn is heard between the VAD's start and
-   * stop; before the provider reported any start, everywhere */
-  if (out_of_window (t) || !GST_CLOCK_TIME_IS_VALID (end) || n == 0)
+  if (!GST_CLOCK_TIME_IS_VALID (end) || n == 0)
     return;
+  /* the voice that ends a turn is heard between the VAD's start and
+   * stop; before the provider reported any start, everywhere. Out of that
+   * window the input only goes into the look-back */
+  if (out_of_window (t)) {
+    lookback_add (t, fmt->encoding, data, size, end);
+    t->was_out = TRUE;
+    return;
+  }
+  if (G_UNLIKELY (t->was_out)) {
+    t->was_out = FALSE;
+    lookback_to_pending (t);
+  }
   /* voiced by its first block: it ends the voice so far, whatever the
    * inputs before it are */
   if (voiced_from (fmt->encoding, data, n, 0, 0, t->voice_mean_square, first)) {
@@ -348,8 +467,13 @@ gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking)
   g_mutex_lock (&t->voice_lock);
   g_atomic_int_set (&t->speech_seen, TRUE);
   g_atomic_int_set (&t->speaking, speaking);
-  if (!speaking)
+  if (speaking) {
+    /* this turn's voice end, or none: never the previous turn's */
+    t->voice_end = GST_CLOCK_TIME_NONE;
+  } else {
     resolve_pending (t);
+    g_atomic_int_inc (&t->stop_serial);
+  }
   g_mutex_unlock (&t->voice_lock);
 }
 

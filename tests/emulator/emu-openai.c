@@ -152,6 +152,7 @@ typedef struct
   /* VAD */
   gint64 vad_pos;
   gboolean in_speech;
+  gboolean start_sent;          /* speech_started sent for this speech */
   gint64 speech_start;
   gint64 silence_run;
   char *speech_item_id;
@@ -2071,22 +2072,30 @@ run_vad (EmuConn * conn)
     if (!oa->in_speech) {
       if (voiced) {
         oa->in_speech = TRUE;
+        oa->start_sent = FALSE;
         oa->speech_start = oa->vad_pos;
         oa->silence_run = 0;
         oa->speech_item_id = new_item_id (oa);
-        ev = ev_new ("input_audio_buffer.speech_started");
-        /* OpenAI: audio_start_ms "includes the prefix_padding_ms" */
-        json_object_set_int_member (ev, "audio_start_ms",
-            MAX (oa->speech_start - prefix_samples, 0) / EMU_SAMPLES_PER_MS);
-        json_object_set_string_member (ev, "item_id", oa->speech_item_id);
-        emu_conn_send_event (conn, ev);
-        if (oa->interrupt_response && oa->resp)
-          cancel_response (conn, "turn_detected");
       }
       oa->vad_pos += FRAME_SAMPLES;
     } else {
       oa->silence_run = voiced ? 0 : oa->silence_run + FRAME_SAMPLES;
       oa->vad_pos += FRAME_SAMPLES;
+    }
+    /* --vad-start-delay-ms: the VAD reports the speech that much audio
+     * after it began (a detection latency), and stops only after that */
+    if (oa->in_speech && !oa->start_sent && oa->vad_pos - oa->speech_start >
+        (gint64) emu_options.vad_start_delay_ms * EMU_SAMPLES_PER_MS) {
+      oa->start_sent = TRUE;
+      ev = ev_new ("input_audio_buffer.speech_started");
+      /* OpenAI: audio_start_ms "includes the prefix_padding_ms" */
+      json_object_set_int_member (ev, "audio_start_ms",
+          MAX (oa->speech_start - prefix_samples, 0) / EMU_SAMPLES_PER_MS);
+      json_object_set_string_member (ev, "item_id", oa->speech_item_id);
+      emu_conn_send_event (conn, ev);
+      if (oa->interrupt_response && oa->resp)
+        cancel_response (conn, "turn_detected");
+    } else if (oa->in_speech && oa->start_sent) {
       if (oa->silence_run >= silence_samples) {
         gint64 end = oa->vad_pos;
         char *item_id = g_steal_pointer (&oa->speech_item_id);

@@ -103,6 +103,7 @@ typedef struct
   guint resumption_ttl_ms;      /* resumption handle lifetime */
   gboolean allow_resume_while_open;
   guint setup_complete_delay_ms;
+  guint vad_start_delay_ms;     /* OpenAI/Grok VAD: speech_started late */
 } EmuOptions;
 
 extern EmuOptions emu_options;
@@ -234,7 +235,7 @@ gsize emu_base64_decoded_len (const char *text);
 
 /* Dialects */
 extern const EmuDialect emu_openai_dialect;
-extern const EmuDialect emu_grok_dialect;   /* emu-openai.c, a variant */
+extern const EmuDialect emu_grok_dialect;       /* emu-openai.c, a variant */
 extern const EmuDialect emu_gemini_dialect;
 extern const EmuDialect emu_nova_dialect;
 

@@ -684,6 +684,7 @@ load_script_options (GError ** error)
     {"resumption_ttl_ms", G_STRUCT_OFFSET (EmuOptions, resumption_ttl_ms)},
     {"setup_complete_delay_ms", G_STRUCT_OFFSET (EmuOptions,
             setup_complete_delay_ms)},
+    {"vad_start_delay_ms", G_STRUCT_OFFSET (EmuOptions, vad_start_delay_ms)},
   };
   guint i;
 
@@ -1772,6 +1773,7 @@ main (int argc, char **argv)
   gint first_delay = 0;
   gint go_away_every = -1, go_away_left = -1, max_conn = -1, ttl = -1;
   gint setup_delay = -1;
+  gint vad_start_delay = -1;
   gboolean allow_resume = FALSE;
 #ifdef HAVE_NOVA
   gint nova_port = -1, nova_limit_ms = 8 * 60 * 1000;
@@ -1811,6 +1813,9 @@ main (int argc, char **argv)
         "Gemini: resumption handle lifetime (default 2 h)", "N"},
     {"setup-complete-delay-ms", 0, 0, G_OPTION_ARG_INT, &setup_delay,
         "Gemini: delay setupComplete by N ms", "N"},
+    {"vad-start-delay-ms", 0, 0, G_OPTION_ARG_INT, &vad_start_delay,
+        "OpenAI/Grok: the server VAD reports speech_started N ms of audio "
+          "after the speech began (a detection latency)", "N"},
     {"allow-resume-while-open", 0, 0, G_OPTION_ARG_NONE, &allow_resume,
         "Gemini: accept a resume while the old socket is still open", NULL},
 #ifdef HAVE_NOVA
@@ -1890,6 +1895,8 @@ main (int argc, char **argv)
     emu_options.resumption_ttl_ms = ttl;
   if (setup_delay >= 0)
     emu_options.setup_complete_delay_ms = setup_delay;
+  if (vad_start_delay >= 0)
+    emu_options.vad_start_delay_ms = vad_start_delay;
   if (allow_resume)
     emu_options.allow_resume_while_open = TRUE;
   if (log_path) {

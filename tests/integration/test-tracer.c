@@ -636,6 +636,110 @@ GST_START_TEST (test_first_audio_900)
 
 GST_END_TEST;
 
+/* --- A voice over before the VAD reports it ----------------------------- */
+
+/* A 24 kHz S16 mono WAV in @dir: a 1 s tone, 2 s of silence, a @short_ms
+ * tone, 2.5 s of silence (its path, free it) */
+static gchar *
+write_short_utterance_wav (const gchar * dir, guint short_ms)
+{
+  const guint rate = 24000;
+  guint n = rate * (1000 + 2000 + short_ms + 2500) / 1000, i;
+  guint8 *pcm = g_malloc (n * 2);
+  gchar *path;
+
+  for (i = 0; i < n; i++) {
+    guint ms = i / (rate / 1000);
+    gboolean tone = ms < 1000 || (ms >= 3000 && ms < 3000 + short_ms);
+    /* a 400 Hz square wave, -12 dBFS */
+    gint16 v = tone ? ((i / 30) % 2 ? 8000 : -8000) : 0;
+    GST_WRITE_UINT16_LE (pcm + 2 * i, (guint16) v);
+  }
+  path = it_wav_write (dir, "short.wav", pcm, n * 2, rate);
+  g_free (pcm);
+  return path;
+}
+
+/* A short "yes" the provider's VAD reports only once it is over (its
+ * detection latency, --vad-start-delay-ms, is longer than the voice): the
+ * turn's voice end is still the end of its last voiced input, looked back
+ * for when the start arrives, not the previous turn's (nor null) */
+GST_START_TEST (test_short_utterance_voice_end)
+{
+  gchar *dir = it_tmpdir_new ();
+  gchar *path = tracer_start (dir, NULL);
+  gchar *wav = write_short_utterance_wav (dir, 240);
+  const gchar *args[] = { "--vad-start-delay-ms=500", NULL };
+  ItEmu *emu;
+  GstElement *p;
+  Probes *pr;
+  GPtrArray *msgs = it_msgs_new (), *turns;
+  GError *err = NULL;
+  gchar *desc;
+  gint start2, stop1, stop2;
+  GstClockTime start2_rt, stop1_rt, stop2_rt, prev = 0;
+  guint k, u;
+
+  emu = it_emu_start_full (NULL, FALSE, args);
+  desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
+      "s2sopenai name=s2s url=\"%s\" api-key=sk-test ! "
+      "fakesink name=sink sync=true", wav, emu->url);
+  p = gst_parse_launch (desc, &err);
+  fail_unless (p != NULL && err == NULL, "%s", desc);
+  pr = probes_attach (p);
+  run_to_eos (p, msgs, NULL, NULL);
+  it_pipeline_stop (p);
+
+  turns = tracer_lines (path, "turn");
+  fail_unless_equals_int (turns->len, 2);
+  stop1 = it_msgs_find (msgs, 0, "s2s-speech", "event", "stopped");
+  start2 = it_msgs_find (msgs, stop1 + 1, "s2s-speech", "event", "started");
+  stop2 = it_msgs_find (msgs, start2 + 1, "s2s-speech", "event", "stopped");
+  stop1_rt = msg_rt (msgs, stop1);
+  start2_rt = msg_rt (msgs, start2);
+  stop2_rt = msg_rt (msgs, stop2);
+  for (k = 0; k < 2; k++) {
+    GstClockTime stop_rt = k == 0 ? stop1_rt : stop2_rt;
+    GstClockTime voice_end = GST_CLOCK_TIME_NONE;
+    JsonObject *t = line_obj (turns, k);
+
+    /* the harness: the last voiced input buffer of the turn */
+    for (u = 0; u < pr->in->len; u++) {
+      Stamp *s = &g_array_index (pr->in, Stamp, u);
+      if (!GST_CLOCK_TIME_IS_VALID (s->rt) || s->rt < prev)
+        continue;
+      if (s->rt >= stop_rt)
+        break;
+      if (s->voiced)
+        voice_end = s->end;
+    }
+    fail_unless (GST_CLOCK_TIME_IS_VALID (voice_end), "turn %u: no voice", k);
+    if (k == 1)
+      fail_unless (start2_rt > voice_end + 100 * GST_MSECOND,
+          "the VAD reported the short voice %.3f ms after its end: not the "
+          "case under test", ((gdouble) start2_rt - voice_end) / GST_MSECOND);
+    GST_INFO ("turn %u: voice end tracer %.3f, harness %.3f ms", k,
+        ms (t, "voice_end_rt_ms"), (gdouble) voice_end / GST_MSECOND);
+    fail_unless (fabs (ms (t, "voice_end_rt_ms") - (gdouble) voice_end /
+            GST_MSECOND) < 0.001, "turn %u: voice end: tracer %.3f ms, "
+        "harness %.3f ms", k, ms (t, "voice_end_rt_ms"),
+        (gdouble) voice_end / GST_MSECOND);
+    prev = stop_rt;
+  }
+
+  g_ptr_array_unref (turns);
+  g_ptr_array_unref (msgs);
+  probes_free (pr);
+  it_emu_stop (emu);
+  g_free (desc);
+  g_free (wav);
+  g_free (path);
+  it_tmpdir_remove (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* --- Interruption ----------------------------------------------------------- */
 
 GST_START_TEST (test_interrupt)
@@ -1029,6 +1133,7 @@ tracer_suite (void)
   tcase_add_test (tc, test_first_audio_150);
   tcase_add_test (tc, test_first_audio_400);
   tcase_add_test (tc, test_first_audio_900);
+  tcase_add_test (tc, test_short_utterance_voice_end);
   tcase_add_test (tc, test_interrupt);
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_failover_messages);
