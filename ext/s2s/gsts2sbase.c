@@ -2586,8 +2586,8 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
    * the last delta) is filled up first */
   tail = g_queue_peek_tail (&priv->out_queue);
   if (!new_item && tail && !priv->need_discont &&
-      gst_buffer_is_writable (tail) && gst_buffer_get_size (tail) < chunk && priv->out_end ==
-      GST_BUFFER_PTS (tail) + GST_BUFFER_DURATION (tail)) {
+      gst_buffer_is_writable (tail) && gst_buffer_get_size (tail) < chunk
+      && priv->out_end == GST_BUFFER_PTS (tail) + GST_BUFFER_DURATION (tail)) {
     gsize have = gst_buffer_get_size (tail);
     guint64 s1;
 
@@ -3896,6 +3896,8 @@ gst_s2s_base_src_loop (GstPad * pad)
         wake = MIN (wake, priv->eos_deadline);
     }
     g_cond_wait_until (&priv->cond, &priv->lock, wake);
+    /* counted by the unit tests (test_output_wakes) */
+    GST_TRACE_OBJECT (self, "src task woke");
   }
   GST_S2S_BASE_UNLOCK (self);
 

@@ -917,7 +917,7 @@ main (int argc, char **argv)
     {"no-latency", 0, 0, G_OPTION_ARG_NONE, &no_latency,
         "No latency stamps (CPU only)", NULL},
     {"out-unsync", 0, 0, G_OPTION_ARG_NONE, &out_unsync,
-        "The element's fakesink does not sync (the element times output)",
+          "The element's fakesink does not sync (the element times output)",
         NULL},
     {NULL}
   };
