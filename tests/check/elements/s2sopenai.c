@@ -447,6 +447,8 @@ GST_START_TEST (test_timeline)
   fail_unless (b0 != NULL);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (b0), MS (1000));
   fail_unless (gst_harness_try_pull (fx->h) == NULL);
+  /* every delta queued before the clock moves (the grid is then known) */
+  fx_wait_response (fx, "done", "resp_1");
 
   gst_harness_set_time (fx->h, MS (1300));
   bufs = pull_bytes (fx->h, 3 * 4800 - OUT_BYTES, WAIT_MS);
@@ -467,6 +469,7 @@ GST_START_TEST (test_timeline)
   fail_unless (GST_BUFFER_FLAG_IS_SET (b0, GST_BUFFER_FLAG_DISCONT));
   fail_unless (GST_BUFFER_PTS (b0) >= MS (3000));
   fail_unless (GST_BUFFER_PTS (b0) < MS (3000) + MS (20));
+  fx_wait_response (fx, "done", "resp_2");
   gst_harness_set_time (fx->h, MS (3200));
   bufs = pull_bytes (fx->h, 2 * 4800 - OUT_BYTES, WAIT_MS);
   g_ptr_array_insert (bufs, 0, b0);
@@ -1047,10 +1050,11 @@ GST_START_TEST (test_barge_in_underrun_truncates)
   s2s_mock_server_send_message_item_added (fx->mock, "resp_u1", "item_u1");
   s2s_mock_server_send_audio_deltas (fx->mock, "resp_u1", "item_u1", 2, 100, 0);
   fx_wait_response (fx, "first-audio", "resp_u1");
-  /* all 200 ms pushed and long heard; no response.done yet */
+  /* all 200 ms pushed and long heard; no response.done yet (the second
+   * delta may come after the first's short end went out: 5 or 6 buffers) */
   gst_harness_set_time (fx->h, MS (1500));
   bufs = pull_bytes (fx->h, 2 * 4800, WAIT_MS);
-  fail_unless_equals_int (bufs->len, 5);
+  fail_unless (bufs->len == 5 || bufs->len == 6);
   g_ptr_array_unref (bufs);
 
   s2s_mock_server_send (fx->mock, "{\"type\":"
