@@ -58,10 +58,14 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
  * "Timeline". */
 #define OUT_CHUNK_MS 40
 /* While the model is silent, GAP events (or silence buffers) cover at least
- * this much; the src task sleeps until `latency` (at least this) of
- * output is missing, and pushes a GAP whenever it is awake anyway with
- * this much missing (after a push that waited in a synchronised sink) */
+ * this much; the src task sleeps until `latency` (at least this, at most
+ * GAP_IDLE_MAX) of output is missing, and pushes a GAP whenever it is awake
+ * anyway with this much missing (after a push that waited in a
+ * synchronised sink) */
 #define GAP_INTERVAL (40 * GST_MSECOND)
+/* The longest the src task sleeps while silent, whatever `latency`: bounds
+ * silence-fill buffers and what a missed wake-up could delay */
+#define GAP_IDLE_MAX (200 * GST_MSECOND)
 /* Input held while the session is not ready yet; older audio is dropped
  * past this, with a warning */
 #define MAX_PENDING_INPUT_MS 30000
@@ -3798,7 +3802,7 @@ gst_s2s_base_src_loop (GstPad * pad)
 
   /* while silent, the task sleeps until this much output is missing */
   GST_OBJECT_LOCK (self);
-  idle = MAX (priv->latency_ms * GST_MSECOND, GAP_INTERVAL);
+  idle = CLAMP (priv->latency_ms * GST_MSECOND, GAP_INTERVAL, GAP_IDLE_MAX);
   GST_OBJECT_UNLOCK (self);
 
   GST_S2S_BASE_LOCK (self);
