@@ -49,11 +49,23 @@ GST_DEBUG_CATEGORY (gst_s2s_debug);
 #define DEFAULT_TURN_DETECTION GST_S2S_TURN_DETECTION_SERVER_VAD
 #define DEFAULT_REASONING GST_S2S_REASONING_BUILT_IN
 
-/* Output buffers are cut to this so barge-in drops within 20 ms of audio */
-#define OUT_CHUNK_MS 20
-/* How far apart GAP events (or silence buffers) are while the model is
- * silent, and the longest the src task sleeps */
+/* Output buffers are cut to this (the audio of one item is cut on a grid
+ * of this size from its start, whatever the size of the provider's
+ * deltas). Each pushed buffer is one wake-up of the src task, and with a
+ * synchronised sink downstream one sleep in its clock wait: 40 ms halves
+ * them against 20 ms, while barge-in still drops all but the one buffer
+ * being pushed (at most 40 ms that still plays). docs/design.md,
+ * "Timeline". */
+#define OUT_CHUNK_MS 40
+/* While the model is silent, GAP events (or silence buffers) cover at least
+ * this much; the src task sleeps until `latency` (at least this, at most
+ * GAP_IDLE_MAX) of output is missing, and pushes a GAP whenever it is awake
+ * anyway with this much missing (after a push that waited in a
+ * synchronised sink) */
 #define GAP_INTERVAL (40 * GST_MSECOND)
+/* The longest the src task sleeps while silent, whatever `latency`: bounds
+ * silence-fill buffers and what a missed wake-up could delay */
+#define GAP_IDLE_MAX (200 * GST_MSECOND)
 /* Input held while the session is not ready yet; older audio is dropped
  * past this, with a warning */
 #define MAX_PENDING_INPUT_MS 30000
@@ -2519,10 +2531,11 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
   guint bps = gst_s2s_audio_format_bytes_per_sample (fmt);
   gsize chunk = time_to_bytes (fmt, OUT_CHUNK_MS * GST_MSECOND);
   GstClockTime now, first_pts = GST_CLOCK_TIME_NONE;
-  gboolean first_audio = FALSE;
+  gboolean first_audio = FALSE, new_item = FALSE, was_empty;
   guint latency_target;
   GstClockTime turn_end;
-  gsize off;
+  GstBuffer *tail;
+  gsize off = 0;
 
   size -= size % bps;
   if (size == 0) {
@@ -2556,6 +2569,7 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
       !GST_CLOCK_TIME_IS_VALID (priv->item_first_pts)) {
     g_free (priv->audio_item_id);
     priv->audio_item_id = g_strdup (item_id);
+    new_item = TRUE;
     priv->item_received_bytes = 0;
     priv->item_pushed_bytes = 0;
     /* a response starts at max(end of last output, now) */
@@ -2572,8 +2586,37 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
       gst_s2s_trace_first_audio (priv->trace, first_pts);
   }
   turn_end = priv->turn_end_rt;
+  was_empty = g_queue_is_empty (&priv->out_queue);
 
-  for (off = 0; off < size; off += chunk) {
+  /* the grid: a short last chunk of this item still queued (the end of
+   * the last delta) is filled up first */
+  tail = g_queue_peek_tail (&priv->out_queue);
+  if (!new_item && tail && !priv->need_discont &&
+      gst_buffer_is_writable (tail) && gst_buffer_get_size (tail) < chunk
+      && priv->out_end == GST_BUFFER_PTS (tail) + GST_BUFFER_DURATION (tail)) {
+    gsize have = gst_buffer_get_size (tail);
+    guint64 s1;
+
+    off = MIN (chunk - have, size);
+    if (owned) {
+      gst_buffer_copy_into (tail, owned, GST_BUFFER_COPY_MEMORY, 0, off);
+    } else {
+      gpointer copy = g_memdup2 (data, off);
+
+      gst_buffer_append_memory (tail, gst_memory_new_wrapped (0, copy, off,
+              0, off, copy, g_free));
+    }
+    priv->item_received_bytes += off;
+    s1 = priv->item_received_bytes / bps;
+    priv->out_end = priv->item_first_pts +
+        gst_util_uint64_scale_int (s1, GST_SECOND, fmt->rate);
+    GST_BUFFER_DURATION (tail) = priv->out_end - GST_BUFFER_PTS (tail);
+    /* traced: the arrival of its last part */
+    if (priv->traced)
+      GST_BUFFER_DTS (tail) = now;
+  }
+
+  for (; off < size; off += chunk) {
     gsize n = MIN (chunk, size - off);
     guint64 s0 = priv->item_received_bytes / bps;
     guint64 s1 = s0 + n / bps;
@@ -2612,7 +2655,10 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
     it->audio_received = gst_s2s_audio_format_bytes_to_time (fmt,
         priv->item_received_bytes);
   }
-  GST_S2S_BASE_SIGNAL (self);
+  /* Audio behind a queued head does not change when the src task has to
+   * wake (at the head's PTS, or in its push): only a head does */
+  if (was_empty)
+    GST_S2S_BASE_SIGNAL (self);
   GST_S2S_BASE_UNLOCK (self);
   if (owned)
     gst_buffer_unref (owned);
@@ -3758,6 +3804,12 @@ gst_s2s_base_src_loop (GstPad * pad)
   gboolean start = FALSE, segment_only = FALSE, eos = FALSE, timed_out = FALSE;
   gboolean post = FALSE;
   GstFlowReturn ret = GST_FLOW_OK;
+  GstClockTime idle;
+
+  /* while silent, the task sleeps until this much output is missing */
+  GST_OBJECT_LOCK (self);
+  idle = CLAMP (priv->latency_ms * GST_MSECOND, GAP_INTERVAL, GAP_IDLE_MAX);
+  GST_OBJECT_UNLOCK (self);
 
   GST_S2S_BASE_LOCK (self);
   for (;;) {
@@ -3835,13 +3887,27 @@ gst_s2s_base_src_loop (GstPad * pad)
       break;
     }
 
-    wake = g_get_monotonic_time () + GAP_INTERVAL / GST_USECOND;
+    /* Sleep until the head is due or, with nothing queued, until `latency`
+     * of output is missing (GAP_INTERVAL when pushed_end is not known);
+     * new audio behind an empty queue, state changes and stopping wake
+     * the task. Draining after input EOS, the EOS conditions are polled
+     * every GAP_INTERVAL as before. */
+    wake = g_get_monotonic_time ();
     if (head && GST_CLOCK_TIME_IS_VALID (now))
-      wake = MIN (wake, g_get_monotonic_time () +
-          (gint64) ((GST_BUFFER_PTS (head) - now) / GST_USECOND) + 1);
-    if (priv->in_eos && priv->eos_deadline)
-      wake = MIN (wake, priv->eos_deadline);
+      wake += (gint64) ((GST_BUFFER_PTS (head) - now) / GST_USECOND) + 1;
+    else if (!head && GST_CLOCK_TIME_IS_VALID (now) &&
+        priv->pushed_end + idle > now)
+      wake += (gint64) ((priv->pushed_end + idle - now) / GST_USECOND) + 1;
+    else
+      wake += GAP_INTERVAL / GST_USECOND;
+    if (priv->in_eos) {
+      wake = MIN (wake, g_get_monotonic_time () + GAP_INTERVAL / GST_USECOND);
+      if (priv->eos_deadline)
+        wake = MIN (wake, priv->eos_deadline);
+    }
     g_cond_wait_until (&priv->cond, &priv->lock, wake);
+    /* counted by the unit tests (test_output_wakes) */
+    GST_TRACE_OBJECT (self, "src task woke");
   }
   GST_S2S_BASE_UNLOCK (self);
 

@@ -30,7 +30,10 @@
  *   first audio delta of each response arrives (before the element's
  *   handler runs); a pad probe on the element's src pad stamps when the
  *   first buffer after it leaves the element.
- * --no-latency takes none of these stamps (CPU only).
+ * --no-latency takes none of these stamps (CPU only). --out-unsync: the
+ * element's fakesink does not sync (nothing downstream waits on the clock,
+ * as with an encoder and webrtcbin's network sink), so the element's src
+ * task alone times the output.
  *
  * Sources (--source): appsrc, one per conversation, each with its streaming
  * thread (the feeder hands it buffers through appsrc's queue: a mutex and
@@ -129,6 +132,7 @@ static GMutex out_lock;
 static GstClock *sysclock;
 static GstClockTime latency;    /* of the first pipeline */
 static gboolean no_latency;     /* --no-latency: no stamps */
+static gboolean out_unsync;     /* --out-unsync: the model's sink does not sync */
 static gboolean thread_source;  /* --source thread */
 static GstCaps *src_caps;       /* --source thread: pushed before the data */
 
@@ -715,8 +719,11 @@ conv_build (Conv * c, gboolean floor, const gchar * url, const gchar * ca,
   /* --floor --source thread: the sink runs on the feeder thread, whose
    * every clock wait would hold all conversations (a run at N=100 hung in
    * one): no sync there; its buffers arrive late anyway */
-  g_object_set (sink, "sync", !(floor && thread_source), "signal-handoffs",
-      !floor, NULL);
+  /* --out-unsync: nothing downstream of the element waits on the clock
+   * (as with an encoder and a network sink, webrtcbin's): the element's src
+   * task alone times the output */
+  g_object_set (sink, "sync", !(floor && thread_source) && !(out_unsync &&
+          !floor), "signal-handoffs", !floor, NULL);
   gst_bin_add_many (GST_BIN (c->pipeline), c->src, sink, NULL);
 
   if (floor) {
@@ -909,6 +916,9 @@ main (int argc, char **argv)
         "appsrc|thread"},
     {"no-latency", 0, 0, G_OPTION_ARG_NONE, &no_latency,
         "No latency stamps (CPU only)", NULL},
+    {"out-unsync", 0, 0, G_OPTION_ARG_NONE, &out_unsync,
+          "The element's fakesink does not sync (the element times output)",
+        NULL},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- gst-s2s load driver");

@@ -29,7 +29,7 @@
 #include "emu-helper.h"
 
 #define RATE 24000
-#define OUT_BUFFER_MS 20
+#define OUT_BUFFER_MS 40            /* the element's output buffers (OUT_CHUNK_MS) */
 #define SLACK_MS 5
 
 typedef struct

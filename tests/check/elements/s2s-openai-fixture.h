@@ -17,8 +17,11 @@
     "layout=(string)interleaved, rate=(int)24000, channels=(int)1"
 #define MULAW_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
 #define ALAW_CAPS "audio/x-alaw, rate=(int)8000, channels=(int)1"
-/* 20 ms of 24 kHz S16LE: the element's output buffer size */
+/* 20 ms of 24 kHz S16LE: the input chunk */
 #define CHUNK_BYTES 960
+/* 40 ms of 24 kHz S16LE: the element's output buffer size (the last buffer
+ * of a reply may be shorter) */
+#define OUT_BYTES 1920
 
 /* 20 ms input buffers without timestamps (no pacing) */
 static inline void
