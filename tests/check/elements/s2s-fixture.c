@@ -14,6 +14,8 @@ fx_bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
 {
   Fx *fx = data;
 
+  if (fx->on_msg)
+    fx->on_msg (fx, msg);
   /* GST_BUS_DROP: the handler owns the message; the list keeps it */
   g_mutex_lock (&fx->lock);
   g_ptr_array_add (fx->msgs, msg);

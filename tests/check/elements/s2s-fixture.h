@@ -29,7 +29,8 @@ G_BEGIN_DECLS
 #define WAIT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
 /* Fixture: mock server + element + harness + a bus that keeps every message */
-typedef struct
+typedef struct _Fx Fx;
+struct _Fx
 {
   S2SMockServer *mock;
   GstElement *el;
@@ -38,7 +39,9 @@ typedef struct
   GMutex lock;
   GCond cond;
   GPtrArray *msgs;
-} Fx;
+  /* when set, sees every message in the posting thread before it is kept */
+  void (*on_msg) (Fx * fx, GstMessage * msg);
+};
 
 /* A mock server with @opts and a @factory element pointed at it with
  * @api_key; fx_start() puts it in a harness and goes to PLAYING */
