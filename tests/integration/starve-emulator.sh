@@ -19,6 +19,10 @@ descendants() {
   done
 }
 (
+  # stopped at the end (the test done, or this loop killed): never leave an
+  # emulator stopped
+  p=
+  trap 'kill -CONT "$p" 2>/dev/null; exit 0' TERM
   while kill -0 "$top" 2>/dev/null; do
     for p in $(descendants "$top"); do
       if grep -q s2s-emulator /proc/"$p"/cmdline 2>/dev/null; then
