@@ -331,6 +331,17 @@ count_s2s_io_threads (void)
   return n;
 }
 
+guint
+wait_s2s_io_threads (guint n)
+{
+  gint64 end = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+  guint got;
+
+  while ((got = count_s2s_io_threads ()) != n && g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  return got;
+}
+
 /* Config checks */
 
 void

@@ -80,6 +80,11 @@ JsonArray *parse_array (const gchar * json);
 
 /* I/O threads of this process (s2s-io, s2s-io-N) */
 guint count_s2s_io_threads (void);
+/* count_s2s_io_threads polled until it is @n, for at most 2 s; returns the
+ * last count. A thread an I/O thread starts (GLib's gmain worker, on the
+ * first connect) has the I/O thread's name until it names itself, which on
+ * a loaded machine takes a while. */
+guint wait_s2s_io_threads (guint n);
 
 /* Setting @property to @value refuses READY with an invalid-config ERROR
  * naming @prop_name, before any connection and without @api_key in it;
