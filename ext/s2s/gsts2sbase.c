@@ -2956,12 +2956,16 @@ gst_s2s_base_tool_result (GstS2SBase * self, const gchar * call_id,
   it->final = TRUE;
   g_ptr_array_add (priv->conv, it);
   priv->tool_results_queued++;
-  io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
-          FALSE), (GDestroyNotify) io_call_free);
   GST_S2S_BASE_UNLOCK (self);
 
+  /* posted before the result can reach the server, so the follow-up's
+   * messages (its first audio) come after it and its running time is
+   * before their arrival however the threads run (the s2s tracer's
+   * result_ms and audio_ms rely on both) */
   post_element_message (self, gst_structure_new ("s2s-tool-result",
           "call-id", G_TYPE_STRING, call_id, NULL));
+  io_invoke (self, tool_result_on_io, io_call_new (self, call_id, output,
+          FALSE), (GDestroyNotify) io_call_free);
   return TRUE;
 }
 

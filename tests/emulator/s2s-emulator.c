@@ -991,6 +991,7 @@ emu_conn_send_event (EmuConn * conn, JsonObject * event)
   JsonNode *root;
   char *text;
   const char *type;
+  gint64 send_us;
 
   if (!emu_conn_alive (conn)) {
     json_object_unref (event);
@@ -1000,8 +1001,17 @@ emu_conn_send_event (EmuConn * conn, JsonObject * event)
   json_node_take_object (root, event);
   text = emu_json_to_string (root);
   emu_conn_ref (conn);
+  send_us = g_get_monotonic_time ();
   emu_conn_send_raw_text (conn, text);
-  emu_conn_log_event (conn, "server", root);
+  if (log_file) {
+    JsonObject *line = emu_log_line_new (conn->index, "server");
+
+    /* the write's start on the monotonic clock (GStreamer's system clock):
+     * the client cannot have the event before it */
+    json_object_set_int_member (line, "send_us", send_us);
+    json_object_set_member (line, "event", sanitize_node (root));
+    emu_log_write (line);
+  }
   type = obj_get_string (event, "type");
   if (conn->dialect->event_type || type) {
     char *t = conn->dialect->event_type ? conn->dialect->event_type (event) :

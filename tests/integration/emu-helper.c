@@ -643,6 +643,17 @@ it_count_threads (const gchar * comm)
   return n;
 }
 
+guint
+it_wait_threads (const gchar * comm, guint n, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  guint got;
+
+  while ((got = it_count_threads (comm)) != n && g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  return got;
+}
+
 JsonNode *
 it_json_parse (const gchar * json)
 {

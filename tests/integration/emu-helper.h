@@ -155,6 +155,11 @@ GstMessage *it_msgs_find_type (GPtrArray * msgs, GstMessageType type,
 /* Threads of this process whose name starts with @comm (s2s-io counts
  * s2s-io-N too) */
 guint it_count_threads (const gchar * comm);
+/* Polls it_count_threads until it is @n, for at most @timeout_ms: a thread
+ * starts under its creator's name until it names itself, and one that ends
+ * by itself (not joined) is there until it has, which on a loaded machine
+ * takes a while. Returns the last count. */
+guint it_wait_threads (const gchar * comm, guint n, guint timeout_ms);
 
 /* Parses @json, returns a new node (fails the test on bad JSON) */
 JsonNode *it_json_parse (const gchar * json);

@@ -35,8 +35,14 @@
 #endif
 
 /* The contract is 100 ms; under valgrind (~20x slower) the check only
- * catches a hang */
-#define MAX_NULL_MS (RUNNING_ON_VALGRIND ? 1000 : 100)
+ * catches a hang, and ASan+UBSan (CI runs the integration tests there
+ * only) took 164 ms once at load 20 (2026-12-03): 3x there */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+#define MAX_NULL_MS (RUNNING_ON_VALGRIND ? 1000 : SANITIZED ? 300 : 100)
 
 static GstElement *
 make_pipeline (const gchar * url, gboolean sync)
@@ -97,7 +103,9 @@ run_and_cancel (GstElement * p, const gchar * name, const gchar * field,
   g_usleep (extra_ms * 1000);
   fail_if (it_msgs_find_type (msgs, GST_MESSAGE_ERROR, NULL) != NULL);
 
-  fail_unless_equals_int (it_count_threads ("s2s-io"), 1);
+  /* one I/O thread (2 once under ASan at load 20, 2026-12-03: GLib's gmain
+   * worker, started from the I/O thread, not yet named) */
+  fail_unless_equals_int (it_wait_threads ("s2s-io", 1, 2000), 1);
 
   t0 = g_get_monotonic_time ();
   ret = gst_element_set_state (p, GST_STATE_NULL);

@@ -470,7 +470,7 @@ GST_START_TEST (test_stop_leaves_others_running)
 
   run_until_ready (pb, msgs);
   pa = start_while_paused (emu_a);
-  fail_unless_equals_int (it_count_threads ("s2s-io"), 1);
+  fail_unless_equals_int (it_wait_threads ("s2s-io", 1, 2000), 1);
   g_usleep (300 * 1000);
   ms = g_get_monotonic_time ();
   fail_unless (gst_element_set_state (pa, GST_STATE_NULL) ==
@@ -483,7 +483,9 @@ GST_START_TEST (test_stop_leaves_others_running)
 
   send_text_until_done (pb, s2s, msgs);
   it_pipeline_stop (pb);
-  fail_unless_equals_int (it_count_threads ("s2s-io"), 0);
+  /* the thread may end by itself, not joined: 1 was seen here at load 19
+   * (2026-12-03) */
+  fail_unless_equals_int (it_wait_threads ("s2s-io", 0, 2000), 0);
 
   evs = audio_events (emu_b);
   fail_unless (evs->len > 10, "%u audio events", evs->len);

@@ -14,6 +14,8 @@ fx_bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
 {
   Fx *fx = data;
 
+  if (fx->on_msg)
+    fx->on_msg (fx, msg);
   /* GST_BUS_DROP: the handler owns the message; the list keeps it */
   g_mutex_lock (&fx->lock);
   g_ptr_array_add (fx->msgs, msg);
@@ -327,6 +329,17 @@ count_s2s_io_threads (void)
   }
   g_dir_close (dir);
   return n;
+}
+
+guint
+wait_s2s_io_threads (guint n)
+{
+  gint64 end = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+  guint got;
+
+  while ((got = count_s2s_io_threads ()) != n && g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  return got;
 }
 
 /* Config checks */

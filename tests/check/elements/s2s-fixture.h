@@ -29,7 +29,8 @@ G_BEGIN_DECLS
 #define WAIT_MS (RUNNING_ON_VALGRIND ? 30000 : 5000)
 
 /* Fixture: mock server + element + harness + a bus that keeps every message */
-typedef struct
+typedef struct _Fx Fx;
+struct _Fx
 {
   S2SMockServer *mock;
   GstElement *el;
@@ -38,7 +39,9 @@ typedef struct
   GMutex lock;
   GCond cond;
   GPtrArray *msgs;
-} Fx;
+  /* when set, sees every message in the posting thread before it is kept */
+  void (*on_msg) (Fx * fx, GstMessage * msg);
+};
 
 /* A mock server with @opts and a @factory element pointed at it with
  * @api_key; fx_start() puts it in a harness and goes to PLAYING */
@@ -77,6 +80,11 @@ JsonArray *parse_array (const gchar * json);
 
 /* I/O threads of this process (s2s-io, s2s-io-N) */
 guint count_s2s_io_threads (void);
+/* count_s2s_io_threads polled until it is @n, for at most 2 s; returns the
+ * last count. A thread an I/O thread starts (GLib's gmain worker, on the
+ * first connect) has the I/O thread's name until it names itself, which on
+ * a loaded machine takes a while. */
+guint wait_s2s_io_threads (guint n);
 
 /* Setting @property to @value refuses READY with an invalid-config ERROR
  * naming @prop_name, before any connection and without @api_key in it;

@@ -125,7 +125,7 @@ GST_START_TEST (test_io_threads_shared_and_named)
   for (i = 0; i < N_ELEMENTS; i++)
     fx_wait_ready (fx[i]);
 
-  fail_unless_equals_int (count_s2s_io_threads (), n);
+  fail_unless_equals_int (wait_s2s_io_threads (n), n);
   names = io_thread_names ();
   want = expected_names (n, named_n);
   fail_unless_equals_string (names, want);
