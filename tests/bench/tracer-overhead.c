@@ -18,10 +18,12 @@
  * one started first rotates from round to round), against the same
  * emulator, so what a shared machine does to CPU time at that moment
  * (steal, frequency, caches, wake-up latency) hits every kind alike, and
- * each round gives paired ratios slot k / slot 1. --sequential runs them
- * one after another in rotating order instead (the method before
- * 2026-12-03). Repeating a kind (--kinds none,none) is the A/A check of
- * the method: it must come out 1 within its interval. Prints every run,
+ * each round gives paired ratios against the first slot's name. A slot
+ * may be named kind.label: slots of one name are pooled (their mean per
+ * round), so --kinds none,s2s,none,s2s runs two pairs per round and
+ * --kinds none,none.b is the A/A check of the method (it must come out 1
+ * within its interval). --sequential runs a round's children one after
+ * another in rotating order instead (the method before 2026-12-03). Prints every run,
  * the ratio of the summed CPU times with a bootstrap 95 % interval
  * (rounds resampled), the median and the geometric mean of the rounds'
  * ratios with a t-based 95 % interval, and the same for context switches.
@@ -277,6 +279,60 @@ report_pair (const gchar * label, GArray * a, GArray * b)
   g_array_unref (q);
 }
 
+/* Compares the groups of @names (the first @ng slot names, then the
+ * kinds up to @nt) whose per-round figures are @v: every name with the
+ * first name; when a kind has several names, every kind (its slots
+ * pooled) with the first kind, and every name kind.label with the name
+ * kind (the A/A check) */
+static void
+report_all (GPtrArray * names, guint ng, guint nt, GArray ** v,
+    const gchar * what)
+{
+  guint g, h;
+
+  g_print ("%s, per name / %s:\n", what, (gchar *) names->pdata[0]);
+  for (g = 1; g < ng; g++) {
+    gchar *label = g_strdup_printf ("%s / %s", (gchar *) names->pdata[g],
+        (gchar *) names->pdata[0]);
+
+    report_pair (label, v[0], v[g]);
+    g_free (label);
+  }
+  if (nt - ng == ng)
+    return;
+  g_print ("%s, per kind (its slots pooled) / %s:\n", what,
+      (gchar *) names->pdata[ng]);
+  for (g = ng + 1; g < nt; g++) {
+    gchar *label = g_strdup_printf ("%s / %s", (gchar *) names->pdata[g],
+        (gchar *) names->pdata[ng]);
+
+    report_pair (label, v[ng], v[g]);
+    g_free (label);
+  }
+  g_print ("%s, A/A (kind.label / kind):\n", what);
+  for (g = 0; g < ng; g++)
+    for (h = 0; h < ng; h++) {
+      const gchar *a = names->pdata[h], *b = names->pdata[g];
+      gsize n = strlen (a);
+      gchar *label;
+
+      if (strchr (a, '.') || strncmp (a, b, n) != 0 || b[n] != '.')
+        continue;
+      label = g_strdup_printf ("%s / %s", b, a);
+      report_pair (label, v[h], v[g]);
+      g_free (label);
+    }
+}
+
+/* The kind of a slot: its name up to a '.' ("none.b": none) */
+static gchar *
+slot_kind (const gchar * slot)
+{
+  const gchar *dot = strchr (slot, '.');
+
+  return dot ? g_strndup (slot, dot - slot) : g_strdup (slot);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,11 +342,12 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &sessions, "Sessions per run", "N"},
     {"rounds", 0, 0, G_OPTION_ARG_INT, &rounds,
-        "Rounds (one run of each kind per round)", "N"},
+        "Rounds (one run per slot each)", "N"},
     {"kinds", 0, 0, G_OPTION_ARG_STRING, &kinds_opt,
-          "Kinds of runs of a round, compared with the first "
-          "(default none,empty,s2s; none,none is an A/A check)",
-        "K1,K2,..."},
+        "The slots of a round: kinds none, empty or s2s, each with an "
+          "optional .label; slots of the same name are pooled, each name "
+          "compared with the first (default none,empty,s2s; A/A check: "
+          "none,none.b)", "K1,K2,..."},
     {"sequential", 0, 0, G_OPTION_ARG_NONE, &sequential,
         "Run a round's children one after another (rotating order) "
           "instead of all at once", NULL},
@@ -305,8 +362,9 @@ main (int argc, char **argv)
   GSubprocess *emu;
   GInputStream *out;
   GDataInputStream *lines;
-  gchar *url, *dir, *self_path, **kinds, **files;
-  guint nk, k;
+  gchar *url, *dir, *self_path, **slots, **files;
+  GPtrArray *names;
+  guint ns, ng, nt, k, g, *group, *kgroup;
   GArray **cpu, **csw;
   Run *runs;
   gint r;
@@ -325,16 +383,42 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
-  kinds = g_strsplit (kinds_opt ? kinds_opt : "none,empty,s2s", ",", -1);
-  nk = g_strv_length (kinds);
-  for (k = 0; k < nk; k++)
-    if (!g_strv_contains (known_kinds, kinds[k])) {
+  slots = g_strsplit (kinds_opt ? kinds_opt : "none,empty,s2s", ",", -1);
+  ns = g_strv_length (slots);
+  /* groups: the names of the slots, then their kinds (all slots of one
+   * kind pooled, e.g. s2s and s2s.b) */
+  names = g_ptr_array_new_with_free_func (g_free);
+  group = g_new (guint, ns);
+  kgroup = g_new (guint, ns);
+  for (k = 0; k < ns; k++) {
+    for (g = 0; g < names->len; g++)
+      if (g_str_equal (names->pdata[g], slots[k]))
+        break;
+    if (g == names->len)
+      g_ptr_array_add (names, g_strdup (slots[k]));
+    group[k] = g;
+  }
+  ng = names->len;
+  for (k = 0; k < ns; k++) {
+    gchar *kind = slot_kind (slots[k]);
+
+    if (!g_strv_contains (known_kinds, kind)) {
       g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s)\n",
-          kinds[k]);
+          slots[k]);
       return 2;
     }
-  if (nk < 2 || rounds < 1) {
-    g_printerr ("tracer-overhead: two kinds or more, one round or more\n");
+    for (g = ng; g < names->len; g++)
+      if (g_str_equal (names->pdata[g], kind))
+        break;
+    if (g == names->len)
+      g_ptr_array_add (names, g_strdup (kind));
+    kgroup[k] = g;
+    g_free (kind);
+  }
+  nt = names->len;
+  if (ng < 2 || rounds < 1) {
+    g_printerr ("tracer-overhead: two slot names or more, one round or "
+        "more\n");
     return 2;
   }
   if (wav == NULL)
@@ -360,91 +444,125 @@ main (int argc, char **argv)
     return 2;
   }
   dir = g_dir_make_tmp ("s2s-tracer-bench-XXXXXX", NULL);
+  /* a registry of our own, built once before the rounds: a rescan (the
+   * shared one rewritten by another build's run) costs a child ~0.5 s */
+  if (g_getenv ("GST_REGISTRY") == NULL) {
+    gchar *reg = g_build_filename (dir, "registry.bin", NULL);
+
+    g_setenv ("GST_REGISTRY", reg, TRUE);
+    g_free (reg);
+  }
+  {
+    Run warm = { 0 };
+
+    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL) ||
+        !finish_run (&warm))
+      return 1;
+  }
 
   /* one tracer file per slot: simultaneous s2s runs must not share one */
-  files = g_new0 (gchar *, nk + 1);
-  cpu = g_new (GArray *, nk);
-  csw = g_new (GArray *, nk);
-  runs = g_new0 (Run, nk);
-  for (k = 0; k < nk; k++) {
+  files = g_new0 (gchar *, ns + 1);
+  runs = g_new0 (Run, ns);
+  for (k = 0; k < ns; k++) {
     gchar *name = g_strdup_printf ("turns-%u.jsonl", k);
 
     files[k] = g_build_filename (dir, name, NULL);
     g_free (name);
-    cpu[k] = g_array_new (FALSE, FALSE, sizeof (gdouble));
-    csw[k] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  }
+  /* per group and round: the mean over its slots */
+  cpu = g_new (GArray *, nt);
+  csw = g_new (GArray *, nt);
+  for (g = 0; g < nt; g++) {
+    cpu[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+    csw[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
   }
 
-  g_print ("%d sessions per run, %d rounds, %s, input %s, emulator %s\n",
-      sessions, rounds, sequential ? "sequential (one child at a time)" :
+  g_print ("%d sessions per run, %d rounds of %u runs, %s, input %s, "
+      "emulator %s\n", sessions, rounds, ns, sequential ?
+      "sequential (one child at a time)" :
       "simultaneous (a round's children started together)", wav, url);
-  g_print ("%-6s %-4s %-6s %5s %8s %8s %8s %8s %8s %8s\n", "round", "slot",
+  g_print ("%-6s %-4s %-8s %5s %8s %8s %8s %8s %8s %8s\n", "round", "slot",
       "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw", "wall_s");
   for (r = 0; r < rounds; r++) {
-    guint i;
+    gdouble c[2 * ns], s[2 * ns];
+    guint i, n[2 * ns];
 
-    /* rotate which kind starts first, so none always runs warm or cold */
-    for (i = 0; i < nk; i++) {
-      k = (i + r) % nk;
-      if (!start_run (&runs[k], self_path, sessions, url, wav, kinds[k],
-              files[k]))
-        return 1;
-      if (sequential && !finish_run (&runs[k]))
+    /* rotate which slot starts first, so none always runs warm or cold */
+    for (i = 0; i < ns; i++) {
+      gchar *kind;
+      gboolean ok;
+
+      k = (i + r) % ns;
+      kind = slot_kind (slots[k]);
+      ok = start_run (&runs[k], self_path, sessions, url, wav, kind, files[k]);
+      g_free (kind);
+      if (!ok || (sequential && !finish_run (&runs[k])))
         return 1;
     }
-    for (i = 0; i < nk; i++) {
-      k = (i + r) % nk;
+    for (i = 0; i < ns; i++) {
+      k = (i + r) % ns;
       if (!sequential && !finish_run (&runs[k]))
         return 1;
     }
-    for (k = 0; k < nk; k++) {
-      gdouble c = runs[k].user + runs[k].sys, s = runs[k].vcsw + runs[k].ivcsw;
+    for (g = 0; g < nt; g++) {
+      c[g] = s[g] = 0;
+      n[g] = 0;
+    }
+    for (k = 0; k < ns; k++) {
+      gdouble t = runs[k].user + runs[k].sys;
 
-      g_array_append_val (cpu[k], c);
-      g_array_append_val (csw[k], s);
-      g_print ("%-6d %-4u %-6s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f\n",
-          r + 1, k + 1, kinds[k], (k + nk - r % nk) % nk + 1, c,
+      c[group[k]] += t;
+      s[group[k]] += runs[k].vcsw + runs[k].ivcsw;
+      n[group[k]]++;
+      c[kgroup[k]] += t;
+      s[kgroup[k]] += runs[k].vcsw + runs[k].ivcsw;
+      n[kgroup[k]]++;
+      g_print ("%-6d %-4u %-8s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f\n",
+          r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
           runs[k].user, runs[k].sys, runs[k].vcsw, runs[k].ivcsw, runs[k].wall);
       g_unlink (files[k]);
     }
+    for (g = 0; g < nt; g++) {
+      c[g] /= n[g];
+      s[g] /= n[g];
+      g_array_append_val (cpu[g], c[g]);
+      g_array_append_val (csw[g], s[g]);
+    }
   }
 
-  for (k = 0; k < nk; k++) {
+  for (g = 0; g < nt; g++) {
     gdouble sum = 0;
     guint i;
 
-    for (i = 0; i < cpu[k]->len; i++)
-      sum += g_array_index (cpu[k], gdouble, i);
-    g_print ("slot %u %-6s cpu %.3f s\n", k + 1, kinds[k], sum);
+    if (g >= ng && nt - ng == ng)
+      break;                    /* no kind has two names: as above */
+    for (i = 0; i < cpu[g]->len; i++)
+      sum += g_array_index (cpu[g], gdouble, i);
+    g_print ("%-8s%s cpu per run %.4f s (mean of %d rounds)\n",
+        (gchar *) names->pdata[g], g >= ng ? " (all)" : "", sum / rounds,
+        rounds);
   }
-  g_print ("CPU time, slot / slot 1 (%s):\n", kinds[0]);
-  for (k = 1; k < nk; k++) {
-    gchar *label = g_strdup_printf ("%s%u / %s1", kinds[k], k + 1, kinds[0]);
-
-    report_pair (label, cpu[0], cpu[k]);
-    g_free (label);
-  }
-  g_print ("context switches (voluntary + involuntary), slot / slot 1:\n");
-  for (k = 1; k < nk; k++) {
-    gchar *label = g_strdup_printf ("%s%u / %s1", kinds[k], k + 1, kinds[0]);
-
-    report_pair (label, csw[0], csw[k]);
-    g_free (label);
-  }
+  report_all (names, ng, nt, cpu, "CPU time");
+  report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
 
   g_subprocess_send_signal (emu, SIGTERM);
   g_subprocess_wait (emu, NULL, NULL);
   g_object_unref (lines);
   g_object_unref (emu);
-  for (k = 0; k < nk; k++) {
-    g_array_unref (cpu[k]);
-    g_array_unref (csw[k]);
+  for (g = 0; g < nt; g++) {
+    g_array_unref (cpu[g]);
+    g_array_unref (csw[g]);
   }
   g_free (cpu);
   g_free (csw);
   g_free (runs);
+  g_free (group);
+  g_free (kgroup);
+  g_ptr_array_unref (names);
   g_strfreev (files);
-  g_strfreev (kinds);
+  g_strfreev (slots);
+  if (g_str_has_prefix (g_getenv ("GST_REGISTRY"), dir))
+    g_unlink (g_getenv ("GST_REGISTRY"));
   g_rmdir (dir);
   g_free (dir);
   g_free (url);
