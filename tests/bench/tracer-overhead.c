@@ -127,8 +127,14 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
       gst_object_unref (bus);
       if (m == NULL)
         continue;
-      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
+      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+        GError *e = NULL;
+
+        gst_message_parse_error (m, &e, NULL);
+        g_printerr ("tracer-overhead: session %u: %s\n", i, e->message);
+        g_clear_error (&e);
         errors++;
+      }
       gst_message_unref (m);
       gst_element_set_state (pipes[i], GST_STATE_NULL);
       gst_object_unref (pipes[i]);
@@ -367,7 +373,7 @@ main (int argc, char **argv)
   guint ns, ng, nt, k, g, *group, *kgroup;
   GArray **cpu, **csw;
   Run *runs;
-  gint r;
+  gint r, failed = 0;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
     gst_init (NULL, NULL);
@@ -383,6 +389,7 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  setvbuf (stdout, NULL, _IOLBF, 0);
   slots = g_strsplit (kinds_opt ? kinds_opt : "none,empty,s2s", ",", -1);
   ns = g_strv_length (slots);
   /* groups: the names of the slots, then their kinds (all slots of one
@@ -483,26 +490,41 @@ main (int argc, char **argv)
       "simultaneous (a round's children started together)", wav, url);
   g_print ("%-6s %-4s %-8s %5s %8s %8s %8s %8s %8s %8s\n", "round", "slot",
       "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw", "wall_s");
-  for (r = 0; r < rounds; r++) {
+  for (r = 0; r < rounds + failed; r++) {
     gdouble c[2 * ns], s[2 * ns];
     guint i, n[2 * ns];
+    gboolean ok = TRUE;
 
     /* rotate which slot starts first, so none always runs warm or cold */
     for (i = 0; i < ns; i++) {
       gchar *kind;
-      gboolean ok;
+      gboolean started;
 
       k = (i + r) % ns;
       kind = slot_kind (slots[k]);
-      ok = start_run (&runs[k], self_path, sessions, url, wav, kind, files[k]);
+      started = start_run (&runs[k], self_path, sessions, url, wav, kind,
+          files[k]);
       g_free (kind);
-      if (!ok || (sequential && !finish_run (&runs[k])))
+      if (!started)
         return 1;
+      if (sequential)
+        ok &= finish_run (&runs[k]);
     }
     for (i = 0; i < ns; i++) {
       k = (i + r) % ns;
-      if (!sequential && !finish_run (&runs[k]))
+      if (!sequential)
+        ok &= finish_run (&runs[k]);
+    }
+    /* a session failed (e.g. the emulator missed a connection on an
+     * overloaded machine): the round is left out and run again, up to
+     * as many times as there are rounds */
+    if (!ok) {
+      g_print ("%-6d round left out: a child failed\n", r + 1);
+      for (k = 0; k < ns; k++)
+        g_unlink (files[k]);
+      if (++failed > rounds)
         return 1;
+      continue;
     }
     for (g = 0; g < nt; g++) {
       c[g] = s[g] = 0;
@@ -542,6 +564,8 @@ main (int argc, char **argv)
         (gchar *) names->pdata[g], g >= ng ? " (all)" : "", sum / rounds,
         rounds);
   }
+  if (failed)
+    g_print ("%d round(s) left out (a child failed), run again\n", failed);
   report_all (names, ng, nt, cpu, "CPU time");
   report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
 
