@@ -35,6 +35,11 @@
  * s2s tracer registers no hook (docs/observability.md), so it does not pay
  * that: s2s / none is its whole cost.
  *
+ * Two more kinds split the s2s tracer's cost: "s2s-nofile" (GST_TRACERS=s2s:
+ * the turn lines built and logged, no file) and "s2s-filtered" (a filter no
+ * element passes: the tracer loaded, the elements attached, recording and
+ * posting their records, but no bus handler and no lines).
+ *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  *
  * On a shared machine CPU time cannot resolve a few per cent: for the
@@ -91,7 +96,12 @@ empty_tracer_init (EmptyTracer * self)
       G_CALLBACK (empty_hook));
 }
 
-static const gchar *const known_kinds[] = { "none", "empty", "s2s", NULL };
+/* s2s-nofile: no file= (the turn lines only built and logged);
+ * s2s-filtered: a filter no element passes (the tracer loaded and the
+ * elements recording and posting their records, but no bus handler) */
+static const gchar *const known_kinds[] = { "none", "empty", "s2s",
+  "s2s-nofile", "s2s-filtered", NULL
+};
 
 static gint
 run_child (guint sessions, const gchar * url, const gchar * wav)
@@ -100,10 +110,12 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
   guint i, done = 0, errors = 0;
   gint64 end = g_get_monotonic_time () + 120 * G_TIME_SPAN_SECOND;
 
+  /* a long connect timeout: 100+ sessions connect at once in the
+   * simultaneous rounds, on a loaded machine */
   for (i = 0; i < sessions; i++) {
     gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-        "s2sopenai name=s2s%u url=\"%s\" api-key=sk-bench ! "
-        "fakesink sync=true", wav, i, url);
+        "s2sopenai name=s2s%u url=\"%s\" api-key=sk-bench "
+        "connect-timeout=60000 ! fakesink sync=true", wav, i, url);
     GError *err = NULL;
 
     pipes[i] = gst_parse_launch (desc, &err);
@@ -152,7 +164,7 @@ typedef struct
   pid_t pid;
   gint64 t0;
   gdouble user, sys, wall;
-  glong vcsw, ivcsw;
+  glong vcsw, ivcsw, minflt;
 } Run;
 
 /* Forks and execs one child of @kind; its tracer file is @file */
@@ -162,8 +174,15 @@ start_run (Run * run, const gchar * self_path, guint sessions,
     const gchar * file)
 {
   gchar *n = g_strdup_printf ("%u", sessions);
-  gchar *tracers = g_str_equal (kind, "s2s") ?
-      g_strdup_printf ("s2s(file=\"%s\")", file) : NULL;
+  gchar *tracers = NULL;
+
+  if (g_str_equal (kind, "s2s"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\")", file);
+  else if (g_str_equal (kind, "s2s-nofile"))
+    tracers = g_strdup ("s2s");
+  else if (g_str_equal (kind, "s2s-filtered"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\")",
+        file);
 
   run->t0 = g_get_monotonic_time ();
   run->pid = fork ();
@@ -198,6 +217,7 @@ finish_run (Run * run)
   run->sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   run->vcsw = ru.ru_nvcsw;
   run->ivcsw = ru.ru_nivcsw;
+  run->minflt = ru.ru_minflt;
   return TRUE;
 }
 
@@ -410,8 +430,8 @@ main (int argc, char **argv)
     gchar *kind = slot_kind (slots[k]);
 
     if (!g_strv_contains (known_kinds, kind)) {
-      g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s)\n",
-          slots[k]);
+      g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s, "
+          "s2s-nofile, s2s-filtered)\n", slots[k]);
       return 2;
     }
     for (g = ng; g < names->len; g++)
@@ -488,8 +508,9 @@ main (int argc, char **argv)
       "emulator %s\n", sessions, rounds, ns, sequential ?
       "sequential (one child at a time)" :
       "simultaneous (a round's children started together)", wav, url);
-  g_print ("%-6s %-4s %-8s %5s %8s %8s %8s %8s %8s %8s\n", "round", "slot",
-      "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw", "wall_s");
+  g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "round",
+      "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
+      "wall_s", "minflt");
   for (r = 0; r < rounds + failed; r++) {
     gdouble c[2 * ns], s[2 * ns];
     guint i, n[2 * ns];
@@ -539,9 +560,10 @@ main (int argc, char **argv)
       c[kgroup[k]] += t;
       s[kgroup[k]] += runs[k].vcsw + runs[k].ivcsw;
       n[kgroup[k]]++;
-      g_print ("%-6d %-4u %-8s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f\n",
+      g_print ("%-6d %-4u %-12s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f %8ld\n",
           r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
-          runs[k].user, runs[k].sys, runs[k].vcsw, runs[k].ivcsw, runs[k].wall);
+          runs[k].user, runs[k].sys, runs[k].vcsw, runs[k].ivcsw,
+          runs[k].wall, runs[k].minflt);
       g_unlink (files[k]);
     }
     for (g = 0; g < nt; g++) {
