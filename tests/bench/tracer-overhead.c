@@ -98,9 +98,11 @@ empty_tracer_init (EmptyTracer * self)
 
 /* s2s-nofile: no file= (the turn lines only built and logged);
  * s2s-filtered: a filter no element passes (the tracer loaded and the
- * elements recording and posting their records, but no bus handler) */
+ * elements recording and posting their records, but no bus handler);
+ * s2s-novoice: s2s-filtered with voice-db=-200, so that the voiced check
+ * decides every input by its first samples (no copy, no second pass) */
 static const gchar *const known_kinds[] = { "none", "empty", "s2s",
-  "s2s-nofile", "s2s-filtered", NULL
+  "s2s-nofile", "s2s-filtered", "s2s-novoice", NULL
 };
 
 static gint
@@ -183,6 +185,9 @@ start_run (Run * run, const gchar * self_path, guint sessions,
   else if (g_str_equal (kind, "s2s-filtered"))
     tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\")",
         file);
+  else if (g_str_equal (kind, "s2s-novoice"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
+        "voice-db=-200.0)", file);
 
   run->t0 = g_get_monotonic_time ();
   run->pid = fork ();
@@ -431,7 +436,7 @@ main (int argc, char **argv)
 
     if (!g_strv_contains (known_kinds, kind)) {
       g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s, "
-          "s2s-nofile, s2s-filtered)\n", slots[k]);
+          "s2s-nofile, s2s-filtered, s2s-novoice)\n", slots[k]);
       return 2;
     }
     for (g = ng; g < names->len; g++)
