@@ -355,6 +355,15 @@ report_all (GPtrArray * names, guint ng, guint nt, GArray ** v,
     }
 }
 
+/* Stops the emulator on a failure: returns the exit status */
+static gint
+give_up (GSubprocess * emu)
+{
+  g_subprocess_send_signal (emu, SIGTERM);
+  g_subprocess_wait (emu, NULL, NULL);
+  return 1;
+}
+
 /* The kind of a slot: its name up to a '.' ("none.b": none) */
 static gchar *
 slot_kind (const gchar * slot)
@@ -489,7 +498,7 @@ main (int argc, char **argv)
 
     if (!start_run (&warm, self_path, 0, url, wav, "none", NULL) ||
         !finish_run (&warm))
-      return 1;
+      return give_up (emu);
   }
 
   /* one tracer file per slot: simultaneous s2s runs must not share one */
@@ -532,7 +541,7 @@ main (int argc, char **argv)
           files[k]);
       g_free (kind);
       if (!started)
-        return 1;
+        return give_up (emu);
       if (sequential)
         ok &= finish_run (&runs[k]);
     }
@@ -549,7 +558,7 @@ main (int argc, char **argv)
       for (k = 0; k < ns; k++)
         g_unlink (files[k]);
       if (++failed > rounds)
-        return 1;
+        return give_up (emu);
       continue;
     }
     for (g = 0; g < nt; g++) {
