@@ -2,18 +2,31 @@
  * Copyright (C) 2026 gst-s2s developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- *   tracer-overhead [--sessions 20] [--rounds 4] [--wav FILE]
- *                   [--emulator PATH]
+ *   tracer-overhead [--sessions 20] [--rounds 4] [--kinds none,empty,s2s]
+ *                   [--sequential] [--wav FILE] [--emulator PATH]
  *
- * Starts one s2s-emulator, then runs the same load in child processes,
- * alternately without and with GST_TRACERS="s2s(file=...)": @sessions
+ * Starts one s2s-emulator, then runs the same load in child processes of
+ * the given kinds, without a tracer ("none"), with GST_TRACERS=
+ * "s2s(file=...)" ("s2s") or with an empty tracer ("empty", below): @sessions
  * pipelines `filesrc ! wavparse ! s2sopenai ! fakesink sync=true` in one
  * process, all talking to the emulator at once, each to EOS (the element
  * paces the file to real time, so a run lasts as long as the conversation).
  * The CPU time (user + system) of every child comes from wait4(); the
- * emulator's own CPU is not counted. Interleaving the kinds of runs in one
- * invocation cancels most of the drift of a shared machine. Prints every
- * run and the ratio traced / untraced of the summed CPU times.
+ * emulator's own CPU is not counted.
+ *
+ * By default a round's children run simultaneously: started together (the
+ * one started first rotates from round to round), against the same
+ * emulator, so what a shared machine does to CPU time at that moment
+ * (steal, frequency, caches, wake-up latency) hits every kind alike, and
+ * each round gives paired ratios against the first slot's name. A slot
+ * may be named kind.label: slots of one name are pooled (their mean per
+ * round), so --kinds none,s2s,none,s2s runs two pairs per round and
+ * --kinds none,none.b is the A/A check of the method (it must come out 1
+ * within its interval). --sequential runs a round's children one after
+ * another in rotating order instead (the method before 2026-12-03). Prints every run,
+ * the ratio of the summed CPU times with a bootstrap 95 % interval
+ * (rounds resampled), the median and the geometric mean of the rounds'
+ * ratios with a t-based 95 % interval, and the same for context switches.
  *
  * A third kind of run, "empty", has a tracer that registers one hook and
  * does nothing: it measures what GStreamer's tracing framework costs by
@@ -21,6 +34,11 @@
  * ref/unref included, then takes a timestamp and two hash lookups). The
  * s2s tracer registers no hook (docs/observability.md), so it does not pay
  * that: s2s / none is its whole cost.
+ *
+ * Two more kinds split the s2s tracer's cost: "s2s-nofile" (GST_TRACERS=s2s:
+ * the turn lines built and logged, no file) and "s2s-filtered" (a filter no
+ * element passes: the tracer loaded, the elements attached, recording and
+ * posting their records, but no bus handler and no lines).
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  *
@@ -37,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -77,7 +96,14 @@ empty_tracer_init (EmptyTracer * self)
       G_CALLBACK (empty_hook));
 }
 
-static const gchar *const kinds[] = { "none", "empty", "s2s" };
+/* s2s-nofile: no file= (the turn lines only built and logged);
+ * s2s-filtered: a filter no element passes (the tracer loaded and the
+ * elements recording and posting their records, but no bus handler);
+ * s2s-novoice: s2s-filtered with voice-db=-200, so that the voiced check
+ * decides every input by its first samples (no copy, no second pass) */
+static const gchar *const known_kinds[] = { "none", "empty", "s2s",
+  "s2s-nofile", "s2s-filtered", "s2s-novoice", NULL
+};
 
 static gint
 run_child (guint sessions, const gchar * url, const gchar * wav)
@@ -86,10 +112,12 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
   guint i, done = 0, errors = 0;
   gint64 end = g_get_monotonic_time () + 120 * G_TIME_SPAN_SECOND;
 
+  /* a long connect timeout: 100+ sessions connect at once in the
+   * simultaneous rounds, on a loaded machine */
   for (i = 0; i < sessions; i++) {
     gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-        "s2sopenai name=s2s%u url=\"%s\" api-key=sk-bench ! "
-        "fakesink sync=true", wav, i, url);
+        "s2sopenai name=s2s%u url=\"%s\" api-key=sk-bench "
+        "connect-timeout=60000 ! fakesink sync=true", wav, i, url);
     GError *err = NULL;
 
     pipes[i] = gst_parse_launch (desc, &err);
@@ -113,8 +141,14 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
       gst_object_unref (bus);
       if (m == NULL)
         continue;
-      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
+      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+        GError *e = NULL;
+
+        gst_message_parse_error (m, &e, NULL);
+        g_printerr ("tracer-overhead: session %u: %s\n", i, e->message);
+        g_clear_error (&e);
         errors++;
+      }
       gst_message_unref (m);
       gst_element_set_state (pipes[i], GST_STATE_NULL);
       gst_object_unref (pipes[i]);
@@ -126,19 +160,38 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
   return done == sessions && errors == 0 ? 0 : 3;
 }
 
-/* Runs one child; returns its CPU seconds, < 0 on failure */
-static gdouble
-measure (const gchar * self_path, guint sessions, const gchar * url,
-    const gchar * wav, const gchar * kind, const gchar * tracers,
-    gdouble * wall)
+/* One child run: what wait4() says about it */
+typedef struct
+{
+  pid_t pid;
+  gint64 t0;
+  gdouble user, sys, wall;
+  glong vcsw, ivcsw, minflt;
+} Run;
+
+/* Forks and execs one child of @kind; its tracer file is @file */
+static gboolean
+start_run (Run * run, const gchar * self_path, guint sessions,
+    const gchar * url, const gchar * wav, const gchar * kind,
+    const gchar * file)
 {
   gchar *n = g_strdup_printf ("%u", sessions);
-  gint64 t0 = g_get_monotonic_time ();
-  struct rusage ru;
-  int status;
-  pid_t pid = fork ();
+  gchar *tracers = NULL;
 
-  if (pid == 0) {
+  if (g_str_equal (kind, "s2s"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\")", file);
+  else if (g_str_equal (kind, "s2s-nofile"))
+    tracers = g_strdup ("s2s");
+  else if (g_str_equal (kind, "s2s-filtered"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\")",
+        file);
+  else if (g_str_equal (kind, "s2s-novoice"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
+        "voice-db=-200.0)", file);
+
+  run->t0 = g_get_monotonic_time ();
+  run->pid = fork ();
+  if (run->pid == 0) {
     if (tracers)
       g_setenv ("GST_TRACERS", tracers, TRUE);
     else
@@ -147,15 +200,30 @@ measure (const gchar * self_path, guint sessions, const gchar * url,
     _exit (127);
   }
   g_free (n);
-  if (pid < 0 || wait4 (pid, &status, 0, &ru) != pid)
-    return -1;
-  *wall = (g_get_monotonic_time () - t0) / 1e6;
+  g_free (tracers);
+  return run->pid > 0;
+}
+
+/* Waits for a started child; FALSE if it failed */
+static gboolean
+finish_run (Run * run)
+{
+  struct rusage ru;
+  int status;
+
+  if (wait4 (run->pid, &status, 0, &ru) != run->pid)
+    return FALSE;
+  run->wall = (g_get_monotonic_time () - run->t0) / 1e6;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
     g_printerr ("tracer-overhead: child failed (status %d)\n", status);
-    return -1;
+    return FALSE;
   }
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  run->user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+  run->sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  run->vcsw = ru.ru_nvcsw;
+  run->ivcsw = ru.ru_nivcsw;
+  run->minflt = ru.ru_minflt;
+  return TRUE;
 }
 
 static gint
@@ -165,6 +233,7 @@ cmp_double (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* Sorts @v */
 static gdouble
 median (GArray * v)
 {
@@ -176,15 +245,152 @@ median (GArray * v)
       g_array_index (v, gdouble, v->len / 2)) / 2;
 }
 
+/* Two-sided 95 % quantile of Student's t with @df degrees of freedom */
+static gdouble
+t975 (guint df)
+{
+  static const gdouble t[] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447,
+    2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+    2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042
+  };
+
+  if (df < G_N_ELEMENTS (t))
+    return t[df];
+  return 1.96 + 2.5 / df;       /* within 0.002 of the table from 30 on */
+}
+
+/* Prints how @b compares with @a, round by round (the same rounds):
+ * the ratio of the sums, the median of the rounds' ratios, their
+ * geometric mean with a t-based 95 % interval (on the logarithms), and
+ * a percentile bootstrap 95 % interval of the ratio of the sums */
+static void
+report_pair (const gchar * label, GArray * a, GArray * b)
+{
+  guint n = a->len, i, j;
+  gdouble sa = 0, sb = 0, m = 0, ss = 0, gm, half;
+  GArray *q = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  GArray *boot = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  GRand *rand = g_rand_new_with_seed (20261203);
+
+  for (i = 0; i < n; i++) {
+    gdouble x = g_array_index (a, gdouble, i), y = g_array_index (b, gdouble,
+        i), l = log (y / x);
+
+    sa += x;
+    sb += y;
+    m += l;
+    g_array_append_val (q, l);
+  }
+  m /= n;
+  for (i = 0; i < n; i++)
+    ss += (g_array_index (q, gdouble, i) - m) *
+        (g_array_index (q, gdouble, i) - m);
+  gm = exp (m);
+  half = n > 1 ? t975 (n - 1) * sqrt (ss / (n - 1) / n) : 0;
+  for (j = 0; j < 10000; j++) {
+    gdouble ba = 0, bb = 0, r;
+
+    for (i = 0; i < n; i++) {
+      guint k = g_rand_int_range (rand, 0, n);
+      ba += g_array_index (a, gdouble, k);
+      bb += g_array_index (b, gdouble, k);
+    }
+    r = bb / ba;
+    g_array_append_val (boot, r);
+  }
+  g_array_sort (boot, cmp_double);
+  g_print ("%-13s sums %.4f (%+.2f %%), bootstrap 95 %% %.4f .. %.4f; "
+      "rounds: median %.4f, geometric mean %.4f, t 95 %% %.4f .. %.4f "
+      "(n %u)\n", label, sb / sa, (sb / sa - 1) * 100,
+      g_array_index (boot, gdouble, 249), g_array_index (boot, gdouble,
+          9749), exp (median (q)), gm, exp (m - half), exp (m + half), n);
+  g_rand_free (rand);
+  g_array_unref (boot);
+  g_array_unref (q);
+}
+
+/* Compares the groups of @names (the first @ng slot names, then the
+ * kinds up to @nt) whose per-round figures are @v: every name with the
+ * first name; when a kind has several names, every kind (its slots
+ * pooled) with the first kind, and every name kind.label with the name
+ * kind (the A/A check) */
+static void
+report_all (GPtrArray * names, guint ng, guint nt, GArray ** v,
+    const gchar * what)
+{
+  guint g, h;
+
+  g_print ("%s, per name / %s:\n", what, (gchar *) names->pdata[0]);
+  for (g = 1; g < ng; g++) {
+    gchar *label = g_strdup_printf ("%s / %s", (gchar *) names->pdata[g],
+        (gchar *) names->pdata[0]);
+
+    report_pair (label, v[0], v[g]);
+    g_free (label);
+  }
+  if (nt - ng == ng)
+    return;
+  g_print ("%s, per kind (its slots pooled) / %s:\n", what,
+      (gchar *) names->pdata[ng]);
+  for (g = ng + 1; g < nt; g++) {
+    gchar *label = g_strdup_printf ("%s / %s", (gchar *) names->pdata[g],
+        (gchar *) names->pdata[ng]);
+
+    report_pair (label, v[ng], v[g]);
+    g_free (label);
+  }
+  g_print ("%s, A/A (kind.label / kind):\n", what);
+  for (g = 0; g < ng; g++)
+    for (h = 0; h < ng; h++) {
+      const gchar *a = names->pdata[h], *b = names->pdata[g];
+      gsize n = strlen (a);
+      gchar *label;
+
+      if (strchr (a, '.') || strncmp (a, b, n) != 0 || b[n] != '.')
+        continue;
+      label = g_strdup_printf ("%s / %s", b, a);
+      report_pair (label, v[h], v[g]);
+      g_free (label);
+    }
+}
+
+/* Stops the emulator on a failure: returns the exit status */
+static gint
+give_up (GSubprocess * emu)
+{
+  g_subprocess_send_signal (emu, SIGTERM);
+  g_subprocess_wait (emu, NULL, NULL);
+  return 1;
+}
+
+/* The kind of a slot: its name up to a '.' ("none.b": none) */
+static gchar *
+slot_kind (const gchar * slot)
+{
+  const gchar *dot = strchr (slot, '.');
+
+  return dot ? g_strndup (slot, dot - slot) : g_strdup (slot);
+}
+
 int
 main (int argc, char **argv)
 {
   gint sessions = 20, rounds = 4;
-  gchar *wav = NULL, *emulator = NULL;
+  gboolean sequential = FALSE;
+  gchar *wav = NULL, *emulator = NULL, *kinds_opt = NULL;
   GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &sessions, "Sessions per run", "N"},
     {"rounds", 0, 0, G_OPTION_ARG_INT, &rounds,
-        "Rounds of runs (none, empty, s2s, in rotating order)", "N"},
+        "Rounds (one run per slot each)", "N"},
+    {"kinds", 0, 0, G_OPTION_ARG_STRING, &kinds_opt,
+        "The slots of a round: kinds none, empty or s2s, each with an "
+          "optional .label; slots of the same name are pooled, each name "
+          "compared with the first (default none,empty,s2s; A/A check: "
+          "none,none.b)", "K1,K2,..."},
+    {"sequential", 0, 0, G_OPTION_ARG_NONE, &sequential,
+        "Run a round's children one after another (rotating order) "
+          "instead of all at once", NULL},
     {"wav", 0, 0, G_OPTION_ARG_FILENAME, &wav, "Input (24 kHz S16 mono WAV)",
         "FILE"},
     {"emulator", 0, 0, G_OPTION_ARG_FILENAME, &emulator,
@@ -196,10 +402,12 @@ main (int argc, char **argv)
   GSubprocess *emu;
   GInputStream *out;
   GDataInputStream *lines;
-  gchar *url, *dir, *tracers, *self_path;
-  gdouble cpu[3] = { 0, 0, 0 }, round_cpu[3];
-  GArray *ratios[2];
-  gint r;
+  gchar *url, *dir, *self_path, **slots, **files;
+  GPtrArray *names;
+  guint ns, ng, nt, k, g, *group, *kgroup;
+  GArray **cpu, **csw;
+  Run *runs;
+  gint r, failed = 0;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
     gst_init (NULL, NULL);
@@ -215,6 +423,45 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  slots = g_strsplit (kinds_opt ? kinds_opt : "none,empty,s2s", ",", -1);
+  ns = g_strv_length (slots);
+  /* groups: the names of the slots, then their kinds (all slots of one
+   * kind pooled, e.g. s2s and s2s.b) */
+  names = g_ptr_array_new_with_free_func (g_free);
+  group = g_new (guint, ns);
+  kgroup = g_new (guint, ns);
+  for (k = 0; k < ns; k++) {
+    for (g = 0; g < names->len; g++)
+      if (g_str_equal (names->pdata[g], slots[k]))
+        break;
+    if (g == names->len)
+      g_ptr_array_add (names, g_strdup (slots[k]));
+    group[k] = g;
+  }
+  ng = names->len;
+  for (k = 0; k < ns; k++) {
+    gchar *kind = slot_kind (slots[k]);
+
+    if (!g_strv_contains (known_kinds, kind)) {
+      g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s, "
+          "s2s-nofile, s2s-filtered, s2s-novoice)\n", slots[k]);
+      return 2;
+    }
+    for (g = ng; g < names->len; g++)
+      if (g_str_equal (names->pdata[g], kind))
+        break;
+    if (g == names->len)
+      g_ptr_array_add (names, g_strdup (kind));
+    kgroup[k] = g;
+    g_free (kind);
+  }
+  nt = names->len;
+  if (ng < 2 || rounds < 1) {
+    g_printerr ("tracer-overhead: two slot names or more, one round or "
+        "more\n");
+    return 2;
+  }
   if (wav == NULL)
     wav = g_build_filename (g_getenv ("S2S_SHARED_AUDIO") ?
         g_getenv ("S2S_SHARED_AUDIO") : "../shared/audio",
@@ -238,60 +485,149 @@ main (int argc, char **argv)
     return 2;
   }
   dir = g_dir_make_tmp ("s2s-tracer-bench-XXXXXX", NULL);
-  tracers = g_strdup_printf ("s2s(file=\"%s/turns.jsonl\")", dir);
+  /* a registry of our own, built once before the rounds: a rescan (the
+   * shared one rewritten by another build's run) costs a child ~0.5 s */
+  if (g_getenv ("GST_REGISTRY") == NULL) {
+    gchar *reg = g_build_filename (dir, "registry.bin", NULL);
 
-  ratios[0] = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  ratios[1] = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  g_print ("%d sessions per run, %d rounds, input %s, emulator %s\n",
-      sessions, rounds, wav, url);
-  g_print ("%-6s %-9s %9s %9s\n", "round", "tracer", "cpu_s", "wall_s");
-  for (r = 0; r < rounds; r++) {
-    gint k;
+    g_setenv ("GST_REGISTRY", reg, TRUE);
+    g_free (reg);
+  }
+  {
+    Run warm = { 0 };
 
-    /* rotate which kind goes first, so none always runs warm or cold */
-    for (k = 0; k < 3; k++) {
-      gint kind = (k + r) % 3;
-      gdouble wall = 0, c = measure (self_path, sessions, url, wav,
-          kinds[kind], kind == 2 ? tracers : NULL, &wall);
+    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL) ||
+        !finish_run (&warm))
+      return give_up (emu);
+  }
 
-      if (c < 0)
-        return 1;
-      cpu[kind] += c;
-      round_cpu[kind] = c;
-      g_print ("%-6d %-9s %9.3f %9.3f\n", r + 1, kinds[kind], c, wall);
+  /* one tracer file per slot: simultaneous s2s runs must not share one */
+  files = g_new0 (gchar *, ns + 1);
+  runs = g_new0 (Run, ns);
+  for (k = 0; k < ns; k++) {
+    gchar *name = g_strdup_printf ("turns-%u.jsonl", k);
+
+    files[k] = g_build_filename (dir, name, NULL);
+    g_free (name);
+  }
+  /* per group and round: the mean over its slots */
+  cpu = g_new (GArray *, nt);
+  csw = g_new (GArray *, nt);
+  for (g = 0; g < nt; g++) {
+    cpu[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+    csw[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  }
+
+  g_print ("%d sessions per run, %d rounds of %u runs, %s, input %s, "
+      "emulator %s\n", sessions, rounds, ns, sequential ?
+      "sequential (one child at a time)" :
+      "simultaneous (a round's children started together)", wav, url);
+  g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "round",
+      "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
+      "wall_s", "minflt");
+  for (r = 0; r < rounds + failed; r++) {
+    gdouble c[2 * ns], s[2 * ns];
+    guint i, n[2 * ns];
+    gboolean ok = TRUE;
+
+    /* rotate which slot starts first, so none always runs warm or cold */
+    for (i = 0; i < ns; i++) {
+      gchar *kind;
+      gboolean started;
+
+      k = (i + r) % ns;
+      kind = slot_kind (slots[k]);
+      started = start_run (&runs[k], self_path, sessions, url, wav, kind,
+          files[k]);
+      g_free (kind);
+      if (!started)
+        return give_up (emu);
+      if (sequential)
+        ok &= finish_run (&runs[k]);
     }
-    /* runs of one round are minutes apart at most: paired ratios */
-    for (k = 0; k < 2; k++) {
-      gdouble q = round_cpu[k + 1] / round_cpu[0];
-      g_array_append_val (ratios[k], q);
+    for (i = 0; i < ns; i++) {
+      k = (i + r) % ns;
+      if (!sequential)
+        ok &= finish_run (&runs[k]);
+    }
+    /* a session failed (e.g. the emulator missed a connection on an
+     * overloaded machine): the round is left out and run again, up to
+     * as many times as there are rounds */
+    if (!ok) {
+      g_print ("%-6d round left out: a child failed\n", r + 1);
+      for (k = 0; k < ns; k++)
+        g_unlink (files[k]);
+      if (++failed > rounds)
+        return give_up (emu);
+      continue;
+    }
+    for (g = 0; g < nt; g++) {
+      c[g] = s[g] = 0;
+      n[g] = 0;
+    }
+    for (k = 0; k < ns; k++) {
+      gdouble t = runs[k].user + runs[k].sys;
+
+      c[group[k]] += t;
+      s[group[k]] += runs[k].vcsw + runs[k].ivcsw;
+      n[group[k]]++;
+      c[kgroup[k]] += t;
+      s[kgroup[k]] += runs[k].vcsw + runs[k].ivcsw;
+      n[kgroup[k]]++;
+      g_print ("%-6d %-4u %-12s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f %8ld\n",
+          r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
+          runs[k].user, runs[k].sys, runs[k].vcsw, runs[k].ivcsw,
+          runs[k].wall, runs[k].minflt);
+      g_unlink (files[k]);
+    }
+    for (g = 0; g < nt; g++) {
+      c[g] /= n[g];
+      s[g] /= n[g];
+      g_array_append_val (cpu[g], c[g]);
+      g_array_append_val (csw[g], s[g]);
     }
   }
-  g_print ("cpu none %.3f s, empty tracer %.3f s, s2s %.3f s\n", cpu[0],
-      cpu[1], cpu[2]);
-  g_print ("s2s / none %.4f (%+.2f %%); empty / none %.4f (%+.2f %%): "
-      "GStreamer's tracing framework; s2s / empty %.4f (%+.2f %%): the s2s "
-      "tracer's own cost\n", cpu[2] / cpu[0], (cpu[2] / cpu[0] - 1) * 100,
-      cpu[1] / cpu[0], (cpu[1] / cpu[0] - 1) * 100, cpu[2] / cpu[1],
-      (cpu[2] / cpu[1] - 1) * 100);
-  g_print ("median of the rounds' ratios: empty / none %.4f, s2s / none "
-      "%.4f\n", median (ratios[0]), median (ratios[1]));
-  g_array_unref (ratios[0]);
-  g_array_unref (ratios[1]);
+
+  for (g = 0; g < nt; g++) {
+    gdouble sum = 0;
+    guint i;
+
+    if (g >= ng && nt - ng == ng)
+      break;                    /* no kind has two names: as above */
+    for (i = 0; i < cpu[g]->len; i++)
+      sum += g_array_index (cpu[g], gdouble, i);
+    g_print ("%-8s%s cpu per run %.4f s (mean of %d rounds)\n",
+        (gchar *) names->pdata[g], g >= ng ? " (all)" : "", sum / rounds,
+        rounds);
+  }
+  if (failed)
+    g_print ("%d round(s) left out (a child failed), run again\n", failed);
+  report_all (names, ng, nt, cpu, "CPU time");
+  report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
 
   g_subprocess_send_signal (emu, SIGTERM);
   g_subprocess_wait (emu, NULL, NULL);
   g_object_unref (lines);
   g_object_unref (emu);
-  {
-    gchar *f = g_build_filename (dir, "turns.jsonl", NULL);
-    g_unlink (f);
-    g_free (f);
+  for (g = 0; g < nt; g++) {
+    g_array_unref (cpu[g]);
+    g_array_unref (csw[g]);
   }
+  g_free (cpu);
+  g_free (csw);
+  g_free (runs);
+  g_free (group);
+  g_free (kgroup);
+  g_ptr_array_unref (names);
+  g_strfreev (files);
+  g_strfreev (slots);
+  if (g_str_has_prefix (g_getenv ("GST_REGISTRY"), dir))
+    g_unlink (g_getenv ("GST_REGISTRY"));
   g_rmdir (dir);
   g_free (dir);
-  g_free (tracers);
   g_free (url);
   g_free (wav);
+  g_free (kinds_opt);
   g_free (emulator);
   g_free (self_path);
   return 0;
