@@ -83,7 +83,9 @@ guint count_s2s_io_threads (void);
 /* count_s2s_io_threads polled until it is @n, for at most 2 s; returns the
  * last count. A thread an I/O thread starts (GLib's gmain worker, on the
  * first connect) has the I/O thread's name until it names itself, which on
- * a loaded machine takes a while. */
+ * a loaded machine takes a while; so also after a stop, where the I/O
+ * thread itself is joined already (seen: 1 counted right after NULL in
+ * CI, with the machine overloaded). */
 guint wait_s2s_io_threads (guint n);
 
 /* Setting @property to @value refuses READY with an invalid-config ERROR

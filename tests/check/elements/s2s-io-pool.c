@@ -117,7 +117,7 @@ GST_START_TEST (test_io_threads_shared_and_named)
   guint n = expected_threads (&named_n), i;
   gchar *names, *want;
 
-  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
   for (i = 0; i < N_ELEMENTS; i++) {
     fx[i] = fx_new (NULL);
     fx_start (fx[i], S16_CAPS);
@@ -142,7 +142,7 @@ GST_START_TEST (test_io_threads_shared_and_named)
 
   for (i = 0; i < N_ELEMENTS; i++)
     fx_free (fx[i]);
-  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
 }
 
 GST_END_TEST;
@@ -165,7 +165,7 @@ GST_START_TEST (test_io_thread_ends_with_last_element)
     g_free (names);
     check_answers (fx, "resp_1");
     fx_free (fx);
-    fail_unless_equals_int (count_s2s_io_threads (), 0);
+    fail_unless_equals_int (wait_s2s_io_threads (0), 0);
   }
 }
 

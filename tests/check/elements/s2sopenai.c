@@ -2286,7 +2286,7 @@ GST_START_TEST (test_cancel_while_connecting)
   took = time_set_null (fx->el);
   fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
       " us while connecting", took);
-  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
 
   fx_free (fx);
   g_cancellable_cancel (hd.cancel);
@@ -2339,7 +2339,7 @@ GST_START_TEST (test_cancel_mid_reply)
   took = time_set_null (fx->el);
   fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
       " us mid-reply", took);
-  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
   g_thread_join (sender);
 
   fx_free (fx);
@@ -2364,7 +2364,7 @@ GST_START_TEST (test_cancel_silent_server)
   took = time_set_null (fx->el);
   fail_unless (took < STOP_BUDGET_US, "set_state(NULL) took %" G_GINT64_FORMAT
       " us with a silent server", took);
-  fail_unless_equals_int (count_s2s_io_threads (), 0);
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
   /* nothing was sent before the session was accepted */
   fail_unless_equals_int (s2s_mock_server_count_events (fx->mock,
           "input_audio_buffer.append"), 0);
