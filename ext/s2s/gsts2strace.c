@@ -29,12 +29,10 @@
 /* Undecided inputs kept for the voiced check: about 1.3 s of 24 kHz */
 #define PENDING_BYTES (64 * 1024)
 #define PENDING_INPUTS 128
-/* The look-back while the VAD says the user is silent: two halves, the
- * older one emptied when the newer is full, so the last 0.68-1.36 s of
- * 24 kHz S16 input (longer at lower rates) are always there; together
- * they fit in the pending store */
-#define LOOKBACK_HALF_BYTES (PENDING_BYTES / 2)
-#define LOOKBACK_HALF_INPUTS (PENDING_INPUTS / 2)
+/* How far before the first input of the VAD's speech window a voice seen
+ * out of the window still counts as this turn's (a voice that ended
+ * before the VAD's start reached the element) */
+#define LOOKBACK_MS 1500
 
 typedef struct
 {
@@ -43,15 +41,6 @@ typedef struct
   GstS2SEncoding enc;
   GstClockTime end;             /* running time of its end */
 } PendingInput;
-
-/* One half of the look-back: inputs copied whole, in order */
-typedef struct
-{
-  guint8 *data;                 /* LOOKBACK_HALF_BYTES */
-  gsize len;
-  PendingInput in[LOOKBACK_HALF_INPUTS];
-  guint n;
-} LookbackHalf;
 
 struct _GstS2STrace
 {
@@ -82,13 +71,13 @@ struct _GstS2STrace
   gsize pending_len;
   PendingInput pending_in[PENDING_INPUTS];
   guint pending_n;
-  /* the streaming thread's alone: the input while out of the window, so a
-   * voice that ended before the VAD's start reached the element is still
-   * found (moved into pending when the window opens). A speech stop bumps
-   * stop_serial (atomic); the look-back is emptied when it sees a new one,
-   * so it never holds the voice of a turn already stopped */
-  LookbackHalf lookback[2];
-  guint lookback_cur;
+  /* the streaming thread's alone: out of the window every input is
+   * decided at once (no copy) and the end of the newest voiced one kept,
+   * so a voice that ended before the VAD's start reached the element is
+   * still found when the window opens. A speech stop bumps stop_serial
+   * (atomic); the look-back is emptied when it sees a new one, so it
+   * never holds the voice of a turn already stopped */
+  GstClockTime lookback_end;
   gint stop_serial;
   gint lookback_serial;
   gboolean was_out;
@@ -104,8 +93,6 @@ gst_s2s_trace_new (void)
   t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   t->pushes = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   t->pending = g_malloc (PENDING_BYTES);
-  t->lookback[0].data = g_malloc (LOOKBACK_HALF_BYTES);
-  t->lookback[1].data = g_malloc (LOOKBACK_HALF_BYTES);
   g_mutex_init (&t->voice_lock);
   gst_s2s_trace_reset (t, 0);
   return t;
@@ -121,8 +108,7 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   t->voice_end = GST_CLOCK_TIME_NONE;
   t->pending_n = 0;
   t->pending_len = 0;
-  t->lookback[0].len = t->lookback[1].len = 0;
-  t->lookback[0].n = t->lookback[1].n = 0;
+  t->lookback_end = GST_CLOCK_TIME_NONE;
   t->was_out = FALSE;
   t->first_pts = GST_CLOCK_TIME_NONE;
 }
@@ -134,8 +120,6 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->handoffs);
   g_free (t->pushes);
   g_free (t->pending);
-  g_free (t->lookback[0].data);
-  g_free (t->lookback[1].data);
   gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_free (t);
@@ -323,81 +307,42 @@ resolve_pending (GstS2STrace * t)
   t->pending_len = 0;
 }
 
-static void
-lookback_clear (GstS2STrace * t)
-{
-  t->lookback[0].len = t->lookback[1].len = 0;
-  t->lookback[0].n = t->lookback[1].n = 0;
-}
-
-/* Streaming thread: @size bytes ending at @end into the look-back (a
- * copy; an input bigger than a half is not kept) */
+/* Streaming thread, out of the window: @size bytes ending at @end decided
+ * at once (the input is in cache now; a copy for later cost more), the
+ * end of the newest voiced one kept */
 static void
 lookback_add (GstS2STrace * t, GstS2SEncoding enc, const guint8 * data,
     gsize size, GstClockTime end)
 {
   gint serial = g_atomic_int_get (&t->stop_serial);
-  LookbackHalf *h;
-  PendingInput *p;
+  gsize n = enc == GST_S2S_ENCODING_PCM_S16LE ? size / 2 : size;
 
   if (serial != t->lookback_serial) {
     t->lookback_serial = serial;
-    lookback_clear (t);
+    t->lookback_end = GST_CLOCK_TIME_NONE;
   }
-  if (size > LOOKBACK_HALF_BYTES)
-    return;
-  h = &t->lookback[t->lookback_cur];
-  if (h->len + size > LOOKBACK_HALF_BYTES || h->n == LOOKBACK_HALF_INPUTS) {
-    t->lookback_cur ^= 1;
-    h = &t->lookback[t->lookback_cur];
-    h->len = 0;
-    h->n = 0;
-  }
-  p = &h->in[h->n++];
-  p->offset = h->len;
-  p->size = size;
-  p->enc = enc;
-  p->end = end;
-  memcpy (h->data + h->len, data, size);
-  h->len += size;
+  if (voiced_from (enc, data, n, 0, 0, t->voice_mean_square, n))
+    t->lookback_end = end;
 }
 
-/* Streaming thread, the first input in the window: the look-back, oldest
- * first, becomes undecided input (decided like any: a later voiced input
- * makes it moot, the speech stop picks its newest voiced one) */
+/* Streaming thread, the first input in the window (ending at @end): a
+ * voice seen just before it is the voice end so far (any later voiced or
+ * undecided input of the window is newer and decided as usual) */
 static void
-lookback_to_pending (GstS2STrace * t)
+lookback_to_pending (GstS2STrace * t, GstClockTime end)
 {
-  guint k, i;
+  GstClockTime lb = t->lookback_end;
 
-  if (g_atomic_int_get (&t->stop_serial) != t->lookback_serial) {
-    /* a stop came after the last input it holds: another turn's */
-    lookback_clear (t);
+  t->lookback_end = GST_CLOCK_TIME_NONE;
+  /* a stop came after the last input it saw: another turn's */
+  if (g_atomic_int_get (&t->stop_serial) != t->lookback_serial ||
+      !GST_CLOCK_TIME_IS_VALID (lb) || lb > end ||
+      end - lb > LOOKBACK_MS * GST_MSECOND)
     return;
-  }
   g_mutex_lock (&t->voice_lock);
-  if (!out_of_window (t)) {
-    for (k = 0; k < 2; k++) {
-      LookbackHalf *h = &t->lookback[t->lookback_cur ^ 1 ^ k];
-
-      for (i = 0; i < h->n; i++) {
-        PendingInput *p;
-
-        /* both halves fit in an empty store; what is pending is newer */
-        if (t->pending_len + h->in[i].size > PENDING_BYTES ||
-            t->pending_n == PENDING_INPUTS)
-          break;
-        p = &t->pending_in[t->pending_n++];
-        *p = h->in[i];
-        p->offset = t->pending_len;
-        memcpy (t->pending + t->pending_len, h->data + h->in[i].offset,
-            p->size);
-        t->pending_len += p->size;
-      }
-    }
-  }
+  if (!out_of_window (t) && !GST_CLOCK_TIME_IS_VALID (t->voice_end))
+    t->voice_end = lb;
   g_mutex_unlock (&t->voice_lock);
-  lookback_clear (t);
 }
 
 void
@@ -420,7 +365,7 @@ gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
   }
   if (G_UNLIKELY (t->was_out)) {
     t->was_out = FALSE;
-    lookback_to_pending (t);
+    lookback_to_pending (t, end);
   }
   /* voiced by its first block: it ends the voice so far, whatever the
    * inputs before it are */
