@@ -17,6 +17,14 @@ JsonArray *gst_s2s_parse_history (const gchar * json, GError ** error);
 
 void gst_s2s_config_free (GstS2SConfig * config);
 
+/* A capped store of audio (input held until ready, s2sgemini's unconfirmed
+ * input, s2snova's replay): once its bytes and @incoming more would pass
+ * @max, its oldest bytes go down to @step under @max (never more than it
+ * holds), so what is kept moves once per @step of input, not on every
+ * buffer. Returns the bytes dropped (0 while it fits). */
+gsize gst_s2s_drop_oldest (GByteArray * store, gsize incoming, gsize max,
+    gsize step);
+
 /* Typed members of a server event, NULL/0/FALSE when @o is NULL or the
  * member is missing or of another type. Integers may come as JSON numbers
  * or (protobuf int64) as strings. */

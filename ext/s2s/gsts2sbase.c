@@ -661,6 +661,18 @@ fail:
   return NULL;
 }
 
+gsize
+gst_s2s_drop_oldest (GByteArray * store, gsize incoming, gsize max, gsize step)
+{
+  gsize drop;
+
+  if (store->len + incoming <= max)
+    return 0;
+  drop = MIN (store->len, store->len + incoming - max + step);
+  g_byte_array_remove_range (store, 0, drop);
+  return drop;
+}
+
 JsonArray *
 gst_s2s_parse_history (const gchar * json, GError ** error)
 {
@@ -3560,6 +3572,7 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstClockTime pts, end_rt = GST_CLOCK_TIME_NONE;
   GstMapInfo map;
   guint64 max_pending;
+  gsize drop;
   gboolean post = FALSE;
 
   if (priv->traced)
@@ -3605,16 +3618,11 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GST_S2S_BASE_LOCK (self);
   max_pending = time_to_bytes (&priv->in_format,
       MAX_PENDING_INPUT_MS * GST_MSECOND);
-  if (priv->in_pending->len + map.size > max_pending) {
-    /* down to a step below the cap: the held audio moves once per step of
-     * input, not on every buffer */
-    guint drop = MIN (priv->in_pending->len, priv->in_pending->len +
-        map.size - max_pending + time_to_bytes (&priv->in_format,
-            PENDING_DROP_STEP_MS * GST_MSECOND));
-    GST_WARNING_OBJECT (self, "session not ready: dropping %u bytes of the "
-        "oldest input", drop);
-    g_byte_array_remove_range (priv->in_pending, 0, drop);
-  }
+  drop = gst_s2s_drop_oldest (priv->in_pending, map.size, max_pending,
+      time_to_bytes (&priv->in_format, PENDING_DROP_STEP_MS * GST_MSECOND));
+  if (drop > 0)
+    GST_WARNING_OBJECT (self, "session not ready: dropping %" G_GSIZE_FORMAT
+        " bytes of the oldest input", drop);
   g_byte_array_append (priv->in_pending, map.data, map.size);
   priv->bytes_in += map.size;
   if (priv->traced)
@@ -3819,7 +3827,7 @@ gst_s2s_base_src_loop (GstPad * pad)
   for (;;) {
     GstClockTime now;
     GstBuffer *head;
-    gint64 wake;
+    gint64 wake, mono;
 
     if (priv->stopping || priv->flushing || priv->fatal) {
       GST_S2S_BASE_UNLOCK (self);
@@ -3896,16 +3904,17 @@ gst_s2s_base_src_loop (GstPad * pad)
      * new audio behind an empty queue, state changes and stopping wake
      * the task. Draining after input EOS, the EOS conditions are polled
      * every GAP_INTERVAL as before. */
-    wake = g_get_monotonic_time ();
+    mono = g_get_monotonic_time ();
     if (head && GST_CLOCK_TIME_IS_VALID (now))
-      wake += (gint64) ((GST_BUFFER_PTS (head) - now) / GST_USECOND) + 1;
+      wake = mono + (gint64) ((GST_BUFFER_PTS (head) - now) / GST_USECOND) + 1;
     else if (!head && GST_CLOCK_TIME_IS_VALID (now) &&
         priv->pushed_end + idle > now)
-      wake += (gint64) ((priv->pushed_end + idle - now) / GST_USECOND) + 1;
+      wake = mono + (gint64) ((priv->pushed_end + idle - now) / GST_USECOND) +
+          1;
     else
-      wake += GAP_INTERVAL / GST_USECOND;
+      wake = mono + GAP_INTERVAL / GST_USECOND;
     if (priv->in_eos) {
-      wake = MIN (wake, g_get_monotonic_time () + GAP_INTERVAL / GST_USECOND);
+      wake = MIN (wake, mono + GAP_INTERVAL / GST_USECOND);
       if (priv->eos_deadline)
         wake = MIN (wake, priv->eos_deadline);
     }

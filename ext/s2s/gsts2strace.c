@@ -329,7 +329,7 @@ lookback_add (GstS2STrace * t, GstS2SEncoding enc, const guint8 * data,
  * voice seen just before it is the voice end so far (any later voiced or
  * undecided input of the window is newer and decided as usual) */
 static void
-lookback_to_pending (GstS2STrace * t, GstClockTime end)
+lookback_take (GstS2STrace * t, GstClockTime end)
 {
   GstClockTime lb = t->lookback_end;
 
@@ -365,7 +365,7 @@ gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
   }
   if (G_UNLIKELY (t->was_out)) {
     t->was_out = FALSE;
-    lookback_to_pending (t, end);
+    lookback_take (t, end);
   }
   /* voiced by its first block: it ends the voice so far, whatever the
    * inputs before it are */

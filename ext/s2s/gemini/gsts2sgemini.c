@@ -76,6 +76,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_gemini_debug);
 #define MAX_AUDIO_CHUNK 3200
 /* Unconfirmed input kept for a successor at most (16 kHz S16 mono) */
 #define MAX_UNCONFIRMED_BYTES (30 * 16000 * 2)
+/* Past it the oldest second goes at once */
 #define UNCONFIRMED_DROP_STEP (16000 * 2)
 
 /* Resumption handles stay valid this long after the session ends */
@@ -718,7 +719,7 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   static const gchar prefix[] = "{\"realtimeInput\":{\"audio\":{\"mimeType\":"
       "\"audio/pcm;rate=16000\",\"data\":\"";
   GstS2SGemini *self = GST_S2S_GEMINI (base);
-  gsize off;
+  gsize off, drop;
 
   if (self->manual && !self->activity_open) {
     send_activity (self, "activityStart");
@@ -726,14 +727,9 @@ gst_s2s_gemini_send_audio (GstS2SBase * base, const guint8 * data, gsize size)
   }
   g_mutex_lock (&self->unconfirmed_lock);
   g_byte_array_append (self->unconfirmed, data, size);
-  if (self->unconfirmed->len > MAX_UNCONFIRMED_BYTES) {
-    /* down to a second below the cap: the kept audio moves once a second,
-     * not on every buffer */
-    guint drop = self->unconfirmed->len - MAX_UNCONFIRMED_BYTES +
-        UNCONFIRMED_DROP_STEP;
-    g_byte_array_remove_range (self->unconfirmed, 0, drop);
-    self->unconfirmed_mark -= MIN (self->unconfirmed_mark, drop);
-  }
+  drop = gst_s2s_drop_oldest (self->unconfirmed, 0, MAX_UNCONFIRMED_BYTES,
+      UNCONFIRMED_DROP_STEP);
+  self->unconfirmed_mark -= MIN (self->unconfirmed_mark, drop);
   g_mutex_unlock (&self->unconfirmed_lock);
   for (off = 0; off < size; off += MAX_AUDIO_CHUNK) {
     gsize n = MIN (MAX_AUDIO_CHUNK, size - off);

@@ -452,7 +452,7 @@ static void
 replay_append (GstS2SNova * self, const guint8 * data, gsize size)
 {
   const gsize max = (gsize) GST_S2S_NOVA_INPUT_RATE * 2 * REPLAY_MAX_MS / 1000;
-  gsize off = self->replay->len, i;
+  gsize off = self->replay->len, i, drop;
 
   g_byte_array_append (self->replay, data, size);
   if (self->replay_voiced < 0) {
@@ -463,16 +463,11 @@ replay_append (GstS2SNova * self, const guint8 * data, gsize size)
       }
     }
   }
-  if (self->replay->len > max) {
-    /* down to a second under the cap: the kept audio moves once a second,
-     * not on every buffer (it is ~1 MB) */
-    gsize drop = MIN (self->replay->len, self->replay->len - max +
-        (gsize) GST_S2S_NOVA_INPUT_RATE * 2);
-
-    g_byte_array_remove_range (self->replay, 0, drop);
-    if (self->replay_voiced >= 0)
-      self->replay_voiced = MAX (0, self->replay_voiced - (gssize) drop);
-  }
+  /* past the cap the oldest second goes at once (the replay is ~1 MB) */
+  drop = gst_s2s_drop_oldest (self->replay, 0, max,
+      (gsize) GST_S2S_NOVA_INPUT_RATE * 2);
+  if (self->replay_voiced >= 0)
+    self->replay_voiced = MAX (0, self->replay_voiced - (gssize) drop);
 }
 
 static void
