@@ -355,13 +355,32 @@ report_all (GPtrArray * names, guint ng, guint nt, GArray ** v,
     }
 }
 
+static void
+stop_emulator (GSubprocess * emu)
+{
+  g_subprocess_send_signal (emu, SIGTERM);
+  g_subprocess_wait (emu, NULL, NULL);
+}
+
 /* Stops the emulator on a failure: returns the exit status */
 static gint
 give_up (GSubprocess * emu)
 {
-  g_subprocess_send_signal (emu, SIGTERM);
-  g_subprocess_wait (emu, NULL, NULL);
+  stop_emulator (emu);
   return 1;
+}
+
+/* The index of @name among @names from @from on, added if missing */
+static guint
+name_index (GPtrArray * names, guint from, const gchar * name)
+{
+  guint g;
+
+  for (g = from; g < names->len; g++)
+    if (g_str_equal (names->pdata[g], name))
+      return g;
+  g_ptr_array_add (names, g_strdup (name));
+  return names->len - 1;
 }
 
 /* The kind of a slot: its name up to a '.' ("none.b": none) */
@@ -431,14 +450,8 @@ main (int argc, char **argv)
   names = g_ptr_array_new_with_free_func (g_free);
   group = g_new (guint, ns);
   kgroup = g_new (guint, ns);
-  for (k = 0; k < ns; k++) {
-    for (g = 0; g < names->len; g++)
-      if (g_str_equal (names->pdata[g], slots[k]))
-        break;
-    if (g == names->len)
-      g_ptr_array_add (names, g_strdup (slots[k]));
-    group[k] = g;
-  }
+  for (k = 0; k < ns; k++)
+    group[k] = name_index (names, 0, slots[k]);
   ng = names->len;
   for (k = 0; k < ns; k++) {
     gchar *kind = slot_kind (slots[k]);
@@ -448,12 +461,7 @@ main (int argc, char **argv)
           "s2s-nofile, s2s-filtered, s2s-novoice)\n", slots[k]);
       return 2;
     }
-    for (g = ng; g < names->len; g++)
-      if (g_str_equal (names->pdata[g], kind))
-        break;
-    if (g == names->len)
-      g_ptr_array_add (names, g_strdup (kind));
-    kgroup[k] = g;
+    kgroup[k] = name_index (names, ng, kind);
     g_free (kind);
   }
   nt = names->len;
@@ -605,8 +613,7 @@ main (int argc, char **argv)
   report_all (names, ng, nt, cpu, "CPU time");
   report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
 
-  g_subprocess_send_signal (emu, SIGTERM);
-  g_subprocess_wait (emu, NULL, NULL);
+  stop_emulator (emu);
   g_object_unref (lines);
   g_object_unref (emu);
   for (g = 0; g < nt; g++) {

@@ -342,6 +342,38 @@ wait_s2s_io_threads (guint n)
   return got;
 }
 
+static void
+log_count_func (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  FxLogCount *c = user_data;
+  const gchar *text = gst_debug_message_get (message);
+
+  if (level == c->level && (c->object == NULL || object == c->object) &&
+      text && strstr (text, c->text) &&
+      g_str_equal (gst_debug_category_get_name (category), "s2s"))
+    g_atomic_int_inc (&c->count);
+}
+
+void
+fx_log_count_start (FxLogCount * c)
+{
+  c->count = 0;
+  gst_debug_set_active (TRUE);
+  gst_debug_set_threshold_for_name ("s2s", MAX (c->level,
+          gst_debug_get_default_threshold ()));
+  gst_debug_add_log_function (log_count_func, c, NULL);
+}
+
+gint
+fx_log_count_stop (FxLogCount * c)
+{
+  gst_debug_remove_log_function_by_data (c);
+  gst_debug_unset_threshold_for_name ("s2s");
+  return g_atomic_int_get (&c->count);
+}
+
 /* Config checks */
 
 void

@@ -88,6 +88,21 @@ guint count_s2s_io_threads (void);
  * CI, with the machine overloaded). */
 guint wait_s2s_io_threads (guint n);
 
+/* Counts the debug lines of category "s2s" at @level that contain @text
+ * (after the element's log tag; from @object, when not NULL), from
+ * fx_log_count_start() (which raises the category's threshold to @level)
+ * to fx_log_count_stop() (which returns the count) */
+typedef struct
+{
+  GstDebugLevel level;
+  const gchar *text;
+  gpointer object;
+  gint count;
+} FxLogCount;
+
+void fx_log_count_start (FxLogCount * c);
+gint fx_log_count_stop (FxLogCount * c);
+
 /* Setting @property to @value refuses READY with an invalid-config ERROR
  * naming @prop_name, before any connection and without @api_key in it;
  * "api-key" means no key at all (@key_env unset) */

@@ -285,26 +285,13 @@ GST_END_TEST;
 /* Input held while the session is not ready is capped at 30 s: the
  * newest is kept, in order, and the oldest goes a second at a time (the
  * held audio is moved once per second of input, not on every buffer) */
-static guint pending_drops;
-
-static void
-count_pending_drops (GstDebugCategory * category, GstDebugLevel level,
-    const gchar * file, const gchar * function, gint line, GObject * object,
-    GstDebugMessage * message, gpointer user_data)
-{
-  const gchar *text = gst_debug_message_get (message);
-
-  if (level == GST_LEVEL_WARNING && text &&
-      strstr (text, "session not ready: dropping"))
-    g_atomic_int_inc (&pending_drops);
-}
-
 GST_START_TEST (test_pending_input_cap)
 {
   /* long enough to push 35 s of input before the session is ready */
   S2SMockOptions opts = { NULL, FALSE, RUNNING_ON_VALGRIND ? 20000 : 3000 };
   const guint n = 35 * 50, cap = 30 * 50 * CHUNK_BYTES, step = 50 * CHUNK_BYTES;
   guint held = 0, drops = 0, i;
+  FxLogCount logged = { GST_LEVEL_WARNING, "session not ready: dropping" };
   Fx *fx;
   GByteArray *sent;
   guint8 *want;
@@ -321,10 +308,7 @@ GST_START_TEST (test_pending_input_cap)
   }
   fail_unless (held <= cap && held >= cap - step);
 
-  gst_debug_set_threshold_for_name ("s2s",
-      MAX (GST_LEVEL_WARNING, gst_debug_get_default_threshold ()));
-  gst_debug_add_log_function (count_pending_drops, NULL, NULL);
-  pending_drops = 0;
+  fx_log_count_start (&logged);
   fx = fx_new (&opts);
   fx_start (fx, S16_CAPS);
   push_input (fx, 0, n);
@@ -341,13 +325,12 @@ GST_START_TEST (test_pending_input_cap)
       "the held input is not the newest 30 s in order");
   g_free (want);
   /* 5 s over the cap: a drop per second of input, not per buffer (250) */
-  fail_unless (pending_drops == drops, "%u drops for 5 s over the cap, "
-      "expected %u", pending_drops, drops);
+  fail_unless (logged.count == (gint) drops, "%d drops for 5 s over the "
+      "cap, expected %u", logged.count, drops);
 
   g_byte_array_unref (sent);
   fx_free (fx);
-  gst_debug_remove_log_function (count_pending_drops);
-  gst_debug_unset_threshold_for_name ("s2s");
+  fx_log_count_stop (&logged);
 }
 
 GST_END_TEST;
@@ -711,23 +694,12 @@ GST_END_TEST;
 /* The src task's wake-ups while a reply is queued: one per due buffer (and
  * per 40 ms of real time while the test clock stands still), not one per
  * received delta. Counted on the element's "src task woke" trace. */
-static gint wakes;
-static GstElement *wakes_of;
-
-static void
-count_wakes (GstDebugCategory * category, GstDebugLevel level,
-    const gchar * file, const gchar * function, gint line, GObject * object,
-    GstDebugMessage * message, gpointer user_data)
-{
-  if (object == G_OBJECT (wakes_of) && level == GST_LEVEL_TRACE &&
-      g_str_has_suffix (gst_debug_message_get (message), "src task woke"))
-    g_atomic_int_inc (&wakes);
-}
-
 GST_START_TEST (test_output_wakes)
 {
   Fx *fx = fx_new (NULL);
+  FxLogCount wakes = { GST_LEVEL_TRACE, "src task woke" };
   gint64 t0, window;
+  gint n_wakes;
   guint i;
 
   fx_start (fx, S16_CAPS);
@@ -739,10 +711,8 @@ GST_START_TEST (test_output_wakes)
   gst_buffer_unref (pull_buffer (fx->h, WAIT_MS));
 
   /* the head (1040 ms) is not due: 15 more deltas, 10 ms apart */
-  wakes_of = fx->el;
-  gst_debug_set_active (TRUE);
-  gst_debug_set_threshold_for_name ("s2s", GST_LEVEL_TRACE);
-  gst_debug_add_log_function (count_wakes, NULL, NULL);
+  wakes.object = fx->el;
+  fx_log_count_start (&wakes);
   t0 = g_get_monotonic_time ();
   for (i = 1; i <= 15; i++) {
     s2s_mock_server_send_audio_deltas (fx->mock, "resp_w1", "item_w1", 1,
@@ -752,13 +722,12 @@ GST_START_TEST (test_output_wakes)
   /* the last deltas' turn on the I/O thread */
   g_usleep (50000);
   window = (g_get_monotonic_time () - t0) / 1000;
-  gst_debug_remove_log_function (count_wakes);
-  gst_debug_set_threshold_for_name ("s2s", GST_LEVEL_NONE);
+  n_wakes = fx_log_count_stop (&wakes);
   /* a wake per 40 ms of real time (the head's due time on a clock that
    * stands still), plus scheduling; not one per delta */
-  fail_unless (g_atomic_int_get (&wakes) <= window / 40 + 3,
+  fail_unless (n_wakes <= window / 40 + 3,
       "%d src task wake-ups in %" G_GINT64_FORMAT " ms for 15 deltas",
-      g_atomic_int_get (&wakes), window);
+      n_wakes, window);
 
   fx_free (fx);
 }
