@@ -131,14 +131,18 @@ echo "=== wall times"
 printf '%s\n' "${times[@]}"
 echo "$(($(date +%s) - t0)) s in all"
 # one closing line a CI log reader understands, over every run above
+# Failed tests are named again here, each with the end of its output, so
+# that the last lines of a CI log say what failed and why.
 python3 - <<'PY' || status=1
 import glob, json
 passed = failed = skipped = 0
+report = []
 for log in sorted(glob.glob("build/meson-logs/testlog*.json") +
                   glob.glob("build-asan/meson-logs/testlog*.json")):
     for line in open(log):
         try:
-            r = json.loads(line)["result"]
+            t = json.loads(line)
+            r = t["result"]
         except (ValueError, KeyError):  # a line cut short by a crash, or blank
             continue
         if r in ("OK", "EXPECTEDFAIL"):
@@ -147,6 +151,20 @@ for log in sorted(glob.glob("build/meson-logs/testlog*.json") +
             skipped += 1
         else:
             failed += 1
+            out = (t.get("stdout") or "") + (t.get("stderr") or "")
+            keep = [l for l in out.splitlines()
+                    if any(k in l for k in ("Assertion", "FAIL", "ERROR",
+                                            "CRITICAL", "Checks", "timed out",
+                                            "Sanitizer", "Timeout", "error:"))]
+            report.append((log, t.get("name", "?"), r, keep[-25:],
+                           out.splitlines()[-15:]))
+for log, name, r, keep, tail in report:
+    print(f"=== failed: {name} ({r}) in {log}")
+    for l in keep:
+        print("    " + l[:300])
+    print("    --- last lines:")
+    for l in tail:
+        print("    " + l[:300])
 print(f"meson: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status

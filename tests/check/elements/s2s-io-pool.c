@@ -78,6 +78,23 @@ io_thread_names (void)
   return joined;
 }
 
+/* io_thread_names() once it is @want, or after 2 s what it is then: a
+ * thread an I/O thread starts (GLib's resolver pool, its gmain worker)
+ * carries the I/O thread's name until it renames itself */
+static gchar *
+wait_io_thread_names (const gchar * want)
+{
+  gint64 end = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+  gchar *names;
+
+  while (g_strcmp0 (names = io_thread_names (), want) != 0 &&
+      g_get_monotonic_time () < end) {
+    g_free (names);
+    g_usleep (10 * 1000);
+  }
+  return names;
+}
+
 static gchar *
 expected_names (guint n, gboolean named_n)
 {
@@ -126,8 +143,8 @@ GST_START_TEST (test_io_threads_shared_and_named)
     fx_wait_ready (fx[i]);
 
   fail_unless_equals_int (wait_s2s_io_threads (n), n);
-  names = io_thread_names ();
   want = expected_names (n, named_n);
+  names = wait_io_thread_names (want);
   fail_unless_equals_string (names, want);
   g_free (names);
   g_free (want);
@@ -160,7 +177,7 @@ GST_START_TEST (test_io_thread_ends_with_last_element)
 
     fx_start (fx, S16_CAPS);
     fx_wait_ready (fx);
-    names = io_thread_names ();
+    names = wait_io_thread_names (named_n ? "s2s-io-0" : "s2s-io");
     fail_unless_equals_string (names, named_n ? "s2s-io-0" : "s2s-io");
     g_free (names);
     check_answers (fx, "resp_1");
