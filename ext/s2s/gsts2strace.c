@@ -26,21 +26,10 @@
 #define HANDOFF_FIELDS 2        /* offset, hand-off */
 #define PUSH_FIELDS 4           /* pts, duration, arrival, push */
 
-/* Undecided inputs kept for the voiced check: about 1.3 s of 24 kHz */
-#define PENDING_BYTES (64 * 1024)
-#define PENDING_INPUTS 128
 /* How far before the first input of the VAD's speech window a voice seen
  * out of the window still counts as this turn's (a voice that ended
  * before the VAD's start reached the element) */
 #define LOOKBACK_MS 1500
-
-typedef struct
-{
-  gsize offset;                 /* in pending */
-  gsize size;
-  GstS2SEncoding enc;
-  GstClockTime end;             /* running time of its end */
-} PendingInput;
 
 struct _GstS2STrace
 {
@@ -62,15 +51,12 @@ struct _GstS2STrace
   guint handoff_len;
   guint64 *pushes;
   guint push_len;
-  /* the voiced check (voice_lock): an input whose first block does not
-   * decide it is copied here, and decided only if no later input is
-   * voiced before the speech stops */
+  /* the voiced check (voice_lock): the end of the newest voiced input
+   * in the VAD's window. Every input is decided at once, while it is in
+   * cache (a copy decided later cost more CPU time: tests/bench/
+   * tracer-overhead.md) */
   GMutex voice_lock;
   GstClockTime voice_end;       /* running time, since the session start */
-  guint8 *pending;              /* PENDING_BYTES */
-  gsize pending_len;
-  PendingInput pending_in[PENDING_INPUTS];
-  guint pending_n;
   /* the streaming thread's alone: out of the window every input is
    * decided at once (no copy) and the end of the newest voiced one kept,
    * so a voice that ended before the VAD's start reached the element is
@@ -92,7 +78,6 @@ gst_s2s_trace_new (void)
   t->in = g_new (guint64, GST_S2S_TRACE_BATCH * IN_FIELDS);
   t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   t->pushes = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
-  t->pending = g_malloc (PENDING_BYTES);
   g_mutex_init (&t->voice_lock);
   gst_s2s_trace_reset (t, 0);
   return t;
@@ -106,8 +91,6 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   g_atomic_int_set (&t->speech_seen, FALSE);
   t->in_len = t->handoff_len = t->push_len = 0;
   t->voice_end = GST_CLOCK_TIME_NONE;
-  t->pending_n = 0;
-  t->pending_len = 0;
   t->lookback_end = GST_CLOCK_TIME_NONE;
   t->was_out = FALSE;
   t->first_pts = GST_CLOCK_TIME_NONE;
@@ -119,7 +102,6 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->in);
   g_free (t->handoffs);
   g_free (t->pushes);
-  g_free (t->pending);
   gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_free (t);
@@ -246,18 +228,17 @@ alaw_to_linear (guint8 a)
 }
 
 /* Whether @n samples of @enc at @data have a mean square above
- * @threshold, looking at samples [@from, @n) after a partial sum @sum of
- * those before */
+ * @threshold: summed a block at a time, stopping at the first block whose
+ * partial sum already decides it (the sum only grows: once sum / n is
+ * above the threshold, the whole buffer's is too) */
 static gboolean
-voiced_from (GstS2SEncoding enc, const guint8 * data, gsize n, gsize from,
-    guint64 sum, gdouble threshold, gsize stop)
+voiced (GstS2SEncoding enc, const guint8 * data, gsize n, gdouble threshold)
 {
-  gsize i = from, block;
+  guint64 sum = 0;
+  gsize i = 0, block;
 
-  /* the sum only grows: once sum / n is above the threshold, the whole
-   * buffer's is too (the same test as over all samples) */
-  while (i < stop) {
-    block = MIN (stop, i + VOICED_BLOCK);
+  while (i < n) {
+    block = MIN (n, i + VOICED_BLOCK);
     if (enc == GST_S2S_ENCODING_PCM_S16LE) {
       sum += sum_squares_s16 (data + 2 * i, block - i);
       i = block;
@@ -281,32 +262,6 @@ out_of_window (GstS2STrace * t)
   return g_atomic_int_get (&t->speech_seen) && !g_atomic_int_get (&t->speaking);
 }
 
-static gboolean
-pending_voiced (GstS2STrace * t, const PendingInput * p)
-{
-  gsize n = p->enc == GST_S2S_ENCODING_PCM_S16LE ? p->size / 2 : p->size;
-
-  return voiced_from (p->enc, t->pending + p->offset, n, 0, 0,
-      t->voice_mean_square, n);
-}
-
-/* voice_lock held: the last voiced of the pending inputs (newest first)
- * is the voice end so far; none is pending afterwards */
-static void
-resolve_pending (GstS2STrace * t)
-{
-  guint i;
-
-  for (i = t->pending_n; i > 0; i--) {
-    if (pending_voiced (t, &t->pending_in[i - 1])) {
-      t->voice_end = t->pending_in[i - 1].end;
-      break;
-    }
-  }
-  t->pending_n = 0;
-  t->pending_len = 0;
-}
-
 /* Streaming thread, out of the window: @size bytes ending at @end decided
  * at once (the input is in cache now; a copy for later cost more), the
  * end of the newest voiced one kept */
@@ -321,13 +276,13 @@ lookback_add (GstS2STrace * t, GstS2SEncoding enc, const guint8 * data,
     t->lookback_serial = serial;
     t->lookback_end = GST_CLOCK_TIME_NONE;
   }
-  if (voiced_from (enc, data, n, 0, 0, t->voice_mean_square, n))
+  if (voiced (enc, data, n, t->voice_mean_square))
     t->lookback_end = end;
 }
 
 /* Streaming thread, the first input in the window (ending at @end): a
- * voice seen just before it is the voice end so far (any later voiced or
- * undecided input of the window is newer and decided as usual) */
+ * voice seen just before it is the voice end so far (any later voiced
+ * input of the window is newer) */
 static void
 lookback_take (GstS2STrace * t, GstClockTime end)
 {
@@ -349,9 +304,7 @@ void
 gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
     const guint8 * data, gsize size, GstClockTime end)
 {
-  gboolean s16 = fmt->encoding == GST_S2S_ENCODING_PCM_S16LE;
-  gsize n = s16 ? size / 2 : size, first = MIN (n, VOICED_BLOCK);
-  PendingInput *p;
+  gsize n = fmt->encoding == GST_S2S_ENCODING_PCM_S16LE ? size / 2 : size;
 
   if (!GST_CLOCK_TIME_IS_VALID (end) || n == 0)
     return;
@@ -367,42 +320,14 @@ gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
     t->was_out = FALSE;
     lookback_take (t, end);
   }
-  /* voiced by its first block: it ends the voice so far, whatever the
-   * inputs before it are */
-  if (voiced_from (fmt->encoding, data, n, 0, 0, t->voice_mean_square, first)) {
-    g_mutex_lock (&t->voice_lock);
-    /* (the speech may have stopped meanwhile: then it is after it) */
-    if (!out_of_window (t)) {
-      t->voice_end = end;
-      t->pending_n = 0;
-      t->pending_len = 0;
-    }
-    g_mutex_unlock (&t->voice_lock);
+  /* decided at once, over all its samples if need be: a voiced input is
+   * the newest voiced one so far */
+  if (!voiced (fmt->encoding, data, n, t->voice_mean_square))
     return;
-  }
-  if (first == n)
-    return;
-  /* undecided: kept until a later input is voiced (then it does not
-   * matter) or the speech stops (then the newest voiced one counts) */
   g_mutex_lock (&t->voice_lock);
-  if (out_of_window (t)) {
-    g_mutex_unlock (&t->voice_lock);
-    return;
-  }
-  if (t->pending_len + size > PENDING_BYTES || t->pending_n == PENDING_INPUTS)
-    resolve_pending (t);
-  if (size > PENDING_BYTES) {
-    if (voiced_from (fmt->encoding, data, n, 0, 0, t->voice_mean_square, n))
-      t->voice_end = end;
-  } else {
-    p = &t->pending_in[t->pending_n++];
-    p->offset = t->pending_len;
-    p->size = size;
-    p->enc = fmt->encoding;
-    p->end = end;
-    memcpy (t->pending + t->pending_len, data, size);
-    t->pending_len += size;
-  }
+  /* (the speech may have stopped meanwhile: then it is after it) */
+  if (!out_of_window (t))
+    t->voice_end = end;
   g_mutex_unlock (&t->voice_lock);
 }
 
@@ -416,7 +341,6 @@ gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking)
     /* this turn's voice end, or none: never the previous turn's */
     t->voice_end = GST_CLOCK_TIME_NONE;
   } else {
-    resolve_pending (t);
     g_atomic_int_inc (&t->stop_serial);
   }
   g_mutex_unlock (&t->voice_lock);

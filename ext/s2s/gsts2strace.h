@@ -36,9 +36,10 @@ GstClockTime gst_s2s_trace_now_streaming (GstS2STrace * t,
  * @data, ending at running time @end (mean square above the tracer's
  * voice-threshold). Only while the end of the user's voice can still be
  * ahead (the user is speaking per the provider's VAD, or it never
- * reported speech yet); an input not decided by its first samples is
- * kept and decided only when no later one is voiced, at the speech stop.
- * The end of the last voiced input is posted as voice-end */
+ * reported speech yet), each input decided at once; out of it, only the
+ * newest voiced input's end is kept for a window opening just after it
+ * (the look-back). The end of the last voiced input is posted as
+ * voice-end */
 void gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
     const guint8 * data, gsize size, GstClockTime end);
 /* The provider's VAD: speech started / stopped (any thread, before the
