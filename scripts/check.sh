@@ -101,7 +101,7 @@ else
     elements/s2sgrok fuzz-grok-events-corpus \
     elements/s2sgemini fuzz-gemini-events-corpus fuzz-base64-corpus \
     transport/s2s-ws fuzz-ws-frames-corpus \
-    aws/nova-aws aws/nova-protocol nova/h2client nova/emu-nova \
+    aws/nova-aws aws/nova-protocol nova/h2client nova/emu-nova base/trace \
     fuzz-eventstream-corpus fuzz-sigv4-verify-corpus fuzz-nova-protocol-corpus
   if command -v clang >/dev/null 2>&1; then
     start "libFuzzer, ${S2S_FUZZ_SECONDS:-10} s a target" \

@@ -3553,11 +3553,11 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
 
   klass->send_audio (self, data, size);
 
-  GST_S2S_BASE_LOCK (self);
+  /* (no second round of the element's lock: the input records are a
+   * ring of the streaming thread's) */
   if (priv->traced)
     post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
         gst_s2s_trace_now_streaming (priv->trace, GST_ELEMENT (self)));
-  GST_S2S_BASE_UNLOCK (self);
   g_mutex_unlock (&priv->direct_lock);
   if (post)
     post_trace_records (self, GST_CLOCK_TIME_NONE);

@@ -31,42 +31,56 @@
  * before the VAD's start reached the element) */
 #define LOOKBACK_MS 1500
 
+/* Bytes between fields that different threads write often, so that they
+ * never share a cache line (a line written by one core and read by
+ * another moves between them on every access) */
+#define CACHE_LINE 64
+
 struct _GstS2STrace
 {
+  /* read by the streaming thread on every input, written at speech
+   * events: a stale value only moves the voiced check's window by one
+   * buffer */
   gdouble voice_mean_square;
-  /* the streaming thread's clock (reffed) and whether it reads as the
-   * raw monotonic time (gst_s2s_trace_now_streaming) */
-  GstClock *stream_clock;
-  gboolean stream_clock_raw;
-  /* streaming thread reads, I/O thread writes: a stale value only moves
-   * the voiced check's window by one buffer */
   gint speaking;
   gint speech_seen;
+  /* a speech stop bumps stop_serial; the look-back is emptied when it
+   * sees a new one, so it never holds the voice of a turn already
+   * stopped */
+  gint stop_serial;
+  guint8 pad0[CACHE_LINE];
 
-  /* GST_S2S_TRACE_BATCH records each; a posted array goes with the
-   * message (no copy) and a new one takes its place */
+  /* the streaming thread's: its clock (reffed) and whether it reads as
+   * the raw monotonic time (gst_s2s_trace_now_streaming) */
+  GstClock *stream_clock;
+  gboolean stream_clock_raw;
+  /* out of the window every input is decided at once and the end of the
+   * newest voiced one kept, so a voice that ended before the VAD's start
+   * reached the element is still found when the window opens */
+  GstClockTime lookback_end;
+  gint lookback_serial;
+  gboolean was_out;
+  /* the voiced check (voice_lock; the streaming thread writes, a post
+   * reads): the end of the newest voiced input in the VAD's window.
+   * Every input is decided at once, while it is in cache (a copy decided
+   * later cost more CPU time: tests/bench/tracer-overhead.md) */
+  GMutex voice_lock;
+  GstClockTime voice_end;       /* running time, since the session start */
+  /* input records: a ring the streaming thread fills without a lock
+   * (in_head, atomic) and a post empties (in_tail, atomic, under the
+   * element's lock), GST_S2S_TRACE_BATCH records */
+  guint in_head;
   guint64 *in;
-  guint in_len;
+  guint8 pad1[CACHE_LINE];
+
+  /* the element's lock: hand-offs (I/O thread), pushes (src task), the
+   * posts. GST_S2S_TRACE_BATCH records each; a posted array goes with
+   * the message (no copy) and a new one takes its place */
+  guint in_tail;
   guint64 *handoffs;
   guint handoff_len;
   guint64 *pushes;
   guint push_len;
-  /* the voiced check (voice_lock): the end of the newest voiced input
-   * in the VAD's window. Every input is decided at once, while it is in
-   * cache (a copy decided later cost more CPU time: tests/bench/
-   * tracer-overhead.md) */
-  GMutex voice_lock;
-  GstClockTime voice_end;       /* running time, since the session start */
-  /* the streaming thread's alone: out of the window every input is
-   * decided at once (no copy) and the end of the newest voiced one kept,
-   * so a voice that ended before the VAD's start reached the element is
-   * still found when the window opens. A speech stop bumps stop_serial
-   * (atomic); the look-back is emptied when it sees a new one, so it
-   * never holds the voice of a turn already stopped */
-  GstClockTime lookback_end;
-  gint stop_serial;
-  gint lookback_serial;
-  gboolean was_out;
   GstClockTime first_pts;       /* first audio not pushed yet */
 };
 
@@ -89,7 +103,9 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   t->voice_mean_square = voice_mean_square;
   g_atomic_int_set (&t->speaking, FALSE);
   g_atomic_int_set (&t->speech_seen, FALSE);
-  t->in_len = t->handoff_len = t->push_len = 0;
+  g_atomic_int_set (&t->in_head, 0);
+  g_atomic_int_set (&t->in_tail, 0);
+  t->handoff_len = t->push_len = 0;
   t->voice_end = GST_CLOCK_TIME_NONE;
   t->lookback_end = GST_CLOCK_TIME_NONE;
   t->was_out = FALSE;
@@ -374,7 +390,41 @@ gboolean
 gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
     GstClockTime handoff)
 {
-  return record (t->in, &t->in_len, IN_FIELDS, end, entry, handoff, 0);
+  guint head = t->in_head;
+  guint used = head - (guint) g_atomic_int_get (&t->in_tail);
+  guint64 *r;
+
+  if (G_UNLIKELY (used >= GST_S2S_TRACE_BATCH))
+    return TRUE;
+  r = &t->in[(head % GST_S2S_TRACE_BATCH) * IN_FIELDS];
+  r[0] = end;
+  r[1] = entry;
+  r[2] = handoff;
+  /* (a full barrier: the record is written before a post can see it) */
+  g_atomic_int_set (&t->in_head, head + 1);
+  return used + 1 == GST_S2S_TRACE_BATCH;
+}
+
+/* The input records a post takes: copied out of the ring, oldest first */
+static void
+take_inputs (GstS2STrace * t, GstStructure * st)
+{
+  guint tail = t->in_tail, head = (guint) g_atomic_int_get (&t->in_head);
+  guint n = head - tail, from = tail % GST_S2S_TRACE_BATCH,
+      first = MIN (n, GST_S2S_TRACE_BATCH - from);
+  guint64 *v;
+  GBytes *b;
+
+  if (n == 0)
+    return;
+  v = g_new (guint64, n * IN_FIELDS);
+  memcpy (v, &t->in[from * IN_FIELDS], first * IN_FIELDS * sizeof (guint64));
+  memcpy (v + first * IN_FIELDS, t->in,
+      (n - first) * IN_FIELDS * sizeof (guint64));
+  g_atomic_int_set (&t->in_tail, head);
+  b = g_bytes_new_take (v, n * IN_FIELDS * sizeof (guint64));
+  gst_structure_set (st, "inputs", G_TYPE_BYTES, b, NULL);
+  g_bytes_unref (b);
 }
 
 gboolean
@@ -443,12 +493,12 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
   GstClockTime voice_end;
   GstStructure *st;
 
-  if (t->in_len == 0 && t->handoff_len == 0 && t->push_len == 0 &&
-      !GST_CLOCK_TIME_IS_VALID (first_pts))
+  if ((guint) g_atomic_int_get (&t->in_head) == t->in_tail &&
+      t->handoff_len == 0 &&
+      t->push_len == 0 && !GST_CLOCK_TIME_IS_VALID (first_pts))
     return NULL;
   st = gst_structure_new_empty ("s2s-transport");
-  set_records (st, "inputs", &t->in, t->in_len * IN_FIELDS,
-      GST_S2S_TRACE_BATCH * IN_FIELDS);
+  take_inputs (t, st);
   set_records (st, "handoffs", &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
       GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   set_records (st, "pushes", &t->pushes, t->push_len * PUSH_FIELDS,
@@ -460,6 +510,6 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
     gst_structure_set (st, "voice-end", G_TYPE_UINT64, voice_end, NULL);
   if (GST_CLOCK_TIME_IS_VALID (first_pts))
     gst_structure_set (st, "first-audio-pts", G_TYPE_UINT64, first_pts, NULL);
-  t->in_len = t->handoff_len = t->push_len = 0;
+  t->handoff_len = t->push_len = 0;
   return st;
 }

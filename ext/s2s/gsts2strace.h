@@ -13,8 +13,8 @@ G_BEGIN_DECLS
 /* What the element records for the s2s tracer while one is attached
  * (docs/observability.md, "What the element tells the tracer"): input
  * buffers, hand-offs to the transport and output pushes, in preallocated
- * arrays, posted batched as `s2s-transport`. Every record call is made
- * with the element's lock held; they never allocate. */
+ * arrays, posted batched as `s2s-transport`. The record calls never
+ * allocate; each says which lock it needs. */
 /* Records per array before the element posts them */
 #define GST_S2S_TRACE_BATCH 256
 typedef struct _GstS2STrace GstS2STrace;
@@ -46,9 +46,13 @@ void gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
  * s2s-speech message and its records are posted) */
 void gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking);
 
-/* lock held. Each returns TRUE when the batch is full (post it) */
+/* Each returns TRUE when the batch is full (post it). The streaming
+ * thread only, no lock needed (a lock-free ring): an input that ends at
+ * byte @end, entered at @entry and handed to the transport at @handoff
+ * (NONE when queued: a hand-off record covers it later) */
 gboolean gst_s2s_trace_input (GstS2STrace * t, guint64 end,
     GstClockTime entry, GstClockTime handoff);
+/* lock held */
 gboolean gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset,
     GstClockTime rt);
 gboolean gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts,

@@ -1,0 +1,247 @@
+/* gst-s2s
+ * Copyright (C) 2026 gst-s2s developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What the base class records for the s2s tracer (ext/s2s/gsts2strace.c):
+ * the input records' lock-free ring (order, wrap-around, a full batch,
+ * a writer and a poster on two threads) and the voiced check deciding
+ * each input at once. Links the core library: the functions are private.
+ */
+
+#include <string.h>
+#include <gst/check/gstcheck.h>
+#include "gsts2strace.h"
+
+#define IN_FIELDS 3
+#define MS(x) ((GstClockTime) (x) * GST_MSECOND)
+
+static const GstS2SAudioFormat s16 = { GST_S2S_ENCODING_PCM_S16LE, 24000 };
+
+/* the input records of @st (NULL: none) as @n values */
+static const guint64 *
+inputs_of (const GstStructure * st, guint * n)
+{
+  const GValue *v = st ? gst_structure_get_value (st, "inputs") : NULL;
+  gsize size = 0;
+  const guint64 *r;
+
+  *n = 0;
+  if (v == NULL)
+    return NULL;
+  r = g_bytes_get_data (g_value_get_boxed (v), &size);
+  fail_unless_equals_int (size % (IN_FIELDS * sizeof (guint64)), 0);
+  *n = size / (IN_FIELDS * sizeof (guint64));
+  return r;
+}
+
+/* records inputs [@from, @to) (end offset i, entry i + 1, hand-off i + 2)
+ * and checks the ring says full exactly at the batch's last record */
+static void
+record_inputs (GstS2STrace * t, guint from, guint to, guint queued)
+{
+  guint i;
+
+  for (i = from; i < to; i++) {
+    gboolean full = gst_s2s_trace_input (t, i, i + 1, i + 2);
+
+    fail_unless_equals_int (full,
+        queued + (i - from) + 1 >= GST_S2S_TRACE_BATCH);
+  }
+}
+
+/* takes the records and checks they are inputs [@from, @to), in order */
+static void
+take_inputs (GstS2STrace * t, guint from, guint to)
+{
+  GstStructure *st = gst_s2s_trace_take (t, GST_CLOCK_TIME_NONE);
+  guint n, i;
+  const guint64 *r = inputs_of (st, &n);
+
+  fail_unless_equals_int (n, to - from);
+  for (i = 0; i < n; i++) {
+    fail_unless_equals_uint64 (r[i * IN_FIELDS], from + i);
+    fail_unless_equals_uint64 (r[i * IN_FIELDS + 1], from + i + 1);
+    fail_unless_equals_uint64 (r[i * IN_FIELDS + 2], from + i + 2);
+  }
+  if (st)
+    gst_structure_free (st);
+}
+
+GST_START_TEST (test_inputs_ring)
+{
+  GstS2STrace *t = gst_s2s_trace_new ();
+  guint b = GST_S2S_TRACE_BATCH;
+
+  gst_s2s_trace_reset (t, 0);
+  /* nothing recorded: nothing to post */
+  fail_unless (gst_s2s_trace_take (t, GST_CLOCK_TIME_NONE) == NULL);
+  record_inputs (t, 0, 100, 0);
+  take_inputs (t, 0, 100);
+  /* over the ring's end: the oldest first, none lost */
+  record_inputs (t, 100, 100 + b - 10, 0);
+  take_inputs (t, 100, 100 + b - 10);
+  /* a full batch, then one more: refused (the writer posts first) */
+  record_inputs (t, 1000, 1000 + b, 0);
+  fail_unless (gst_s2s_trace_input (t, 5000, 0, 0));
+  take_inputs (t, 1000, 1000 + b);
+  /* and the ring goes on after it */
+  record_inputs (t, 2000, 2003, 0);
+  take_inputs (t, 2000, 2003);
+  /* a reset empties it */
+  record_inputs (t, 3000, 3005, 0);
+  gst_s2s_trace_reset (t, 0);
+  fail_unless (gst_s2s_trace_take (t, GST_CLOCK_TIME_NONE) == NULL);
+  gst_s2s_trace_free (t);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstS2STrace *t;
+  GMutex lock;                  /* the element's lock of the posts */
+  guint n;
+  guint next;                   /* the next value expected */
+  gboolean ok;
+} Race;
+
+/* a post: under the lock, checking order and continuity */
+static void
+race_take (Race * r)
+{
+  GstStructure *st;
+  const guint64 *v;
+  guint n, i;
+
+  g_mutex_lock (&r->lock);
+  st = gst_s2s_trace_take (r->t, GST_CLOCK_TIME_NONE);
+  v = inputs_of (st, &n);
+  for (i = 0; i < n; i++)
+    if (v[i * IN_FIELDS] != r->next++ || v[i * IN_FIELDS + 2] != 7)
+      r->ok = FALSE;
+  g_mutex_unlock (&r->lock);
+  if (st)
+    gst_structure_free (st);
+}
+
+static gpointer
+race_writer (gpointer data)
+{
+  Race *r = data;
+  guint i;
+
+  for (i = 0; i < r->n; i++)
+    if (gst_s2s_trace_input (r->t, i, 0, 7))
+      race_take (r);            /* as the streaming thread posts */
+  return NULL;
+}
+
+/* the streaming thread records while other threads post: every record
+ * comes out once, in order */
+GST_START_TEST (test_inputs_ring_threads)
+{
+  Race r = { gst_s2s_trace_new (), {0}, 200000, 0, TRUE };
+  GThread *w;
+
+  g_mutex_init (&r.lock);
+  gst_s2s_trace_reset (r.t, 0);
+  w = g_thread_new ("writer", race_writer, &r);
+  for (;;) {
+    gboolean done;
+
+    g_mutex_lock (&r.lock);
+    done = r.next == r.n || !r.ok;
+    g_mutex_unlock (&r.lock);
+    if (done)
+      break;
+    race_take (&r);
+    g_thread_yield ();
+  }
+  g_thread_join (w);
+  race_take (&r);
+  fail_unless (r.ok, "a record out of order, lost or twice");
+  fail_unless_equals_int (r.next, r.n);
+  g_mutex_clear (&r.lock);
+  gst_s2s_trace_free (r.t);
+}
+
+GST_END_TEST;
+
+/* @n S16LE samples of constant @amplitude */
+static guint8 *
+tone (guint n, gint16 amplitude)
+{
+  guint8 *d = g_malloc (n * 2);
+  guint i;
+
+  for (i = 0; i < n; i++)
+    GST_WRITE_UINT16_LE (d + 2 * i, (guint16) (i % 2 ? amplitude :
+            -amplitude));
+  return d;
+}
+
+static GstClockTime
+voice_end_of (GstS2STrace * t)
+{
+  GstStructure *st = gst_s2s_trace_take (t, MS (1));
+  guint64 end = GST_CLOCK_TIME_NONE;
+
+  fail_unless (st != NULL);
+  gst_structure_get_uint64 (st, "voice-end", &end);
+  gst_structure_free (st);
+  return end;
+}
+
+/* Every input of the VAD's window is decided at once: the newest voiced
+ * one is the voice end, whatever follows it; one voiced only past its
+ * first 256 samples counts too */
+GST_START_TEST (test_voiced_at_once)
+{
+  GstS2STrace *t = gst_s2s_trace_new ();
+  /* a threshold of 1000^2: 999 is silence, 1001 voice */
+  guint8 *quiet = tone (480, 999), *loud = tone (480, 1001);
+  guint8 *late = tone (480, 0);
+  guint i;
+
+  /* the last 180 samples loud enough to lift the mean over 480 */
+  for (i = 300; i < 480; i++)
+    GST_WRITE_UINT16_LE (late + 2 * i, (guint16) 2000);
+  gst_s2s_trace_reset (t, 1000.0 * 1000.0);
+  gst_s2s_trace_speech (t, TRUE);
+  gst_s2s_trace_voice (t, &s16, quiet, 960, MS (20));
+  fail_unless_equals_uint64 (voice_end_of (t), GST_CLOCK_TIME_NONE);
+  gst_s2s_trace_voice (t, &s16, loud, 960, MS (40));
+  gst_s2s_trace_voice (t, &s16, quiet, 960, MS (60));
+  fail_unless_equals_uint64 (voice_end_of (t), MS (40));
+  gst_s2s_trace_voice (t, &s16, late, 960, MS (80));
+  gst_s2s_trace_voice (t, &s16, quiet, 960, MS (100));
+  gst_s2s_trace_speech (t, FALSE);
+  fail_unless_equals_uint64 (voice_end_of (t), MS (80));
+  /* after the stop, input is not this turn's voice end */
+  gst_s2s_trace_voice (t, &s16, loud, 960, MS (120));
+  fail_unless_equals_uint64 (voice_end_of (t), MS (80));
+  /* a start clears it: a turn without voice has none */
+  gst_s2s_trace_speech (t, TRUE);
+  fail_unless_equals_uint64 (voice_end_of (t), GST_CLOCK_TIME_NONE);
+  g_free (quiet);
+  g_free (loud);
+  g_free (late);
+  gst_s2s_trace_free (t);
+}
+
+GST_END_TEST;
+
+static Suite *
+trace_suite (void)
+{
+  Suite *s = suite_create ("s2s-trace");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_inputs_ring);
+  tcase_add_test (tc, test_inputs_ring_threads);
+  tcase_add_test (tc, test_voiced_at_once);
+  return s;
+}
+
+GST_CHECK_MAIN (trace);
