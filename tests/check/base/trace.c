@@ -231,6 +231,51 @@ GST_START_TEST (test_voiced_at_once)
 
 GST_END_TEST;
 
+/* whether @n S16LE samples at @d are voiced at @threshold (an input in
+ * the window: the voice end is its end or none) */
+static gboolean
+voiced_at (const guint8 * d, guint n, gdouble threshold)
+{
+  GstS2STrace *t = gst_s2s_trace_new ();
+  gboolean v;
+
+  gst_s2s_trace_reset (t, threshold);
+  gst_s2s_trace_speech (t, TRUE);
+  gst_s2s_trace_voice (t, &s16, d, n * 2, MS (20));
+  v = voice_end_of (t) == MS (20);
+  gst_s2s_trace_free (t);
+  return v;
+}
+
+/* The check is exact (a 64-bit sum of squares, whatever vector width the
+ * CPU gives): a mean square equal to the threshold is not voiced, one
+ * unit above is; full-scale samples (the largest squares) and lengths
+ * that leave a tail of every size after the vector blocks */
+GST_START_TEST (test_voiced_exact)
+{
+  guint n, i;
+
+  for (n = 1; n <= 600; n += (n < 40 ? 1 : 37)) {
+    guint8 *d = tone (n, 0);
+    guint64 sum = 0;
+
+    for (i = 0; i < n; i++) {
+      /* full scale, a ramp and a few signs */
+      gint16 v = i % 3 == 0 ? -32768 : (gint16) ((i * 977) % 65536 - 32768);
+
+      GST_WRITE_UINT16_LE (d + 2 * i, (guint16) v);
+      sum += (guint64) ((gint64) v * v);
+    }
+    /* (sum / n, as the element divides: a double) */
+    fail_if (voiced_at (d, n, (gdouble) sum / n), "n %u: at threshold", n);
+    fail_unless (voiced_at (d, n, (gdouble) sum / n - 1.0),
+        "n %u: above threshold", n);
+    g_free (d);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 trace_suite (void)
 {
@@ -241,6 +286,7 @@ trace_suite (void)
   tcase_add_test (tc, test_inputs_ring);
   tcase_add_test (tc, test_inputs_ring_threads);
   tcase_add_test (tc, test_voiced_at_once);
+  tcase_add_test (tc, test_voiced_exact);
   return s;
 }
 
