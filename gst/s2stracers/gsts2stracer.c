@@ -908,6 +908,10 @@ input_handed_off (Session * s, guint64 offset, GstClockTime rt)
     s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
     s->ring_len--;
   }
+  /* empty: the next entries go to the start again (the lines in cache,
+   * not a walk through the whole ring) */
+  if (s->ring_len == 0)
+    s->ring_head = 0;
 }
 
 /* lock held: an input buffer entered the element at @entry; its bytes
@@ -1248,6 +1252,13 @@ handle_transport (Session * s, const GstStructure * st)
 
   n = records (st, q_inputs, IN_FIELDS, &r);
   for (i = 0; i < n; i++, r += IN_FIELDS) {
+    if (s->ring_len == 0 && GST_CLOCK_TIME_IS_VALID (r[2])) {
+      /* handed off as it came (the element's direct path, the usual
+       * case), nothing queued before it: its own latency, no queue */
+      if (GST_CLOCK_TIME_IS_VALID (r[1]) && r[2] >= r[1])
+        samples_add (&s->in_acc, r[2] - r[1]);
+      continue;
+    }
     input_entered (s, r[0], r[1]);
     if (GST_CLOCK_TIME_IS_VALID (r[2]))
       input_handed_off (s, r[0], r[2]);

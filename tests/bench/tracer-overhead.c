@@ -4,6 +4,7 @@
  *
  *   tracer-overhead [--sessions 20] [--rounds 4] [--kinds none,empty,s2s]
  *                   [--sequential] [--wav FILE] [--emulator PATH]
+ *                   [--alt-plugins PATHS]
  *
  * Starts one s2s-emulator, then runs the same load in child processes of
  * the given kinds, without a tracer ("none"), with GST_TRACERS=
@@ -23,7 +24,11 @@
  * round), so --kinds none,s2s,none,s2s runs two pairs per round and
  * --kinds none,none.b is the A/A check of the method (it must come out 1
  * within its interval). --sequential runs a round's children one after
- * another in rotating order instead (the method before 2026-12-03). Prints every run,
+ * another in rotating order instead (the method before 2026-12-03).
+ * --alt-plugins PATHS runs the slots labelled "alt" (s2s.alt, none.alt)
+ * with that GST_PLUGIN_PATH_1_0 (another build of the plugins) and a
+ * registry of their own: "s2s.alt / s2s" is then the paired A/B of two
+ * builds in the same rounds. Prints every run,
  * the ratio of the summed CPU times with a bootstrap 95 % interval
  * (rounds resampled), the median and the geometric mean of the rounds'
  * ratios with a t-based 95 % interval, and the same for context switches.
@@ -169,11 +174,16 @@ typedef struct
   glong vcsw, ivcsw, minflt;
 } Run;
 
-/* Forks and execs one child of @kind; its tracer file is @file */
+/* --alt-plugins, and the registry of the slots that use it */
+static gchar *alt_plugins = NULL;
+static gchar *alt_registry = NULL;
+
+/* Forks and execs one child of @kind; its tracer file is @file; @alt:
+ * with the --alt-plugins build */
 static gboolean
 start_run (Run * run, const gchar * self_path, guint sessions,
     const gchar * url, const gchar * wav, const gchar * kind,
-    const gchar * file)
+    const gchar * file, gboolean alt)
 {
   gchar *n = g_strdup_printf ("%u", sessions);
   gchar *tracers = NULL;
@@ -192,6 +202,10 @@ start_run (Run * run, const gchar * self_path, guint sessions,
   run->t0 = g_get_monotonic_time ();
   run->pid = fork ();
   if (run->pid == 0) {
+    if (alt) {
+      g_setenv ("GST_PLUGIN_PATH_1_0", alt_plugins, TRUE);
+      g_setenv ("GST_REGISTRY", alt_registry, TRUE);
+    }
     if (tracers)
       g_setenv ("GST_TRACERS", tracers, TRUE);
     else
@@ -414,6 +428,9 @@ main (int argc, char **argv)
         "FILE"},
     {"emulator", 0, 0, G_OPTION_ARG_FILENAME, &emulator,
         "s2s-emulator binary", "PATH"},
+    {"alt-plugins", 0, 0, G_OPTION_ARG_STRING, &alt_plugins,
+          "GST_PLUGIN_PATH_1_0 of the slots labelled alt (another build)",
+        "PATHS"},
     {NULL}
   };
   GOptionContext *ctx;
@@ -501,11 +518,15 @@ main (int argc, char **argv)
     g_setenv ("GST_REGISTRY", reg, TRUE);
     g_free (reg);
   }
+  alt_registry = g_build_filename (dir, "registry-alt.bin", NULL);
   {
     Run warm = { 0 };
 
-    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL) ||
+    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL, FALSE) ||
         !finish_run (&warm))
+      return give_up (emu);
+    if (alt_plugins && (!start_run (&warm, self_path, 0, url, wav, "none",
+                NULL, TRUE) || !finish_run (&warm)))
       return give_up (emu);
   }
 
@@ -546,7 +567,7 @@ main (int argc, char **argv)
       k = (i + r) % ns;
       kind = slot_kind (slots[k]);
       started = start_run (&runs[k], self_path, sessions, url, wav, kind,
-          files[k]);
+          files[k], g_str_has_suffix (slots[k], ".alt"));
       g_free (kind);
       if (!started)
         return give_up (emu);
@@ -630,6 +651,9 @@ main (int argc, char **argv)
   g_strfreev (slots);
   if (g_str_has_prefix (g_getenv ("GST_REGISTRY"), dir))
     g_unlink (g_getenv ("GST_REGISTRY"));
+  g_unlink (alt_registry);
+  g_free (alt_registry);
+  g_free (alt_plugins);
   g_rmdir (dir);
   g_free (dir);
   g_free (url);
