@@ -442,7 +442,7 @@ gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
     GstClockTime handoff)
 {
   guint head = t->in_head;
-  guint used = head - (guint) g_atomic_int_get (&t->in_tail);
+  guint used = head - __atomic_load_n (&t->in_tail, __ATOMIC_ACQUIRE);
   guint64 *r;
 
   if (G_UNLIKELY (used >= GST_S2S_TRACE_BATCH))
@@ -451,8 +451,9 @@ gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
   r[0] = end;
   r[1] = entry;
   r[2] = handoff;
-  /* (a full barrier: the record is written before a post can see it) */
-  g_atomic_int_set (&t->in_head, head + 1);
+  /* (release: the record is written before a post can see it; a plain
+   * store on x86, where GLib's atomics are full barriers) */
+  __atomic_store_n (&t->in_head, head + 1, __ATOMIC_RELEASE);
   return used + 1 == GST_S2S_TRACE_BATCH;
 }
 
@@ -460,7 +461,8 @@ gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
 static void
 take_inputs (GstS2STrace * t, GstStructure * st)
 {
-  guint tail = t->in_tail, head = (guint) g_atomic_int_get (&t->in_head);
+  guint tail = t->in_tail;
+  guint head = __atomic_load_n (&t->in_head, __ATOMIC_ACQUIRE);
   guint n = head - tail, from = tail % GST_S2S_TRACE_BATCH,
       first = MIN (n, GST_S2S_TRACE_BATCH - from);
   guint64 *v;
@@ -472,7 +474,7 @@ take_inputs (GstS2STrace * t, GstStructure * st)
   memcpy (v, &t->in[from * IN_FIELDS], first * IN_FIELDS * sizeof (guint64));
   memcpy (v + first * IN_FIELDS, t->in,
       (n - first) * IN_FIELDS * sizeof (guint64));
-  g_atomic_int_set (&t->in_tail, head);
+  __atomic_store_n (&t->in_tail, head, __ATOMIC_RELEASE);
   b = g_bytes_new_take (v, n * IN_FIELDS * sizeof (guint64));
   gst_structure_set (st, "inputs", G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
@@ -544,7 +546,7 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
   GstClockTime voice_end;
   GstStructure *st;
 
-  if ((guint) g_atomic_int_get (&t->in_head) == t->in_tail &&
+  if (__atomic_load_n (&t->in_head, __ATOMIC_ACQUIRE) == t->in_tail &&
       t->handoff_len == 0 &&
       t->push_len == 0 && !GST_CLOCK_TIME_IS_VALID (first_pts))
     return NULL;
