@@ -130,9 +130,9 @@ fi
 echo "=== wall times"
 printf '%s\n' "${times[@]}"
 echo "$(($(date +%s) - t0)) s in all"
-# one closing line a CI log reader understands, over every run above
-# Failed tests are named again here, each with the end of its output, so
-# that the last lines of a CI log say what failed and why.
+# Every failed test named again, with the lines of its output that say
+# why, so that the tail of a CI log does; then one closing line a CI log
+# reader understands, over every run above
 python3 - <<'PY' || status=1
 import glob, json
 passed = failed = skipped = 0
