@@ -221,6 +221,45 @@ sum_squares_s16_sse2 (const guint8 * data, gsize n)
   return sum;
 }
 
+/* An upper bound of the magnitude of @n S16LE samples at @data: with
+ * SSE2, x ^ (x >> 15) (|x|, or |x| - 1 when negative) by pmaxsw, plus 1
+ * (SSE2 has no 16-bit abs; the bound may be 1 over, never under) */
+static guint
+max_abs_s16_sse2 (const guint8 * data, gsize n)
+{
+  guint m = 0;
+  gsize i = 0;
+
+#if defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (n >= 8) {
+    __m128i m0 = _mm_setzero_si128 (), m1 = _mm_setzero_si128 ();
+    guint16 lanes[8];
+    guint k;
+
+    for (; i + 16 <= n; i += 16) {
+      __m128i a = _mm_loadu_si128 ((const __m128i *) (data + 2 * i));
+      __m128i b = _mm_loadu_si128 ((const __m128i *) (data + 2 * i + 16));
+
+      m0 = _mm_max_epi16 (m0, _mm_xor_si128 (a, _mm_srai_epi16 (a, 15)));
+      m1 = _mm_max_epi16 (m1, _mm_xor_si128 (b, _mm_srai_epi16 (b, 15)));
+    }
+    for (; i + 8 <= n; i += 8) {
+      __m128i a = _mm_loadu_si128 ((const __m128i *) (data + 2 * i));
+
+      m0 = _mm_max_epi16 (m0, _mm_xor_si128 (a, _mm_srai_epi16 (a, 15)));
+    }
+    _mm_storeu_si128 ((__m128i *) lanes, _mm_max_epi16 (m0, m1));
+    for (k = 0; k < 8; k++)
+      m = MAX (m, (guint) lanes[k] + 1);
+  }
+#endif
+  for (; i < n; i++) {
+    gint v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
+    m = MAX (m, (guint) ABS (v));
+  }
+  return m;
+}
+
 #ifdef HAVE_AVX2_PATH
 /* The same with AVX2, 16 samples at a time (the voiced check runs on
  * every input buffer while a tracer is attached: tests/bench/
@@ -234,6 +273,19 @@ sum_squares_s16_avx2 (const guint8 * data, gsize n)
   guint64 part[4];
   gsize i = 0;
 
+  __m256i acc1 = _mm256_setzero_si256 ();
+
+  /* two sums, so that the adds of one round do not wait for each other */
+  for (; i + 32 <= n; i += 32) {
+    __m256i v = _mm256_loadu_si256 ((const __m256i *) (data + 2 * i));
+    __m256i w = _mm256_loadu_si256 ((const __m256i *) (data + 2 * i + 32));
+    __m256i sq = _mm256_madd_epi16 (v, v), sq1 = _mm256_madd_epi16 (w, w);
+
+    acc = _mm256_add_epi64 (acc, _mm256_and_si256 (sq, low));
+    acc1 = _mm256_add_epi64 (acc1, _mm256_and_si256 (sq1, low));
+    acc = _mm256_add_epi64 (acc, _mm256_srli_epi64 (sq, 32));
+    acc1 = _mm256_add_epi64 (acc1, _mm256_srli_epi64 (sq1, 32));
+  }
   for (; i + 16 <= n; i += 16) {
     __m256i v = _mm256_loadu_si256 ((const __m256i *) (data + 2 * i));
     __m256i sq = _mm256_madd_epi16 (v, v);
@@ -241,30 +293,96 @@ sum_squares_s16_avx2 (const guint8 * data, gsize n)
     acc = _mm256_add_epi64 (acc, _mm256_and_si256 (sq, low));
     acc = _mm256_add_epi64 (acc, _mm256_srli_epi64 (sq, 32));
   }
-  _mm256_storeu_si256 ((__m256i *) part, acc);
+  _mm256_storeu_si256 ((__m256i *) part, _mm256_add_epi64 (acc, acc1));
   return part[0] + part[1] + part[2] + part[3] +
       sum_squares_s16_sse2 (data + 2 * i, n - i);
 }
 
-typedef guint64 (*SumSquaresFunc) (const guint8 * data, gsize n);
-
-static guint64
-sum_squares_s16 (const guint8 * data, gsize n)
+/* The exact magnitude with AVX2: vpabsw (32768 for -32768, as unsigned)
+ * and vpmaxuw, 64 samples a round */
+__attribute__ ((target ("avx2")))
+static guint
+max_abs_s16_avx2 (const guint8 * data, gsize n)
 {
-  static SumSquaresFunc func = NULL;
-  SumSquaresFunc f = g_atomic_pointer_get (&func);
+  __m256i m0 = _mm256_setzero_si256 (), m1 = _mm256_setzero_si256 ();
+  guint16 lanes[16];
+  guint m = 0, k;
+  gsize i = 0;
+
+  if (n < 16)
+    return max_abs_s16_sse2 (data, n);
+  for (; i + 64 <= n; i += 64) {
+    const __m256i *v = (const __m256i *) (data + 2 * i);
+
+    m0 = _mm256_max_epu16 (m0, _mm256_abs_epi16 (_mm256_loadu_si256 (v)));
+    m1 = _mm256_max_epu16 (m1, _mm256_abs_epi16 (_mm256_loadu_si256 (v + 1)));
+    m0 = _mm256_max_epu16 (m0, _mm256_abs_epi16 (_mm256_loadu_si256 (v + 2)));
+    m1 = _mm256_max_epu16 (m1, _mm256_abs_epi16 (_mm256_loadu_si256 (v + 3)));
+  }
+  for (; i + 16 <= n; i += 16) {
+    __m256i a = _mm256_loadu_si256 ((const __m256i *) (data + 2 * i));
+
+    m0 = _mm256_max_epu16 (m0, _mm256_abs_epi16 (a));
+  }
+  _mm256_storeu_si256 ((__m256i *) lanes, _mm256_max_epu16 (m0, m1));
+  for (k = 0; k < 16; k++)
+    m = MAX (m, lanes[k]);
+  for (; i < n; i++) {
+    gint v = (gint16) GST_READ_UINT16_LE (data + 2 * i);
+    m = MAX (m, (guint) ABS (v));
+  }
+  return m;
+}
+#endif
+
+/* The vector functions, chosen once: AVX2 where the CPU has it */
+typedef struct
+{
+  guint64 (*sum_squares) (const guint8 * data, gsize n);
+  guint (*max_abs) (const guint8 * data, gsize n);
+} Simd;
+
+static const Simd simd_sse2 = { sum_squares_s16_sse2, max_abs_s16_sse2 };
+
+#ifdef HAVE_AVX2_PATH
+static const Simd simd_avx2 = { sum_squares_s16_avx2, max_abs_s16_avx2 };
+#endif
+
+static const Simd *simd = NULL;
+
+static const Simd *
+simd_get (void)
+{
+  const Simd *f = g_atomic_pointer_get (&simd);
 
   if (G_UNLIKELY (f == NULL)) {
+    f = &simd_sse2;
+#ifdef HAVE_AVX2_PATH
     __builtin_cpu_init ();
-    f = __builtin_cpu_supports ("avx2") ? sum_squares_s16_avx2 :
-        sum_squares_s16_sse2;
-    g_atomic_pointer_set (&func, f);
-  }
-  return f (data, n);
-}
-#else
-#define sum_squares_s16 sum_squares_s16_sse2
+    if (__builtin_cpu_supports ("avx2"))
+      f = &simd_avx2;
 #endif
+    g_atomic_pointer_set (&simd, f);
+  }
+  return f;
+}
+
+gboolean
+gst_s2s_trace_use_avx2 (gboolean avx2)
+{
+#ifdef HAVE_AVX2_PATH
+  __builtin_cpu_init ();
+  if (avx2 && !__builtin_cpu_supports ("avx2"))
+    return FALSE;
+  g_atomic_pointer_set (&simd, avx2 ? &simd_avx2 : &simd_sse2);
+  return TRUE;
+#else
+  if (avx2)
+    return FALSE;
+  g_atomic_pointer_set (&simd, &simd_sse2);
+  return TRUE;
+#endif
+}
 
 static gint
 ulaw_to_linear (guint8 u)
@@ -294,27 +412,56 @@ alaw_to_linear (guint8 a)
   return (a & 0x80) ? t : -t;
 }
 
+/* Whether @n S16LE samples at @data have a mean square above
+ * @threshold, exactly. The first block decides most voiced buffers; the
+ * rest of a buffer it leaves open is first bounded by its largest
+ * magnitude (half the work of the squares): silence is proven when even
+ * that many samples at that magnitude would not reach the threshold.
+ * Otherwise the squares, a block at a time, stopping at the first block
+ * whose partial sum already decides it (the sum only grows: once sum / n
+ * is above the threshold, the whole buffer's is too) */
+static gboolean
+voiced_s16 (const guint8 * data, gsize n, gdouble threshold)
+{
+  const Simd *f = simd_get ();
+  gsize i = MIN (n, VOICED_BLOCK), block;
+  guint64 sum = f->sum_squares (data, i), m;
+
+  if ((gdouble) sum / n > threshold)
+    return TRUE;
+  if (i == n)
+    return FALSE;
+  /* (at most 2^30 * n: no overflow; a larger sum only rounds larger, so
+   * the bound below the threshold proves the sum is too) */
+  m = f->max_abs (data + 2 * i, n - i);
+  if ((gdouble) (sum + m * m * (n - i)) / n <= threshold)
+    return FALSE;
+  while (i < n) {
+    block = MIN (n, i + VOICED_BLOCK);
+    sum += f->sum_squares (data + 2 * i, block - i);
+    i = block;
+    if ((gdouble) sum / n > threshold)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Whether @n samples of @enc at @data have a mean square above
- * @threshold: summed a block at a time, stopping at the first block whose
- * partial sum already decides it (the sum only grows: once sum / n is
- * above the threshold, the whole buffer's is too) */
+ * @threshold (G.711 a sample at a time: telephony rates are low) */
 static gboolean
 voiced (GstS2SEncoding enc, const guint8 * data, gsize n, gdouble threshold)
 {
   guint64 sum = 0;
   gsize i = 0, block;
 
+  if (enc == GST_S2S_ENCODING_PCM_S16LE)
+    return voiced_s16 (data, n, threshold);
   while (i < n) {
     block = MIN (n, i + VOICED_BLOCK);
-    if (enc == GST_S2S_ENCODING_PCM_S16LE) {
-      sum += sum_squares_s16 (data + 2 * i, block - i);
-      i = block;
-    } else {
-      for (; i < block; i++) {
-        gint v = enc == GST_S2S_ENCODING_MULAW ?
-            ulaw_to_linear (data[i]) : alaw_to_linear (data[i]);
-        sum += (guint64) (v * v);
-      }
+    for (; i < block; i++) {
+      gint v = enc == GST_S2S_ENCODING_MULAW ?
+          ulaw_to_linear (data[i]) : alaw_to_linear (data[i]);
+      sum += (guint64) (v * v);
     }
     if ((gdouble) sum / n > threshold)
       return TRUE;

@@ -42,6 +42,9 @@ GstClockTime gst_s2s_trace_now_streaming (GstS2STrace * t,
  * voice-end */
 void gst_s2s_trace_voice (GstS2STrace * t, const GstS2SAudioFormat * fmt,
     const guint8 * data, gsize size, GstClockTime end);
+/* Tests: the voiced check with AVX2 (FALSE: SSE2) from now on; FALSE
+ * when the CPU or the build has no AVX2 */
+gboolean gst_s2s_trace_use_avx2 (gboolean avx2);
 /* The provider's VAD: speech started / stopped (any thread, before the
  * s2s-speech message and its records are posted) */
 void gst_s2s_trace_speech (GstS2STrace * t, gboolean speaking);

@@ -420,20 +420,49 @@ json_string (GString * s, const gchar * str)
   g_string_append_c (s, '"');
 }
 
-/* @key: a literal of this file, nothing to escape */
-static void
-json_key (GString * s, const gchar * key)
+/* Room for @n more bytes (and the NUL) at the end of @s, written
+ * directly: a turn line has dozens of fields, and GString's appends are
+ * calls */
+static inline gchar *
+reserve (GString * s, gsize n)
 {
-  if (s->len > 0 && s->str[s->len - 1] != '{' && s->str[s->len - 1] != '[')
-    g_string_append_c (s, ',');
-  g_string_append_c (s, '"');
-  g_string_append (s, key);
-  g_string_append_len (s, "\":", 2);
+  if (G_UNLIKELY (s->len + n >= s->allocated_len)) {
+    gsize len = s->len;
+
+    g_string_set_size (s, len + n);
+    g_string_truncate (s, len);
+  }
+  return s->str + s->len;
 }
 
-/* Decimal digits of @v, without printf (a turn line has dozens) */
-static void
-append_u64 (GString * s, guint64 v)
+/* Ends a direct write at @p */
+static inline void
+commit (GString * s, gchar * p)
+{
+  *p = '\0';
+  s->len = p - s->str;
+}
+
+/* @key: a literal of this file, nothing to escape */
+static inline void
+json_key (GString * s, const gchar * key)
+{
+  gsize n = strlen (key);
+  gchar *p = reserve (s, n + 4);
+
+  if (s->len > 0 && p[-1] != '{' && p[-1] != '[')
+    *p++ = ',';
+  *p++ = '"';
+  memcpy (p, key, n);
+  p += n;
+  *p++ = '"';
+  *p++ = ':';
+  commit (s, p);
+}
+
+/* Decimal digits of @v at @p, without printf; the end */
+static inline gchar *
+put_u64 (gchar * p, guint64 v)
 {
   gchar buf[20];
   guint i = sizeof (buf);
@@ -442,7 +471,14 @@ append_u64 (GString * s, guint64 v)
     buf[--i] = '0' + v % 10;
     v /= 10;
   } while (v);
-  g_string_append_len (s, buf + i, sizeof (buf) - i);
+  memcpy (p, buf + i, sizeof (buf) - i);
+  return p + sizeof (buf) - i;
+}
+
+static void
+append_u64 (GString * s, guint64 v)
+{
+  commit (s, put_u64 (reserve (s, 20), v));
 }
 
 static void
@@ -463,10 +499,11 @@ json_ms (GString * s, const gchar * key, gdouble v)
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
   gdouble us;
   guint64 a;
+  gchar *p;
 
   json_key (s, key);
   if (isnan (v)) {
-    g_string_append (s, "null");
+    g_string_append_len (s, "null", 4);
     return;
   }
   us = round (fabs (v) * 1000.0);
@@ -475,13 +512,15 @@ json_ms (GString * s, const gchar * key, gdouble v)
     return;
   }
   a = (guint64) us;
+  p = reserve (s, 26);
   if (v < 0 && a > 0)
-    g_string_append_c (s, '-');
-  append_u64 (s, a / 1000);
-  g_string_append_c (s, '.');
-  g_string_append_c (s, '0' + (a / 100) % 10);
-  g_string_append_c (s, '0' + (a / 10) % 10);
-  g_string_append_c (s, '0' + a % 10);
+    *p++ = '-';
+  p = put_u64 (p, a / 1000);
+  *p++ = '.';
+  *p++ = '0' + (a / 100) % 10;
+  *p++ = '0' + (a / 10) % 10;
+  *p++ = '0' + a % 10;
+  commit (s, p);
 }
 
 static void
@@ -741,7 +780,8 @@ turn_close (GstS2STracer * self, Session * s)
   for (i = 0; i < M_TOOL_RESULT; i++)
     add_metric (s, i, v[i]);
 
-  j = g_string_new ("{");
+  j = g_string_sized_new (1024);
+  g_string_append_c (j, '{');
   json_str (j, "type", "turn");
   json_str (j, "element", GST_OBJECT_NAME (s->element));
   json_str (j, "provider", s->provider);
@@ -833,7 +873,8 @@ session_close (GstS2STracer * self, Session * s)
     s->cur = NULL;
   }
 
-  j = g_string_new ("{");
+  j = g_string_sized_new (2048);
+  g_string_append_c (j, '{');
   json_str (j, "type", "session");
   json_str (j, "element", GST_OBJECT_NAME (s->element));
   json_str (j, "provider", s->provider);
@@ -1076,6 +1117,8 @@ output_render (Session * s, GstPad * pad, GstElement * sink, GstBuffer * buf)
 static GQuark q_transport, q_speech, q_response, q_transcript, q_fallback;
 static GQuark q_running_time, q_event, q_final, q_inputs, q_handoffs;
 static GQuark q_pushes, q_voice_end, q_first_audio_pts;
+static GQuark q_tool_call, q_tool_result, q_usage, q_session, q_text, q_role;
+static GQuark q_state, q_session_id, q_provider, q_call_id, q_tokens[5];
 
 static void
 init_quarks (void)
@@ -1091,11 +1134,17 @@ init_quarks (void)
     {&q_event, "event"}, {&q_final, "final"}, {&q_inputs, "inputs"},
     {&q_handoffs, "handoffs"}, {&q_pushes, "pushes"},
     {&q_voice_end, "voice-end"}, {&q_first_audio_pts, "first-audio-pts"},
+    {&q_tool_call, "s2s-tool-call"}, {&q_tool_result, "s2s-tool-result"},
+    {&q_usage, "s2s-usage"}, {&q_session, "s2s-session"}, {&q_text, "text"},
+    {&q_role, "role"}, {&q_state, "state"}, {&q_session_id, "session-id"},
+    {&q_provider, "provider"}, {&q_call_id, "call-id"},
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (all); i++)
     *all[i].q = g_quark_from_static_string (all[i].name);
+  for (i = 0; i < G_N_ELEMENTS (q_tokens); i++)
+    q_tokens[i] = g_quark_from_static_string (token_fields[i]);
 }
 
 static gboolean
@@ -1285,7 +1334,6 @@ static void
 handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
 {
   GQuark nid = gst_structure_get_name_id (st);
-  const gchar *name = gst_structure_get_name (st);
   GstClockTime rt = msg_rt (st);
   Turn *t;
 
@@ -1310,8 +1358,8 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
     const GValue *f = gst_structure_id_get_value (st, q_final);
     gboolean final = f && G_VALUE_HOLDS_BOOLEAN (f) && g_value_get_boolean (f);
     /* deltas (most messages) stop here */
-    const gchar *text = final ? gst_structure_get_string (st, "text") : NULL;
-    const gchar *role = final ? gst_structure_get_string (st, "role") : NULL;
+    const gchar *text = final ? id_get_string (st, q_text) : NULL;
+    const gchar *role = final ? id_get_string (st, q_role) : NULL;
 
     if (final && text) {
       t = turn_ensure (s);
@@ -1320,36 +1368,36 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
       else
         t->assistant_chars += g_utf8_strlen (text, -1);
     }
-  } else if (g_str_equal (name, "s2s-tool-call")) {
+  } else if (nid == q_tool_call) {
     ToolCall *c = g_new0 (ToolCall, 1);
 
     t = turn_ensure (s);
-    c->call_id = g_strdup (gst_structure_get_string (st, "call-id"));
+    c->call_id = g_strdup (id_get_string (st, q_call_id));
     c->name = g_strdup (gst_structure_get_string (st, "name"));
     c->call_rt = rt;
     c->result_rt = c->audio_rt = GST_CLOCK_TIME_NONE;
     g_ptr_array_add (t->tools, c);
-  } else if (g_str_equal (name, "s2s-tool-result")) {
-    ToolCall *c = find_tool (s->cur,
-        gst_structure_get_string (st, "call-id"));
+  } else if (nid == q_tool_result) {
+    ToolCall *c = find_tool (s->cur, id_get_string (st, q_call_id));
 
     if (c && !GST_CLOCK_TIME_IS_VALID (c->result_rt)) {
       c->result_rt = rt;
       s->cur->awaiting_followup = TRUE;
     }
-  } else if (g_str_equal (name, "s2s-usage")) {
+  } else if (nid == q_usage) {
     guint i;
 
     t = turn_ensure (s);
     for (i = 0; i < 5; i++) {
-      gint64 n = 0;
-      if (gst_structure_get_int64 (st, token_fields[i], &n))
-        t->tokens[i] += n;
+      const GValue *n = gst_structure_id_get_value (st, q_tokens[i]);
+
+      if (n && G_VALUE_HOLDS_INT64 (n))
+        t->tokens[i] += g_value_get_int64 (n);
     }
-  } else if (g_str_equal (name, "s2s-session")) {
-    const gchar *state = gst_structure_get_string (st, "state");
-    const gchar *id = gst_structure_get_string (st, "session-id");
-    const gchar *provider = gst_structure_get_string (st, "provider");
+  } else if (nid == q_session) {
+    const gchar *state = id_get_string (st, q_state);
+    const gchar *id = id_get_string (st, q_session_id);
+    const gchar *provider = id_get_string (st, q_provider);
     static const gchar *const fields[] = { "reason", "session-id", NULL };
 
     if (provider && g_strcmp0 (provider, s->provider) != 0) {

@@ -247,31 +247,104 @@ voiced_at (const guint8 * d, guint n, gdouble threshold)
   return v;
 }
 
+/* The vector widths to check: SSE2 always, AVX2 where the CPU has it */
+static guint
+simd_paths (gboolean * paths)
+{
+  guint n = 0;
+
+  if (gst_s2s_trace_use_avx2 (TRUE))
+    paths[n++] = TRUE;
+  fail_unless (gst_s2s_trace_use_avx2 (FALSE));
+  paths[n++] = FALSE;
+  return n;
+}
+
+/* Writes sample @i of @d: its square */
+static guint64
+put_sample (guint8 * d, guint i, gint16 v)
+{
+  GST_WRITE_UINT16_LE (d + 2 * i, (guint16) v);
+  return (guint64) ((gint64) v * v);
+}
+
+/* @d (@n samples) is voiced above (sum of squares) / n, and not at it */
+static void
+check_at_threshold (const guint8 * d, guint n, guint64 sum, const gchar * what,
+    gboolean avx2)
+{
+  /* (sum / n, as the element divides: a double) */
+  fail_if (voiced_at (d, n, (gdouble) sum / n), "%s, n %u, %s: at threshold",
+      what, n, avx2 ? "AVX2" : "SSE2");
+  fail_unless (voiced_at (d, n, (gdouble) sum / n - 1e-6 * sum / n),
+      "%s, n %u, %s: above threshold", what, n, avx2 ? "AVX2" : "SSE2");
+}
+
 /* The check is exact (a 64-bit sum of squares, whatever vector width the
  * CPU gives): a mean square equal to the threshold is not voiced, one
- * unit above is; full-scale samples (the largest squares) and lengths
- * that leave a tail of every size after the vector blocks */
+ * just above is; full-scale samples (the largest squares) and lengths
+ * that leave a tail of every size after the vector blocks, with AVX2 and
+ * with SSE2 */
 GST_START_TEST (test_voiced_exact)
 {
-  guint n, i;
+  gboolean paths[2];
+  guint np = simd_paths (paths), p, n, i;
 
-  for (n = 1; n <= 600; n += (n < 40 ? 1 : 37)) {
-    guint8 *d = tone (n, 0);
-    guint64 sum = 0;
+  for (p = 0; p < np; p++) {
+    gst_s2s_trace_use_avx2 (paths[p]);
+    for (n = 1; n <= 600; n += (n < 40 ? 1 : 37)) {
+      guint8 *d = tone (n, 0);
+      guint64 sum = 0;
 
-    for (i = 0; i < n; i++) {
-      /* full scale, a ramp and a few signs */
-      gint16 v = i % 3 == 0 ? -32768 : (gint16) ((i * 977) % 65536 - 32768);
-
-      GST_WRITE_UINT16_LE (d + 2 * i, (guint16) v);
-      sum += (guint64) ((gint64) v * v);
+      for (i = 0; i < n; i++) {
+        /* full scale, a ramp and a few signs */
+        sum += put_sample (d, i, i % 3 == 0 ? -32768 :
+            (gint16) ((i * 977) % 65536 - 32768));
+      }
+      check_at_threshold (d, n, sum, "ramp", paths[p]);
+      g_free (d);
     }
-    /* (sum / n, as the element divides: a double) */
-    fail_if (voiced_at (d, n, (gdouble) sum / n), "n %u: at threshold", n);
-    fail_unless (voiced_at (d, n, (gdouble) sum / n - 1.0),
-        "n %u: above threshold", n);
-    g_free (d);
   }
+  gst_s2s_trace_use_avx2 (paths[0]);
+}
+
+GST_END_TEST;
+
+/* A buffer whose first block is silent is bounded by its largest
+ * magnitude before any square of the rest is summed: the bound proves
+ * silence only when it holds. One loud sample at the very end (every
+ * tail length after the vector blocks, -32768 included), and a rest of
+ * one magnitude (the bound then equals the mean square, with AVX2's
+ * exact magnitude) */
+GST_START_TEST (test_voiced_bound)
+{
+  gboolean paths[2];
+  guint np = simd_paths (paths), p, n;
+  const gint16 spikes[] = { 1, 181, -182, 4000, 32767, -32768 };
+
+  for (p = 0; p < np; p++) {
+    gst_s2s_trace_use_avx2 (paths[p]);
+    for (n = 257; n <= 2100; n += (n < 300 ? 1 : 101)) {
+      guint8 *d;
+      guint64 sum;
+      guint i, k;
+
+      for (k = 0; k < G_N_ELEMENTS (spikes); k++) {
+        d = tone (n, 0);
+        sum = put_sample (d, n - 1, spikes[k]);
+        check_at_threshold (d, n, sum, "last sample", paths[p]);
+        g_free (d);
+      }
+      /* the first block quiet, the rest at one magnitude */
+      d = tone (n, -32768);
+      sum = 0;
+      for (i = 0; i < n; i++)
+        sum += put_sample (d, i, i < 256 ? (gint16) (i % 7) : -32768);
+      check_at_threshold (d, n, sum, "one magnitude", paths[p]);
+      g_free (d);
+    }
+  }
+  gst_s2s_trace_use_avx2 (paths[0]);
 }
 
 GST_END_TEST;
@@ -287,6 +360,7 @@ trace_suite (void)
   tcase_add_test (tc, test_inputs_ring_threads);
   tcase_add_test (tc, test_voiced_at_once);
   tcase_add_test (tc, test_voiced_exact);
+  tcase_add_test (tc, test_voiced_bound);
   return s;
 }
 
