@@ -76,6 +76,10 @@ struct _GstS2STrace
    * (in_head, atomic) and a post empties (in_tail, atomic, under the
    * element's lock), GST_S2S_TRACE_BATCH records */
   guint in_head;
+  /* in_tail as this thread last read it (never ahead of it): read again
+   * only when the ring looks full, so that the streaming thread does not
+   * touch the line of the fields the src task writes at every push */
+  guint in_tail_seen;
   guint64 *in;
   guint8 pad1[CACHE_LINE];
 
@@ -90,10 +94,25 @@ struct _GstS2STrace
   GstClockTime first_pts;       /* first audio not pushed yet */
 };
 
+/* The fields of s2s-transport, by quark (no string lookup per post) */
+static GQuark q_transport, q_inputs, q_handoffs, q_pushes, q_voice_end,
+    q_first_audio_pts;
+
 GstS2STrace *
 gst_s2s_trace_new (void)
 {
+  static gsize quarks = 0;
   GstS2STrace *t = g_new0 (GstS2STrace, 1);
+
+  if (g_once_init_enter (&quarks)) {
+    q_transport = g_quark_from_static_string ("s2s-transport");
+    q_inputs = g_quark_from_static_string ("inputs");
+    q_handoffs = g_quark_from_static_string ("handoffs");
+    q_pushes = g_quark_from_static_string ("pushes");
+    q_voice_end = g_quark_from_static_string ("voice-end");
+    q_first_audio_pts = g_quark_from_static_string ("first-audio-pts");
+    g_once_init_leave (&quarks, 1);
+  }
 
   t->in = g_new (guint64, GST_S2S_TRACE_BATCH * IN_FIELDS);
   t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
@@ -111,6 +130,7 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   g_atomic_int_set (&t->speech_seen, FALSE);
   g_atomic_int_set (&t->in_head, 0);
   g_atomic_int_set (&t->in_tail, 0);
+  t->in_tail_seen = 0;
   t->handoff_len = t->push_len = 0;
   t->voice_end = GST_CLOCK_TIME_NONE;
   t->lookback_end = GST_CLOCK_TIME_NONE;
@@ -589,11 +609,16 @@ gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
     GstClockTime handoff)
 {
   guint head = t->in_head;
-  guint used = head - __atomic_load_n (&t->in_tail, __ATOMIC_ACQUIRE);
+  guint used = head - t->in_tail_seen;
   guint64 *r;
 
-  if (G_UNLIKELY (used >= GST_S2S_TRACE_BATCH))
-    return TRUE;
+  /* (a stale tail only counts more records than wait: never fewer) */
+  if (G_UNLIKELY (used >= GST_S2S_TRACE_BATCH)) {
+    t->in_tail_seen = __atomic_load_n (&t->in_tail, __ATOMIC_ACQUIRE);
+    used = head - t->in_tail_seen;
+    if (used >= GST_S2S_TRACE_BATCH)
+      return TRUE;
+  }
   r = &t->in[(head % GST_S2S_TRACE_BATCH) * IN_FIELDS];
   r[0] = end;
   r[1] = entry;
@@ -601,7 +626,10 @@ gst_s2s_trace_input (GstS2STrace * t, guint64 end, GstClockTime entry,
   /* (release: the record is written before a post can see it; a plain
    * store on x86, where GLib's atomics are full barriers) */
   __atomic_store_n (&t->in_head, head + 1, __ATOMIC_RELEASE);
-  return used + 1 == GST_S2S_TRACE_BATCH;
+  if (G_LIKELY (used + 1 < GST_S2S_TRACE_BATCH))
+    return FALSE;
+  t->in_tail_seen = __atomic_load_n (&t->in_tail, __ATOMIC_ACQUIRE);
+  return head + 1 - t->in_tail_seen == GST_S2S_TRACE_BATCH;
 }
 
 /* The input records a post takes: copied out of the ring, oldest first */
@@ -623,7 +651,7 @@ take_inputs (GstS2STrace * t, GstStructure * st)
       (n - first) * IN_FIELDS * sizeof (guint64));
   __atomic_store_n (&t->in_tail, head, __ATOMIC_RELEASE);
   b = g_bytes_new_take (v, n * IN_FIELDS * sizeof (guint64));
-  gst_structure_set (st, "inputs", G_TYPE_BYTES, b, NULL);
+  gst_structure_id_set (st, q_inputs, G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
 }
 
@@ -669,7 +697,7 @@ gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
 /* @v (@n values) goes into field @field of @st: copied when small, else
  * taken and replaced by a new array of @size */
 static void
-set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
+set_records (GstStructure * st, GQuark field, guint64 ** v, guint n,
     guint size)
 {
   GBytes *b;
@@ -683,7 +711,7 @@ set_records (GstStructure * st, const gchar * field, guint64 ** v, guint n,
     b = g_bytes_new_take (*v, n * sizeof (guint64));
     *v = g_new (guint64, size);
   }
-  gst_structure_set (st, field, G_TYPE_BYTES, b, NULL);
+  gst_structure_id_set (st, field, G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
 }
 
@@ -697,19 +725,20 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
       t->handoff_len == 0 &&
       t->push_len == 0 && !GST_CLOCK_TIME_IS_VALID (first_pts))
     return NULL;
-  st = gst_structure_new_empty ("s2s-transport");
+  st = gst_structure_new_id_empty (q_transport);
   take_inputs (t, st);
-  set_records (st, "handoffs", &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
+  set_records (st, q_handoffs, &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
       GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
-  set_records (st, "pushes", &t->pushes, t->push_len * PUSH_FIELDS,
+  set_records (st, q_pushes, &t->pushes, t->push_len * PUSH_FIELDS,
       GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   g_mutex_lock (&t->voice_lock);
   voice_end = t->voice_end;
   g_mutex_unlock (&t->voice_lock);
   if (GST_CLOCK_TIME_IS_VALID (voice_end))
-    gst_structure_set (st, "voice-end", G_TYPE_UINT64, voice_end, NULL);
+    gst_structure_id_set (st, q_voice_end, G_TYPE_UINT64, voice_end, NULL);
   if (GST_CLOCK_TIME_IS_VALID (first_pts))
-    gst_structure_set (st, "first-audio-pts", G_TYPE_UINT64, first_pts, NULL);
+    gst_structure_id_set (st, q_first_audio_pts, G_TYPE_UINT64, first_pts,
+        NULL);
   t->handoff_len = t->push_len = 0;
   return st;
 }
