@@ -195,7 +195,9 @@ typedef struct
   Turn *cur;
 
   /* input, from the element's records: inputs waiting for their hand-off */
-  InEntry *ring;                /* IN_RING_SIZE, not zeroed */
+  /* IN_RING_SIZE, not zeroed; allocated at the first input that waits
+   * for a hand-off (the element's direct path needs none) */
+  InEntry *ring;
   guint ring_head;
   guint ring_len;
   Samples in_acc;               /* in-latency since the last turn boundary */
@@ -697,7 +699,6 @@ session_get (GstS2STracer * self, GstElement * element)
   s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   if (s == NULL) {
     s = g_new0 (Session, 1);
-    s->ring = g_new (InEntry, IN_RING_SIZE);
     g_mutex_init (&s->lock);
     g_mutex_init (&s->probe_lock);
     s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
@@ -962,6 +963,8 @@ input_entered (Session * s, guint64 end, GstClockTime entry)
 {
   InEntry *e;
 
+  if (G_UNLIKELY (s->ring == NULL))
+    s->ring = g_new (InEntry, IN_RING_SIZE);
   if (s->ring_len == IN_RING_SIZE) {
     /* no hand-off for a long time (no session): forget the oldest */
     s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
