@@ -289,11 +289,9 @@ static guint64
 sum_squares_s16_avx2 (const guint8 * data, gsize n)
 {
   const __m256i low = _mm256_set1_epi64x (0xffffffff);
-  __m256i acc = _mm256_setzero_si256 ();
+  __m256i acc = _mm256_setzero_si256 (), acc1 = _mm256_setzero_si256 ();
   guint64 part[4];
   gsize i = 0;
-
-  __m256i acc1 = _mm256_setzero_si256 ();
 
   /* two sums, so that the adds of one round do not wait for each other */
   for (; i + 32 <= n; i += 32) {
@@ -329,8 +327,6 @@ max_abs_s16_avx2 (const guint8 * data, gsize n)
   guint m = 0, k;
   gsize i = 0;
 
-  if (n < 16)
-    return max_abs_s16_sse2 (data, n);
   for (; i + 64 <= n; i += 64) {
     const __m256i *v = (const __m256i *) (data + 2 * i);
 
@@ -370,18 +366,29 @@ static const Simd simd_avx2 = { sum_squares_s16_avx2, max_abs_s16_avx2 };
 
 static const Simd *simd = NULL;
 
+/* The functions for @avx2, NULL when the build or the CPU has none */
+static const Simd *
+simd_for (gboolean avx2)
+{
+  if (!avx2)
+    return &simd_sse2;
+#ifdef HAVE_AVX2_PATH
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx2"))
+    return &simd_avx2;
+#endif
+  return NULL;
+}
+
 static const Simd *
 simd_get (void)
 {
   const Simd *f = g_atomic_pointer_get (&simd);
 
   if (G_UNLIKELY (f == NULL)) {
-    f = &simd_sse2;
-#ifdef HAVE_AVX2_PATH
-    __builtin_cpu_init ();
-    if (__builtin_cpu_supports ("avx2"))
-      f = &simd_avx2;
-#endif
+    f = simd_for (TRUE);
+    if (f == NULL)
+      f = simd_for (FALSE);
     g_atomic_pointer_set (&simd, f);
   }
   return f;
@@ -390,18 +397,12 @@ simd_get (void)
 gboolean
 gst_s2s_trace_use_avx2 (gboolean avx2)
 {
-#ifdef HAVE_AVX2_PATH
-  __builtin_cpu_init ();
-  if (avx2 && !__builtin_cpu_supports ("avx2"))
+  const Simd *f = simd_for (avx2);
+
+  if (f == NULL)
     return FALSE;
-  g_atomic_pointer_set (&simd, avx2 ? &simd_avx2 : &simd_sse2);
+  g_atomic_pointer_set (&simd, f);
   return TRUE;
-#else
-  if (avx2)
-    return FALSE;
-  g_atomic_pointer_set (&simd, &simd_sse2);
-  return TRUE;
-#endif
 }
 
 static gint

@@ -1121,7 +1121,8 @@ static GQuark q_transport, q_speech, q_response, q_transcript, q_fallback;
 static GQuark q_running_time, q_event, q_final, q_inputs, q_handoffs;
 static GQuark q_pushes, q_voice_end, q_first_audio_pts;
 static GQuark q_tool_call, q_tool_result, q_usage, q_session, q_text, q_role;
-static GQuark q_state, q_session_id, q_provider, q_call_id, q_tokens[5];
+static GQuark q_state, q_session_id, q_provider, q_call_id, q_name;
+static GQuark q_tokens[5];
 
 static void
 init_quarks (void)
@@ -1140,7 +1141,7 @@ init_quarks (void)
     {&q_tool_call, "s2s-tool-call"}, {&q_tool_result, "s2s-tool-result"},
     {&q_usage, "s2s-usage"}, {&q_session, "s2s-session"}, {&q_text, "text"},
     {&q_role, "role"}, {&q_state, "state"}, {&q_session_id, "session-id"},
-    {&q_provider, "provider"}, {&q_call_id, "call-id"},
+    {&q_provider, "provider"}, {&q_call_id, "call-id"}, {&q_name, "name"},
   };
   guint i;
 
@@ -1376,7 +1377,7 @@ handle_s2s_message (GstS2STracer * self, Session * s, const GstStructure * st)
 
     t = turn_ensure (s);
     c->call_id = g_strdup (id_get_string (st, q_call_id));
-    c->name = g_strdup (gst_structure_get_string (st, "name"));
+    c->name = g_strdup (id_get_string (st, q_name));
     c->call_rt = rt;
     c->result_rt = c->audio_rt = GST_CLOCK_TIME_NONE;
     g_ptr_array_add (t->tools, c);
