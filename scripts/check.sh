@@ -97,7 +97,7 @@ else
   phase "3: valgrind | libFuzzer"
   start "unit tests and fuzz corpora under valgrind" \
     bash scripts/valgrind.sh --num-processes 1 \
-    elements/s2sopenai fuzz-openai-events-corpus \
+    elements/s2sopenai elements/s2s-io-pool fuzz-openai-events-corpus \
     elements/s2sgrok fuzz-grok-events-corpus \
     elements/s2sgemini fuzz-gemini-events-corpus fuzz-base64-corpus \
     transport/s2s-ws fuzz-ws-frames-corpus \

@@ -1444,14 +1444,20 @@ io_thread_release (S2SIoThread * t)
   g_mutex_lock (&io_pool_lock);
   if (--t->users == 0) {
     GSource *src = g_idle_source_new ();
+    /* The thread may run the source, quit and drop its context before
+     * this unrefs the source, whose last unref still reaches into the
+     * context it was attached to (freed memory under valgrind): hold the
+     * context until then. t itself may be gone once the source is in. */
+    GMainContext *ctx = g_main_context_ref (t->ctx);
 
     if (t->slot >= 0)
       io_pool[t->slot] = NULL;
     thread = t->thread;
     /* quit from inside the loop: a quit before it runs would be lost */
     g_source_set_callback (src, io_thread_quit_cb, t->loop, NULL);
-    g_source_attach (src, t->ctx);
+    g_source_attach (src, ctx);
     g_source_unref (src);
+    g_main_context_unref (ctx);
   }
   g_mutex_unlock (&io_pool_lock);
   if (thread == NULL)

@@ -257,29 +257,115 @@ assert_answered (ItEmu * emu)
   }
 }
 
-/* Runs @argv with @env (NULL-terminated name, value pairs) added; returns
- * its stdout+stderr; fails unless it exits with 0 */
+/* How long a child may run: its own bus wait is 20 s; a child still running
+ * after this is stuck, and is reported with its threads' backtraces */
+#define CHILD_LIMIT_S 40
+
+typedef struct
+{
+  GMainLoop *loop;
+  gchar *out;
+  GError *err;
+  gboolean done;
+} Spawned;
+
+static void
+on_communicated (GObject * proc, GAsyncResult * res, gpointer data)
+{
+  Spawned *s = data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (proc), res, &s->out,
+      NULL, &s->err);
+  s->done = TRUE;
+  g_main_loop_quit (s->loop);
+}
+
+static gboolean
+on_child_limit (gpointer data)
+{
+  g_main_loop_quit (((Spawned *) data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every thread's backtrace of the stuck process @pid (gdb, when present) */
 static gchar *
-spawn (const gchar * const *argv, const gchar * const *env)
+backtraces (const gchar * pid)
+{
+  gchar *gdb = g_find_program_in_path ("gdb"), *out = NULL;
+  const gchar *argv[] = { gdb, "-p", pid, "-batch", "-nx", "-ex",
+    "thread apply all bt", NULL
+  };
+
+  if (gdb == NULL)
+    return g_strdup ("(no gdb for backtraces)");
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
+          NULL, NULL, &out, NULL, NULL, NULL))
+    out = g_strdup ("(gdb failed)");
+  g_free (gdb);
+  return out;
+}
+
+/* Runs @argv with @env (NULL-terminated name, value pairs) added; returns
+ * its stdout+stderr; fails unless it exits with 0 within CHILD_LIMIT_S. A
+ * child that hangs is reported with its backtraces and the tail of
+ * @debug_log (may be NULL), then killed: a hang names where it hangs
+ * instead of expiring the test's timeout */
+static gchar *
+spawn_logged (const gchar * const *argv, const gchar * const *env,
+    const gchar * debug_log)
 {
   GSubprocessLauncher *l = g_subprocess_launcher_new
       (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  GMainContext *ctx = g_main_context_new ();
+  Spawned s = { g_main_loop_new (ctx, FALSE), NULL, NULL, FALSE };
+  GSource *limit = g_timeout_source_new_seconds (CHILD_LIMIT_S);
   GSubprocess *proc;
   GError *err = NULL;
-  gchar *out = NULL;
   guint i;
 
   for (i = 0; env && env[i]; i += 2)
     g_subprocess_launcher_setenv (l, env[i], env[i + 1], TRUE);
   proc = g_subprocess_launcher_spawnv (l, argv, &err);
   fail_unless (proc != NULL, "spawn %s: %s", argv[0], err ? err->message : "?");
-  fail_unless (g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL,
-          &err), "%s: %s", argv[0], err ? err->message : "?");
+  g_main_context_push_thread_default (ctx);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &s);
+  g_source_set_callback (limit, on_child_limit, &s, NULL);
+  g_source_attach (limit, ctx);
+  g_main_loop_run (s.loop);
+  if (!s.done) {
+    gchar *pid = g_strdup (g_subprocess_get_identifier (proc));
+    gchar *bt = pid ? backtraces (pid) : g_strdup ("(exited)");
+    gchar *log = debug_log ? it_file_contents (debug_log) : NULL;
+    gsize len = log ? strlen (log) : 0;
+
+    g_subprocess_force_exit (proc);
+    /* the tail of a GST_DEBUG=*:9 log shows each thread's last steps */
+    g_printerr ("%s (pid %s) still running after %d s; its threads:\n%s\n"
+        "the last of its debug log:\n%s\n", argv[0], GST_STR_NULL (pid),
+        CHILD_LIMIT_S, bt, log ? log + (len > 24000 ? len - 24000 : 0) :
+        "(none)");
+    fail ("%s still running after %d s (backtraces and log on stderr)",
+        argv[0], CHILD_LIMIT_S);
+  }
+  g_source_destroy (limit);
+  g_source_unref (limit);
+  g_main_context_pop_thread_default (ctx);
+  fail_unless (s.out != NULL, "%s: %s", argv[0], s.err ? s.err->message : "?");
+  fail_unless (g_subprocess_wait (proc, NULL, NULL));
   fail_unless (g_subprocess_get_if_exited (proc) &&
-      g_subprocess_get_exit_status (proc) == 0, "%s failed:\n%s", argv[0], out);
+      g_subprocess_get_exit_status (proc) == 0, "%s failed:\n%s", argv[0],
+      s.out);
+  g_main_loop_unref (s.loop);
+  g_main_context_unref (ctx);
   g_object_unref (proc);
   g_object_unref (l);
-  return out;
+  return s.out;
+}
+
+static gchar *
+spawn (const gchar * const *argv, const gchar * const *env)
+{
+  return spawn_logged (argv, env, NULL);
 }
 
 /* The first second of q1, then EOS: a short turn */
@@ -377,7 +463,7 @@ check_child_run (const gchar * mode)
   GDateTime *now = g_date_time_new_now_utc ();
   gchar *kdate = is_nova ()? signing_key_hex (key, now) : NULL;
 
-  out = spawn (argv, env);
+  out = spawn_logged (argv, env, dbg_path);
   dbg = it_file_contents (dbg_path);
   fail_unless (dbg != NULL, "no debug log");
   g_printerr ("%s: child debug log %" G_GSIZE_FORMAT " bytes\n", mode,
@@ -530,7 +616,7 @@ check_gst_launch (gboolean file)
   g_ptr_array_add (argv, (gpointer) "fakesink");
   g_ptr_array_add (argv, NULL);
 
-  out = spawn ((const gchar * const *) argv->pdata, env);
+  out = spawn_logged ((const gchar * const *) argv->pdata, env, dbg_path);
   dbg = it_file_contents (dbg_path);
   fail_unless (dbg != NULL && strstr (dbg, connect_needle ()));
   n_ours = lines_with (dbg, key, TRUE, ours);

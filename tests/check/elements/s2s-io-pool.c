@@ -188,6 +188,27 @@ GST_START_TEST (test_io_thread_ends_with_last_element)
 
 GST_END_TEST;
 
+/* Elements start and stop one after another, each the thread's last user:
+ * the stop that ends the thread races the thread's own exit (the quit
+ * source's last unref once reached into the context the thread had just
+ * freed, seen under valgrind). ASan and valgrind, which run this suite,
+ * report such a race; the cycles give it many chances. */
+GST_START_TEST (test_io_thread_stop_cycles)
+{
+  guint round;
+
+  for (round = 0; round < 200; round++) {
+    Fx *fx = fx_new (NULL);
+
+    fx_start (fx, S16_CAPS);
+    fx_wait_ready (fx);
+    fx_free (fx);
+  }
+  fail_unless_equals_int (wait_s2s_io_threads (0), 0);
+}
+
+GST_END_TEST;
+
 static Suite *
 s2s_io_suite (void)
 {
@@ -198,6 +219,7 @@ s2s_io_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_io_threads_shared_and_named);
   tcase_add_test (tc, test_io_thread_ends_with_last_element);
+  tcase_add_test (tc, test_io_thread_stop_cycles);
   return s;
 }
 
