@@ -279,6 +279,8 @@ struct _GstS2SBasePrivate
   gboolean traced;
   GstS2STrace *trace;           /* records (gsts2strace.c), lock; kept */
   GstClockTime trace_entry;     /* streaming thread: the buffer in chain */
+  GstClockTime trace_raw_base;  /* and the base of its clock read */
+  gpointer trace_slot;          /* and where its record will go */
   GPtrArray *tracers;           /* the s2s tracers attached, reffed */
 
   /* "[provider session] " for log lines: written on one half while
@@ -3561,9 +3563,13 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
 
   /* (no second round of the element's lock: the input records are a
    * ring of the streaming thread's) */
-  if (priv->traced)
+  if (priv->traced) {
+    gst_s2s_trace_prefetch_input (priv->trace, priv->trace_slot);
     post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
+        GST_CLOCK_TIME_IS_VALID (priv->trace_raw_base) ?
+        gst_s2s_trace_now_raw (priv->trace_raw_base) :
         gst_s2s_trace_now_streaming (priv->trace, GST_ELEMENT (self)));
+  }
   g_mutex_unlock (&priv->direct_lock);
   if (post)
     post_trace_records (self, GST_CLOCK_TIME_NONE);
@@ -3581,9 +3587,11 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gsize drop;
   gboolean post = FALSE;
 
-  if (priv->traced)
-    priv->trace_entry = gst_s2s_trace_now_streaming (priv->trace,
-        GST_ELEMENT (self));
+  if (priv->traced) {
+    priv->trace_entry = gst_s2s_trace_now_streaming_base (priv->trace,
+        GST_ELEMENT (self), &priv->trace_raw_base);
+    priv->trace_slot = gst_s2s_trace_input_slot (priv->trace);
+  }
   if (priv->fatal) {
     gst_buffer_unref (buf);
     return GST_FLOW_ERROR;
@@ -3613,10 +3621,15 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
-  if (priv->traced)
-    gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
-        end_rt);
+  /* the voiced check reads the input after it went out, while it is in
+   * cache: read first, it paid the input's cache misses itself, since its
+   * scan has nothing to overlap them with (tests/bench/tracer-overhead.md,
+   * "The voiced check after the send"). A voice end is only read at a
+   * speech stop, which comes a silence after the last voiced input. */
   if (send_input_directly (self, map.data, map.size)) {
+    if (priv->traced)
+      gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
+          end_rt);
     gst_buffer_unmap (buf, &map);
     gst_buffer_unref (buf);
     return GST_FLOW_OK;
@@ -3636,6 +3649,9 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
         priv->trace_entry, GST_CLOCK_TIME_NONE);
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
+  if (priv->traced)
+    gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
+        end_rt);
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   if (post)
@@ -4612,6 +4628,7 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_cond_init (&priv->cond);
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
+  priv->trace_entry = priv->trace_raw_base = GST_CLOCK_TIME_NONE;
   g_mutex_init (&priv->direct_lock);
   g_mutex_init (&priv->io_lock);
   priv->io_tasks = g_ptr_array_new ();

@@ -41,58 +41,74 @@
  * never share a cache line (a line written by one core and read by
  * another moves between them on every access) */
 #define CACHE_LINE 64
+#if defined(__GNUC__) || defined(__clang__)
+#define ALIGNED_LINE __attribute__ ((aligned (CACHE_LINE)))
+#else
+#define ALIGNED_LINE
+#endif
 
+/* The struct is allocated on a cache line, and laid out by who touches
+ * what: everything the streaming thread reads or writes per input is one
+ * line (the first). A line the thread last touched a buffer ago is
+ * usually out of this core's caches by the next one (the thread slept in
+ * between, the transport's send ran through the kernel), and each such
+ * line cost a miss of a few hundred ns per input: with these fields over
+ * three lines, the first touch of each showed in the profile (tests/
+ * bench/tracer-overhead.md, "One line per input") */
 struct _GstS2STrace
 {
-  /* read by the streaming thread on every input, written at speech
-   * events: a stale value only moves the voiced check's window by one
-   * buffer */
+  /* --- line 0: the streaming thread, per input --- */
+  /* its clock (reffed) and whether it reads as the raw monotonic time
+   * (gst_s2s_trace_now_streaming) */
+  GstClock *stream_clock;
+  /* input records: a ring the streaming thread fills without a lock
+   * (in_head, atomic) and a post empties (in_tail, atomic, under the
+   * element's lock), GST_S2S_TRACE_BATCH records */
+  guint64 *in;
+  /* out of the window every input is decided at once and the end of the
+   * newest voiced one kept, so a voice that ended before the VAD's start
+   * reached the element is still found when the window opens */
+  GstClockTime lookback_end;
+  /* set at reset only */
   gdouble voice_mean_square;
+  guint in_head;
+  /* in_tail as this thread last read it (never ahead of it): read again
+   * only when the ring looks full, so that the streaming thread does not
+   * touch the line of the fields the src task writes at every push */
+  guint in_tail_seen;
+  gint lookback_serial;
+  gboolean stream_clock_raw;
+  gboolean was_out;
+  /* written at speech events (a few a turn), read on every input: a stale
+   * value only moves the voiced check's window by one buffer */
   gint speaking;
   gint speech_seen;
   /* a speech stop bumps stop_serial; the look-back is emptied when it
    * sees a new one, so it never holds the voice of a turn already
    * stopped */
   gint stop_serial;
-  guint8 pad0[CACHE_LINE];
 
-  /* the streaming thread's: its clock (reffed) and whether it reads as
-   * the raw monotonic time (gst_s2s_trace_now_streaming) */
-  GstClock *stream_clock;
-  gboolean stream_clock_raw;
-  /* out of the window every input is decided at once and the end of the
-   * newest voiced one kept, so a voice that ended before the VAD's start
-   * reached the element is still found when the window opens */
-  GstClockTime lookback_end;
-  gint lookback_serial;
-  gboolean was_out;
-  /* the voiced check (voice_lock; the streaming thread writes, a post
-   * reads): the end of the newest voiced input in the VAD's window.
-   * Every input is decided at once, while it is in cache (a copy decided
-   * later cost more CPU time: tests/bench/tracer-overhead.md) */
-  GMutex voice_lock;
+  /* --- line 1: the voiced check's result (voice_lock; the streaming
+   * thread writes it when an input is voiced, a post reads it): the end
+   * of the newest voiced input in the VAD's window. Every input is
+   * decided at once, while it is in cache (a copy decided later cost
+   * more CPU time: tests/bench/tracer-overhead.md) --- */
+  GMutex voice_lock ALIGNED_LINE;
   GstClockTime voice_end;       /* running time, since the session start */
-  /* input records: a ring the streaming thread fills without a lock
-   * (in_head, atomic) and a post empties (in_tail, atomic, under the
-   * element's lock), GST_S2S_TRACE_BATCH records */
-  guint in_head;
-  /* in_tail as this thread last read it (never ahead of it): read again
-   * only when the ring looks full, so that the streaming thread does not
-   * touch the line of the fields the src task writes at every push */
-  guint in_tail_seen;
-  guint64 *in;
-  guint8 pad1[CACHE_LINE];
 
-  /* the element's lock: hand-offs (I/O thread), pushes (src task), the
-   * posts. GST_S2S_TRACE_BATCH records each; a posted array goes with
-   * the message (no copy) and a new one takes its place */
-  guint in_tail;
-  guint64 *handoffs;
+  /* --- line 2: the element's lock: hand-offs (I/O thread), pushes (src
+   * task), the posts. GST_S2S_TRACE_BATCH records each; a posted array
+   * goes with the message (no copy) and a new one takes its place --- */
+  guint in_tail ALIGNED_LINE;
   guint handoff_len;
+  guint64 *handoffs;
   guint64 *pushes;
   guint push_len;
   GstClockTime first_pts;       /* first audio not pushed yet */
 };
+
+G_STATIC_ASSERT (G_STRUCT_OFFSET (GstS2STrace, stop_serial) + sizeof (gint)
+    <= CACHE_LINE);
 
 /* The fields of s2s-transport, by quark (no string lookup per post) */
 static GQuark q_transport, q_inputs, q_handoffs, q_pushes, q_voice_end,
@@ -102,7 +118,7 @@ GstS2STrace *
 gst_s2s_trace_new (void)
 {
   static gsize quarks = 0;
-  GstS2STrace *t = g_new0 (GstS2STrace, 1);
+  GstS2STrace *t = g_aligned_alloc0 (1, sizeof (GstS2STrace), CACHE_LINE);
 
   if (g_once_init_enter (&quarks)) {
     q_transport = g_quark_from_static_string ("s2s-transport");
@@ -146,7 +162,7 @@ gst_s2s_trace_free (GstS2STrace * t)
   g_free (t->pushes);
   gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
-  g_free (t);
+  g_aligned_free (t);
 }
 
 /* Whether @clock's time is the raw CLOCK_MONOTONIC: a system clock of
@@ -170,9 +186,19 @@ clock_is_raw_monotonic (GstClock * clock)
 GstClockTime
 gst_s2s_trace_now_streaming (GstS2STrace * t, GstElement * element)
 {
+  GstClockTime raw_base;
+
+  return gst_s2s_trace_now_streaming_base (t, element, &raw_base);
+}
+
+GstClockTime
+gst_s2s_trace_now_streaming_base (GstS2STrace * t, GstElement * element,
+    GstClockTime * raw_base)
+{
   GstClock *clock;
   GstClockTime base, now;
 
+  *raw_base = GST_CLOCK_TIME_NONE;
   if (GST_STATE (element) != GST_STATE_PLAYING)
     return GST_CLOCK_TIME_NONE;
   /* only compared: the one used is the reffed one */
@@ -192,6 +218,7 @@ gst_s2s_trace_now_streaming (GstS2STrace * t, GstElement * element)
 
     clock_gettime (CLOCK_MONOTONIC, &ts);
     now = GST_TIMESPEC_TO_TIME (ts);
+    *raw_base = base;
   } else {
     now = gst_clock_get_time (t->stream_clock);
   }
@@ -603,6 +630,12 @@ record (guint64 * array, guint * len, guint fields, guint64 a, guint64 b,
   if (fields > 3)
     r[3] = d;
   return *len == GST_S2S_TRACE_BATCH;
+}
+
+gpointer
+gst_s2s_trace_input_slot (GstS2STrace * t)
+{
+  return &t->in[(t->in_head % GST_S2S_TRACE_BATCH) * IN_FIELDS];
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #ifndef __GST_S2S_TRACE_H__
 #define __GST_S2S_TRACE_H__
 
+#include <time.h>
 #include <gst/gst.h>
 #include "gsts2sbase.h"
 
@@ -31,6 +32,47 @@ void gst_s2s_trace_free (GstS2STrace * t);
  * uncalibrated monotonic system clock (the usual pipeline clock) */
 GstClockTime gst_s2s_trace_now_streaming (GstS2STrace * t,
     GstElement * element);
+/* The same, and in @raw_base the base time to subtract from the raw
+ * monotonic time for the running time (NONE when the clock is not read
+ * that way), so that a second read in the same chain call
+ * (gst_s2s_trace_now_raw) touches neither the element nor the trace:
+ * lines the transport's send may have evicted in between */
+GstClockTime gst_s2s_trace_now_streaming_base (GstS2STrace * t,
+    GstElement * element, GstClockTime * raw_base);
+
+/* Streaming thread: where the next input record goes, for a prefetch
+ * (gst_s2s_trace_prefetch_input) once the transport's send is done */
+gpointer gst_s2s_trace_input_slot (GstS2STrace * t);
+
+/* Streaming thread, right after the transport's send, before the clock
+ * read and gst_s2s_trace_input: the trace's line and @slot (from
+ * gst_s2s_trace_input_slot) are fetched while the clock is read, instead
+ * of one miss after another (the send's kernel work leaves them out of
+ * this core's caches) */
+static inline void
+gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch (t, 1);
+  if (slot)
+    __builtin_prefetch (slot, 1);
+#endif
+}
+
+/* The running time now from @raw_base (gst_s2s_trace_now_streaming_base;
+ * NONE if it is) */
+static inline GstClockTime
+gst_s2s_trace_now_raw (GstClockTime raw_base)
+{
+  struct timespec ts;
+  GstClockTime now;
+
+  if (!GST_CLOCK_TIME_IS_VALID (raw_base))
+    return GST_CLOCK_TIME_NONE;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  now = GST_TIMESPEC_TO_TIME (ts);
+  return now < raw_base ? GST_CLOCK_TIME_NONE : now - raw_base;
+}
 
 /* Streaming thread, no lock: the voiced check of @size bytes of @fmt at
  * @data, ending at running time @end (mean square above the tracer's

@@ -10,6 +10,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gsttestclock.h>
 #include "gsts2strace.h"
 
 #define IN_FIELDS 3
@@ -175,8 +176,7 @@ tone (guint n, gint16 amplitude)
   guint i;
 
   for (i = 0; i < n; i++)
-    GST_WRITE_UINT16_LE (d + 2 * i, (guint16) (i % 2 ? amplitude :
-            -amplitude));
+    GST_WRITE_UINT16_LE (d + 2 * i, (guint16) (i % 2 ? amplitude : -amplitude));
   return d;
 }
 
@@ -349,6 +349,68 @@ GST_START_TEST (test_voiced_bound)
 
 GST_END_TEST;
 
+/* The streaming thread's clock reads: with the pipeline's usual clock
+ * (the uncalibrated monotonic system clock) the first read gives the base
+ * that the second read of the chain call subtracts from the raw
+ * monotonic time, and both are the element's running time; with another
+ * clock, or not PLAYING, there is no raw base */
+GST_START_TEST (test_clock_reads)
+{
+  GstS2STrace *t = gst_s2s_trace_new ();
+  GstElement *pipe = gst_pipeline_new (NULL);
+  GstElement *el = gst_element_factory_make ("fakesink", NULL);
+  GstClock *sys = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+      GST_CLOCK_TYPE_MONOTONIC, NULL);
+  GstClock *test_clock = gst_test_clock_new_with_start_time (MS (5000));
+  GstClockTime base, entry, later, ref, raw_base;
+
+  gst_bin_add (GST_BIN (pipe), el);
+  g_object_set (el, "async", FALSE, NULL);
+  gst_pipeline_use_clock (GST_PIPELINE (pipe), sys);
+  /* not playing: nothing, no base */
+  entry = gst_s2s_trace_now_streaming_base (t, el, &raw_base);
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (entry));
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (raw_base));
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (gst_s2s_trace_now_raw (raw_base)));
+
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  base = gst_element_get_base_time (el);
+  entry = gst_s2s_trace_now_streaming_base (t, el, &raw_base);
+  fail_unless_equals_uint64 (raw_base, base);
+  later = gst_s2s_trace_now_raw (raw_base);
+  ref = gst_clock_get_time (sys) - base;
+  fail_unless (GST_CLOCK_TIME_IS_VALID (entry));
+  fail_unless (entry <= later && later <= ref, "%" GST_TIME_FORMAT " %"
+      GST_TIME_FORMAT " %" GST_TIME_FORMAT, GST_TIME_ARGS (entry),
+      GST_TIME_ARGS (later), GST_TIME_ARGS (ref));
+  fail_unless (ref - entry < GST_SECOND);
+  /* a base after now (never from a real read): no time */
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (gst_s2s_trace_now_raw (ref + base +
+              GST_SECOND)));
+
+  /* another clock: read through it, no raw base */
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_pipeline_use_clock (GST_PIPELINE (pipe), test_clock);
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  base = gst_element_get_base_time (el);
+  gst_test_clock_advance_time (GST_TEST_CLOCK (test_clock), MS (250));
+  entry = gst_s2s_trace_now_streaming_base (t, el, &raw_base);
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (raw_base));
+  fail_unless_equals_uint64 (entry, gst_clock_get_time (test_clock) - base);
+
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (pipe);
+  gst_object_unref (sys);
+  gst_object_unref (test_clock);
+  gst_s2s_trace_free (t);
+}
+
+GST_END_TEST;
+
 static Suite *
 trace_suite (void)
 {
@@ -361,6 +423,7 @@ trace_suite (void)
   tcase_add_test (tc, test_voiced_at_once);
   tcase_add_test (tc, test_voiced_exact);
   tcase_add_test (tc, test_voiced_bound);
+  tcase_add_test (tc, test_clock_reads);
   return s;
 }
 
