@@ -4,7 +4,7 @@
  *
  *   tracer-overhead [--sessions 20] [--rounds 4] [--kinds none,empty,s2s]
  *                   [--sequential] [--wav FILE] [--emulator PATH]
- *                   [--alt-plugins PATHS]
+ *                   [--alt-plugins PATHS] [--no-pad]
  *
  * Starts one s2s-emulator, then runs the same load in child processes of
  * the given kinds, without a tracer ("none"), with GST_TRACERS=
@@ -28,7 +28,11 @@
  * --alt-plugins PATHS runs the slots labelled "alt" (s2s.alt, none.alt)
  * with that GST_PLUGIN_PATH_1_0 (another build of the plugins) and a
  * registry of their own: "s2s.alt / s2s" is then the paired A/B of two
- * builds in the same rounds. Prints every run,
+ * builds in the same rounds. Every kind's environment is padded to the
+ * same size (GST_TRACERS empty without a tracer, and S2S_BENCH_PAD):
+ * the size of the environment moves the initial stack and with it CPU
+ * time; slots labelled "np" (none.np, s2s.np) and --no-pad run
+ * unpadded, as before. Prints every run,
  * the ratio of the summed CPU times with a bootstrap 95 % interval
  * (rounds resampled), the median and the geometric mean of the rounds'
  * ratios with a t-based 95 % interval, and the same for context switches.
@@ -174,16 +178,22 @@ typedef struct
   glong vcsw, ivcsw, minflt;
 } Run;
 
+/* The environment and argument bytes every kind starts with (--no-pad:
+ * as before 2026-12-03 17:45, no tracer = no GST_TRACERS) */
+#define PAD_BYTES 300
+static gboolean pad_env = TRUE;
+
 /* --alt-plugins, and the registry of the slots that use it */
 static gchar *alt_plugins = NULL;
 static gchar *alt_registry = NULL;
 
 /* Forks and execs one child of @kind; its tracer file is @file; @alt:
- * with the --alt-plugins build */
+ * with the --alt-plugins build; @pad_this: its environment padded (slots
+ * labelled "np" are not: none.np against none is the padding's effect) */
 static gboolean
 start_run (Run * run, const gchar * self_path, guint sessions,
     const gchar * url, const gchar * wav, const gchar * kind,
-    const gchar * file, gboolean alt)
+    const gchar * file, gboolean alt, gboolean pad_this)
 {
   gchar *n = g_strdup_printf ("%u", sessions);
   gchar *tracers = NULL;
@@ -206,10 +216,22 @@ start_run (Run * run, const gchar * self_path, guint sessions,
       g_setenv ("GST_PLUGIN_PATH_1_0", alt_plugins, TRUE);
       g_setenv ("GST_REGISTRY", alt_registry, TRUE);
     }
-    if (tracers)
-      g_setenv ("GST_TRACERS", tracers, TRUE);
-    else
+    /* Every kind starts with the same bytes of environment and
+     * arguments (GST_TRACERS empty for no tracer, which GStreamer
+     * ignores, and a pad): their size moves the initial stack, which by
+     * itself can move a process's CPU time by a per cent or more
+     * (Mytkowicz et al., "Producing wrong data without doing anything
+     * obviously wrong!", ASPLOS 2009); --no-pad for the runs before */
+    g_setenv ("GST_TRACERS", tracers ? tracers : "", TRUE);
+    if (pad_this) {
+      gsize used = strlen (tracers ? tracers : "") + strlen (kind);
+      gchar *pad = g_strnfill (used < PAD_BYTES ? PAD_BYTES - used : 0, 'x');
+
+      g_setenv ("S2S_BENCH_PAD", pad, TRUE);
+      g_free (pad);
+    } else if (!tracers) {
       g_unsetenv ("GST_TRACERS");
+    }
     execl (self_path, self_path, "--child", n, url, wav, kind, (char *) NULL);
     _exit (127);
   }
@@ -410,7 +432,7 @@ int
 main (int argc, char **argv)
 {
   gint sessions = 20, rounds = 4;
-  gboolean sequential = FALSE;
+  gboolean sequential = FALSE, no_pad = FALSE;
   gchar *wav = NULL, *emulator = NULL, *kinds_opt = NULL;
   GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &sessions, "Sessions per run", "N"},
@@ -428,6 +450,9 @@ main (int argc, char **argv)
         "FILE"},
     {"emulator", 0, 0, G_OPTION_ARG_FILENAME, &emulator,
         "s2s-emulator binary", "PATH"},
+    {"no-pad", 0, 0, G_OPTION_ARG_NONE, &no_pad,
+        "Leave GST_TRACERS unset without a tracer and the environment "
+          "unpadded (the runs before 2026-12-03 17:45)", NULL},
     {"alt-plugins", 0, 0, G_OPTION_ARG_STRING, &alt_plugins,
           "GST_PLUGIN_PATH_1_0 of the slots labelled alt (another build)",
         "PATHS"},
@@ -522,11 +547,12 @@ main (int argc, char **argv)
   {
     Run warm = { 0 };
 
-    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL, FALSE) ||
+    if (!start_run (&warm, self_path, 0, url, wav, "none", NULL, FALSE,
+            FALSE) ||
         !finish_run (&warm))
       return give_up (emu);
     if (alt_plugins && (!start_run (&warm, self_path, 0, url, wav, "none",
-                NULL, TRUE) || !finish_run (&warm)))
+                NULL, TRUE, FALSE) || !finish_run (&warm)))
       return give_up (emu);
   }
 
@@ -547,10 +573,12 @@ main (int argc, char **argv)
     csw[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
   }
 
+  pad_env = !no_pad;
   g_print ("%d sessions per run, %d rounds of %u runs, %s, input %s, "
-      "emulator %s\n", sessions, rounds, ns, sequential ?
+      "emulator %s, %s\n", sessions, rounds, ns, sequential ?
       "sequential (one child at a time)" :
-      "simultaneous (a round's children started together)", wav, url);
+      "simultaneous (a round's children started together)", wav, url,
+      pad_env ? "environments padded to one size" : "environments unpadded");
   g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "round",
       "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
       "wall_s", "minflt");
@@ -567,7 +595,8 @@ main (int argc, char **argv)
       k = (i + r) % ns;
       kind = slot_kind (slots[k]);
       started = start_run (&runs[k], self_path, sessions, url, wav, kind,
-          files[k], g_str_has_suffix (slots[k], ".alt"));
+          files[k], g_str_has_suffix (slots[k], ".alt"), pad_env &&
+          !g_str_has_suffix (slots[k], ".np"));
       g_free (kind);
       if (!started)
         return give_up (emu);
