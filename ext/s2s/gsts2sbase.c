@@ -3869,6 +3869,8 @@ gst_s2s_base_src_loop (GstPad * pad)
       break;
     }
 
+    if (priv->traced)
+      gst_s2s_trace_prefetch_push (priv->trace);
     now = current_running_time (self);
     head = g_queue_peek_head (&priv->out_queue);
     if (head && (!GST_CLOCK_TIME_IS_VALID (now) || GST_BUFFER_PTS (head) <=

@@ -696,6 +696,14 @@ gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
       0);
 }
 
+void
+gst_s2s_trace_prefetch_push (GstS2STrace * t)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch (&t->in_tail, 1);
+#endif
+}
+
 gboolean
 gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts, GstClockTime duration,
     GstClockTime arrival, GstClockTime rt)

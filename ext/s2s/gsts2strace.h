@@ -45,7 +45,8 @@ GstClockTime gst_s2s_trace_now_streaming_base (GstS2STrace * t,
 gpointer gst_s2s_trace_input_slot (GstS2STrace * t);
 
 /* Streaming thread, right after the transport's send, before the clock
- * read and gst_s2s_trace_input: the trace's line and @slot (from
+ * read and gst_s2s_trace_input: the trace's first two lines (the
+ * per-input fields, the voiced check's result) and @slot (from
  * gst_s2s_trace_input_slot) are fetched while the clock is read, instead
  * of one miss after another (the send's kernel work leaves them out of
  * this core's caches) */
@@ -54,10 +55,16 @@ gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot)
 {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch (t, 1);
+  __builtin_prefetch ((const guint8 *) t + 64, 1);
   if (slot)
     __builtin_prefetch (slot, 1);
 #endif
 }
+
+/* Src task, before it reads the clock for a push: the line of the push
+ * records' state, fetched while the clock is read (the task slept since
+ * its last push, and the line is usually out of this core's caches) */
+void gst_s2s_trace_prefetch_push (GstS2STrace * t);
 
 /* The running time now from @raw_base (gst_s2s_trace_now_streaming_base;
  * NONE if it is) */
