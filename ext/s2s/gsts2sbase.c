@@ -3624,7 +3624,7 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   /* the voiced check reads the input after it went out, while it is in
    * cache: read first, it paid the input's cache misses itself, since its
    * scan has nothing to overlap them with (tests/bench/tracer-overhead.md,
-   * "The voiced check after the send"). A voice end is only read at a
+   * "Cold lines, not instructions"). A voice end is only read at a
    * speech stop, which comes a silence after the last voiced input. */
   if (send_input_directly (self, map.data, map.size)) {
     if (priv->traced)

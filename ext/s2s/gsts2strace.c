@@ -54,7 +54,7 @@
  * between, the transport's send ran through the kernel), and each such
  * line cost a miss of a few hundred ns per input: with these fields over
  * three lines, the first touch of each showed in the profile (tests/
- * bench/tracer-overhead.md, "One line per input") */
+ * bench/tracer-overhead.md, "Cold lines, not instructions") */
 struct _GstS2STrace
 {
   /* --- line 0: the streaming thread, per input --- */
@@ -214,14 +214,10 @@ gst_s2s_trace_now_streaming_base (GstS2STrace * t, GstElement * element,
     return GST_CLOCK_TIME_NONE;
   base = element->base_time;
   if (G_LIKELY (t->stream_clock_raw)) {
-    struct timespec ts;
-
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    now = GST_TIMESPEC_TO_TIME (ts);
     *raw_base = base;
-  } else {
-    now = gst_clock_get_time (t->stream_clock);
+    return gst_s2s_trace_now_raw (base);
   }
+  now = gst_clock_get_time (t->stream_clock);
   if (!GST_CLOCK_TIME_IS_VALID (now) || now < base)
     return GST_CLOCK_TIME_NONE;
   return now - base;
@@ -694,6 +690,17 @@ gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
 {
   return record (t->handoffs, &t->handoff_len, HANDOFF_FIELDS, offset, rt, 0,
       0);
+}
+
+void
+gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch (t, 1);
+  __builtin_prefetch (&t->voice_lock, 1);
+  if (slot)
+    __builtin_prefetch (slot, 1);
+#endif
 }
 
 void

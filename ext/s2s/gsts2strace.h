@@ -50,16 +50,7 @@ gpointer gst_s2s_trace_input_slot (GstS2STrace * t);
  * gst_s2s_trace_input_slot) are fetched while the clock is read, instead
  * of one miss after another (the send's kernel work leaves them out of
  * this core's caches) */
-static inline void
-gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot)
-{
-#if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch (t, 1);
-  __builtin_prefetch ((const guint8 *) t + 64, 1);
-  if (slot)
-    __builtin_prefetch (slot, 1);
-#endif
-}
+void gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot);
 
 /* Src task, before it reads the clock for a push: the line of the push
  * records' state, fetched while the clock is read (the task slept since
