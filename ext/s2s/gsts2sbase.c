@@ -38,6 +38,7 @@
 #include "gsts2sbase-private.h"
 #include "gsts2sws.h"
 #include "gsts2strace.h"
+#include "gsts2stracesink.h"
 
 GST_DEBUG_CATEGORY (gst_s2s_debug);
 #define GST_CAT_DEFAULT gst_s2s_debug
@@ -282,6 +283,11 @@ struct _GstS2SBasePrivate
   GstClockTime trace_raw_base;  /* and the base of its clock read */
   gpointer trace_slot;          /* and where its record will go */
   GPtrArray *tracers;           /* the s2s tracers attached, reffed */
+  /* GstS2STraceSink: where the tracers take this element's messages
+   * (gst_s2s_base_post_message); NULL when none, replaced (never changed
+   * in place) under trace_sink_lock */
+  GArray *trace_sinks;
+  GMutex trace_sink_lock;
 
   /* "[provider session] " for log lines: written on one half while
    * readers use the other, then switched */
@@ -1002,6 +1008,62 @@ gst_s2s_base_log_tag (gpointer object)
  * them (docs/observability.md, "How the tracer finds the elements") */
 #define S2S_TRACERS_QDATA "gst-s2s-tracers"
 
+/* Replaces the tracers' sinks (takes @sinks; NULL or empty: none). A
+ * post on another thread may still use the old array it holds a
+ * reference to: the sessions it points to live as long as the element */
+static void
+trace_sinks_set (GstS2SBase * self, GArray * sinks)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GArray *old;
+
+  if (sinks && sinks->len == 0)
+    g_clear_pointer (&sinks, g_array_unref);
+  g_mutex_lock (&priv->trace_sink_lock);
+  old = priv->trace_sinks;
+  g_atomic_pointer_set (&priv->trace_sinks, sinks);
+  g_mutex_unlock (&priv->trace_sink_lock);
+  if (old)
+    g_array_unref (old);
+}
+
+/* Any thread: an element message posted on the element, to the tracers
+ * that measure it, before it goes up to the bus */
+static void
+trace_sinks_deliver (GstS2SBase * self, GstMessage * message)
+{
+  GstS2SBasePrivate *priv = self->priv;
+  GArray *sinks;
+  guint i;
+
+  g_mutex_lock (&priv->trace_sink_lock);
+  sinks = priv->trace_sinks ? g_array_ref (priv->trace_sinks) : NULL;
+  g_mutex_unlock (&priv->trace_sink_lock);
+  if (sinks == NULL)
+    return;
+  for (i = 0; i < sinks->len; i++) {
+    const GstS2STraceSink *sink = &g_array_index (sinks, GstS2STraceSink, i);
+
+    sink->message (sink->session, message);
+  }
+  g_array_unref (sinks);
+}
+
+/* Every message posted on the element, by it or anyone: while traced,
+ * its element messages go to the tracers first (gsts2stracesink.h). An
+ * untraced element pays one load */
+static gboolean
+gst_s2s_base_post_message (GstElement * element, GstMessage * message)
+{
+  GstS2SBase *self = GST_S2S_BASE (element);
+
+  if (G_UNLIKELY (g_atomic_pointer_get (&self->priv->trace_sinks) != NULL) &&
+      GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT)
+    trace_sinks_deliver (self, message);
+  return GST_ELEMENT_CLASS (gst_s2s_base_parent_class)->post_message (element,
+      message);
+}
+
 /* At session start: hands the element to every s2s tracer of the process
  * (their "attach" action signal). Only then are hand-offs recorded and
  * output buffers stamped, so untraced pipelines pay nothing */
@@ -1012,9 +1074,11 @@ s2s_tracers_attach (GstS2SBase * self)
   GPtrArray *all = type ? g_type_get_qdata (type,
       g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
   gdouble voiced_ms = G_MAXDOUBLE;
+  GArray *sinks;
   guint i;
 
   g_clear_pointer (&self->priv->tracers, g_ptr_array_unref);
+  trace_sinks_set (self, NULL);
   if (all == NULL || all->len == 0)
     return FALSE;
   self->priv->tracers = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -1034,8 +1098,16 @@ s2s_tracers_attach (GstS2SBase * self)
   if (self->priv->trace == NULL)
     self->priv->trace = gst_s2s_trace_new ();
   gst_s2s_trace_reset (self->priv->trace, voiced_ms);
-  for (i = 0; i < all->len; i++)
-    g_signal_emit_by_name (all->pdata[i], "attach", self);
+  sinks = g_array_new (FALSE, FALSE, sizeof (GstS2STraceSink));
+  for (i = 0; i < all->len; i++) {
+    const GstS2STraceSink *sink = NULL;
+
+    g_signal_emit_by_name (all->pdata[i], "attach", self, &sink);
+    /* NULL: this tracer does not measure the element (its filter) */
+    if (sink && sink->size == sizeof (GstS2STraceSink) && sink->message)
+      g_array_append_val (sinks, *sink);
+  }
+  trace_sinks_set (self, sinks);
   return TRUE;
 }
 
@@ -1046,6 +1118,7 @@ s2s_tracers_detach (GstS2SBase * self)
   GPtrArray *tracers = g_steal_pointer (&self->priv->tracers);
   guint i;
 
+  trace_sinks_set (self, NULL);
   for (i = 0; tracers && i < tracers->len; i++)
     g_signal_emit_by_name (tracers->pdata[i], "detach", self);
   g_clear_pointer (&tracers, g_ptr_array_unref);
@@ -4425,6 +4498,8 @@ gst_s2s_base_finalize (GObject * object)
   g_ptr_array_unref (priv->conv);
   g_clear_pointer (&priv->trace, gst_s2s_trace_free);
   g_clear_pointer (&priv->tracers, g_ptr_array_unref);
+  g_clear_pointer (&priv->trace_sinks, g_array_unref);
+  g_mutex_clear (&priv->trace_sink_lock);
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
 
@@ -4446,6 +4521,7 @@ gst_s2s_base_class_init (GstS2SBaseClass * klass)
   gobject_class->get_property = gst_s2s_base_get_property;
   gobject_class->finalize = gst_s2s_base_finalize;
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_s2s_base_change_state);
+  element_class->post_message = GST_DEBUG_FUNCPTR (gst_s2s_base_post_message);
 
   g_object_class_install_property (gobject_class, PROP_URL,
       g_param_spec_string ("url", "URL",
@@ -4633,6 +4709,7 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   priv->trace_entry = priv->trace_raw_base = GST_CLOCK_TIME_NONE;
   g_mutex_init (&priv->direct_lock);
   g_mutex_init (&priv->io_lock);
+  g_mutex_init (&priv->trace_sink_lock);
   priv->io_tasks = g_ptr_array_new ();
   priv->in_spare = g_byte_array_new ();
   priv->pending_calls = g_hash_table_new_full (g_str_hash, g_str_equal,

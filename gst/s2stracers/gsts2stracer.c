@@ -51,6 +51,7 @@
 #include <gst/base/gstbasesink.h>
 
 #include "gsts2stracer.h"
+#include "gsts2stracesink.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_s2s_tracer_debug);
 #define GST_CAT_DEFAULT gst_s2s_tracer_debug
@@ -184,6 +185,8 @@ typedef struct
 
 typedef struct
 {
+  /* what "attach" returns: the element hands its messages here */
+  GstS2STraceSink sink;
   GMutex lock;
   GstS2STracer *tracer;         /* lives as long as the process */
   GstElement *element;          /* not reffed: the session lives in its qdata */
@@ -222,7 +225,9 @@ typedef struct
   GArray *probes;               /* Probe: sinks downstream, while needed */
   gboolean rewalk;              /* probe the sinks downstream */
   gboolean unprobe;             /* no render pending: drop the sinks' probes */
-  GstBus *bus;                  /* watched (bus_watch_add) */
+  /* watched (bus_watch_add) only for s2s-fallback, which a bin around
+   * the element posts: the element's own messages come through sink */
+  GstBus *bus;
 } Session;
 
 /* One sync-message handler per tracer and bus, shared by the sessions on
@@ -588,6 +593,7 @@ turn_free (Turn * t)
 }
 
 static void on_sync_message (GstBus * bus, GstMessage * msg, gpointer data);
+static void on_element_message (gpointer session, GstMessage * msg);
 
 /* The tracer watches the element messages of @bus */
 static void
@@ -699,6 +705,9 @@ session_get (GstS2STracer * self, GstElement * element)
   s = g_object_get_qdata (G_OBJECT (element), self->session_quark);
   if (s == NULL) {
     s = g_new0 (Session, 1);
+    s->sink.size = sizeof (GstS2STraceSink);
+    s->sink.message = on_element_message;
+    s->sink.session = s;
     g_mutex_init (&s->lock);
     g_mutex_init (&s->probe_lock);
     s->probes = g_array_new (FALSE, FALSE, sizeof (Probe));
@@ -1596,56 +1605,73 @@ unprobe_sinks (Session * s)
   g_mutex_unlock (&s->probe_lock);
 }
 
-/* Element messages of the pipeline, in the posting thread: the contract
- * messages of the traced elements, and s2s-fallback of a bin around one */
+/* After a message: the sinks' probes as the message left them */
 static void
-on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
+session_reprobe (Session * s)
 {
-  GstS2STracer *self = data;
-  const GstStructure *st = gst_message_get_structure (msg);
-  GstObject *src = GST_MESSAGE_SRC (msg);
-  Session *s;
-
-  if (st == NULL || src == NULL)
-    return;
-  if (gst_structure_get_name_id (st) == q_fallback) {
-    GstElement *child = GST_IS_ELEMENT (src) ?
-        fallback_child (GST_ELEMENT (src), st) : NULL;
-
-    if (child == NULL)
-      return;
-    s = g_object_get_qdata (G_OBJECT (child), self->session_quark);
-    gst_object_unref (child);
-    if (s == NULL || !session_traced (s))
-      return;
-    handle_fallback (s, st);
-  } else {
-    /* only s2s elements carry the session: any other source has none */
-    if (!is_s2s (src))
-      return;
-    s = g_object_get_qdata (G_OBJECT (src), self->session_quark);
-    if (s == NULL || !session_traced (s))
-      return;
-    handle_s2s_message (self, s, st);
-  }
   if (G_UNLIKELY (s->rewalk))
     probe_sinks (s);
   if (G_UNLIKELY (s->unprobe))
     unprobe_sinks (s);
 }
 
-/* The bus the element's messages end on: its top-level parent's */
+/* GstS2STraceSink.message: an element message posted on a traced element,
+ * in the posting thread, before it goes up to the bus */
+static void
+on_element_message (gpointer session, GstMessage * msg)
+{
+  Session *s = session;
+  const GstStructure *st = gst_message_get_structure (msg);
+
+  if (st == NULL || !session_traced (s))
+    return;
+  handle_s2s_message (s->tracer, s, st);
+  session_reprobe (s);
+}
+
+/* Element messages of the pipeline's bus, in the posting thread:
+ * s2s-fallback from a bin around a traced element (the element's own
+ * messages come through its sink, on_element_message) */
+static void
+on_sync_message (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  GstS2STracer *self = data;
+  const GstStructure *st = gst_message_get_structure (msg);
+  GstObject *src = GST_MESSAGE_SRC (msg);
+  GstElement *child;
+  Session *s;
+
+  if (st == NULL || src == NULL || !GST_IS_ELEMENT (src) ||
+      gst_structure_get_name_id (st) != q_fallback)
+    return;
+  child = fallback_child (GST_ELEMENT (src), st);
+  if (child == NULL)
+    return;
+  s = g_object_get_qdata (G_OBJECT (child), self->session_quark);
+  gst_object_unref (child);
+  if (s == NULL || !session_traced (s))
+    return;
+  handle_fallback (s, st);
+  session_reprobe (s);
+}
+
+/* The bus the element's messages end on (its top-level parent's), when a
+ * bin other than the top-level one is around the element: only such a bin
+ * posts s2s-fallback. NULL otherwise: nothing to watch */
 static GstBus *
-pipeline_bus (GstElement * element)
+fallback_bus (GstElement * element)
 {
   GstObject *top = gst_object_ref (GST_OBJECT (element)), *parent;
-  GstBus *bus;
+  GstBus *bus = NULL;
+  guint depth = 0;
 
   while ((parent = gst_object_get_parent (top))) {
     gst_object_unref (top);
     top = parent;
+    depth++;
   }
-  bus = GST_IS_ELEMENT (top) ? gst_element_get_bus (GST_ELEMENT (top)) : NULL;
+  if (depth > 1 && GST_IS_ELEMENT (top))
+    bus = gst_element_get_bus (GST_ELEMENT (top));
   gst_object_unref (top);
   return bus;
 }
@@ -1660,8 +1686,9 @@ session_unwatch (Session * s)
 }
 
 /* "attach": the element's session starts (it calls this from READY to
- * PAUSED, before its session opens) */
-static void
+ * PAUSED, before its session opens). Returns where the element hands its
+ * messages (gsts2stracesink.h), NULL when the tracer does not measure it */
+static gpointer
 do_attach (GstS2STracer * self, GstElement * element)
 {
   static gsize declared = 0;
@@ -1670,7 +1697,7 @@ do_attach (GstS2STracer * self, GstElement * element)
   if (G_UNLIKELY (s2s_type == 0))
     s2s_type = g_type_from_name (S2S_BASE_TYPE_NAME);
   if (!is_s2s (element))
-    return;
+    return NULL;
   if (g_once_init_enter (&declared)) {
     GST_INFO_OBJECT (self, "first s2s element");
     declare_records ();
@@ -1686,15 +1713,16 @@ do_attach (GstS2STracer * self, GstElement * element)
   session_reset_stream (s);
   g_mutex_unlock (&s->lock);
   if (s->excluded)
-    return;
+    return NULL;
 
   /* nothing on the element's pads: its records come in s2s-transport */
   g_mutex_lock (&s->probe_lock);
-  s->bus = pipeline_bus (element);
+  s->bus = fallback_bus (element);
   if (s->bus)
     bus_watch_add (self, s->bus);
   s->unprobe = FALSE;
   g_mutex_unlock (&s->probe_lock);
+  return &s->sink;
 }
 
 /* "detach": the element's session stopped, after its last message */
@@ -1916,10 +1944,15 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
    *
    * Emitted by the element itself (READY to PAUSED) on every tracer of the
    * gst-s2s-tracers list: the tracer starts measuring it.
+   *
+   * Returns: (transfer none) (nullable): a GstS2STraceSink
+   * (gsts2stracesink.h), valid as long as the element, where the element
+   * hands every element message posted on it until "detach"; NULL when
+   * the tracer does not measure this element (its filter)
    */
   g_signal_new_class_handler ("attach", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (do_attach), NULL, NULL,
-      NULL, G_TYPE_NONE, 1, GST_TYPE_ELEMENT);
+      NULL, G_TYPE_POINTER, 1, GST_TYPE_ELEMENT);
   /**
    * GstS2STracer::detach:
    * @tracer: the tracer

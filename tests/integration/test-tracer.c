@@ -74,6 +74,42 @@ assert_no_s2s_hook (void)
   g_list_free_full (tracers, gst_object_unref);
 }
 
+/* Whether an s2s tracer has a handler on the bus of @pipeline: it needs
+ * one only for s2s-fallback from a bin around the element; the element's
+ * own messages come to it directly (gsts2stracesink.h), so a pipeline
+ * with the element at its top level pays no sync-message emission */
+static gboolean
+tracer_on_bus (GstElement * pipeline)
+{
+  GPtrArray *all = g_type_get_qdata (g_type_from_name ("GstS2STracer"),
+      g_quark_from_static_string ("gst-s2s-tracers"));
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gboolean found = FALSE;
+  guint i;
+
+  fail_unless (all != NULL && all->len > 0);
+  for (i = 0; i < all->len && !found; i++)
+    found = g_signal_handler_find (bus, G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+        NULL, all->pdata[i]) != 0;
+  gst_object_unref (bus);
+  return found;
+}
+
+/* 0: not seen yet; 1 + tracer_on_bus () when the session was ready */
+static gint bus_watched_when_ready;
+
+static gboolean
+note_bus_watch (GstElement * pipeline, GstMessage * msg, gpointer data)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "s2s-session") &&
+      g_strcmp0 (gst_structure_get_string (s, "state"), "ready") == 0)
+    bus_watched_when_ready = 1 + tracer_on_bus (pipeline);
+  return TRUE;
+}
+
 /* The tracer's lines as objects; "type" selects turn or session lines */
 static GPtrArray *
 tracer_lines (const gchar * path, const gchar * type)
@@ -753,8 +789,12 @@ GST_START_TEST (test_interrupt)
   guint64 played = 0, received = 0;
   gint i;
 
-  run_to_eos (p, msgs, NULL, NULL);
+  bus_watched_when_ready = 0;
+  run_to_eos (p, msgs, note_bus_watch, NULL);
   it_pipeline_stop (p);
+  /* the element in the pipeline itself: every figure below came without
+   * a handler on the bus */
+  fail_unless_equals_int (bus_watched_when_ready, 1);
 
   i = it_msgs_find (msgs, 0, "s2s-response", "event", "interrupted");
   fail_unless (i >= 0, "the second turn did not interrupt the first reply");
@@ -874,6 +914,10 @@ post_failovers (GstElement * pipeline, GstMessage * msg, gpointer data)
     GstElement *s2s = gst_bin_get_by_name (GST_BIN (pipeline), "s2s");
     GstElement *bin = gst_bin_get_by_name (GST_BIN (pipeline), "fb");
 
+    /* a bin around the element: the tracer watches the bus for its
+     * s2s-fallback */
+    bus_watched_when_ready = 1 + tracer_on_bus (pipeline);
+
     gst_element_post_message (s2s, gst_message_new_element (GST_OBJECT (s2s),
             gst_structure_new ("s2s-session", "state", G_TYPE_STRING,
                 "reconnecting", "provider", G_TYPE_STRING, "openai",
@@ -915,9 +959,11 @@ GST_START_TEST (test_failover_messages)
   JsonObject *e;
 
   fail_unless (p != NULL && err == NULL);
+  bus_watched_when_ready = 0;
   run_to_eos (p, msgs, post_failovers, NULL);
   it_pipeline_stop (p);
   assert_no_s2s_hook ();
+  fail_unless_equals_int (bus_watched_when_ready, 2);
 
   turns = tracer_lines (path, "turn");
   fail_unless_equals_int (turns->len, 1);
