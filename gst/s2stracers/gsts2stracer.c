@@ -34,10 +34,13 @@
  *
  * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
  * for the whole process. Each s2s element hands itself to the tracer when
- * its session starts (the "attach" action signal) and again when it stops
- * ("detach"); the tracer then reads that element's messages through the
- * "sync-message" signal of the pipeline's bus, and probes the sinks
- * downstream only while a first audio is on its way to them. Nothing is
+ * its session starts (the "attach" action signal, which returns a
+ * GstS2STraceSink, gsts2stracesink.h) and again when it stops ("detach").
+ * In between, the element hands every element message posted on it to
+ * that sink, in the posting thread; the pipeline's bus is watched
+ * ("sync-message") only when a bin other than the pipeline is around the
+ * element, for the s2s-fallback such a bin posts. The sinks downstream
+ * are probed only while a first audio is on its way to them. Nothing is
  * put on the element's pads; every other element costs nothing.
  */
 
