@@ -95,17 +95,24 @@ tracer_on_bus (GstElement * pipeline)
   return found;
 }
 
+/* Whether @msg is an s2s element's "s2s-session" with state "ready" */
+static gboolean
+is_session_ready (GstMessage * msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  return GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "s2s-session") &&
+      g_strcmp0 (gst_structure_get_string (s, "state"), "ready") == 0;
+}
+
 /* 0: not seen yet; 1 + tracer_on_bus () when the session was ready */
 static gint bus_watched_when_ready;
 
 static gboolean
 note_bus_watch (GstElement * pipeline, GstMessage * msg, gpointer data)
 {
-  const GstStructure *s = gst_message_get_structure (msg);
-
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
-      gst_structure_has_name (s, "s2s-session") &&
-      g_strcmp0 (gst_structure_get_string (s, "state"), "ready") == 0)
+  if (is_session_ready (msg))
     bus_watched_when_ready = 1 + tracer_on_bus (pipeline);
   return TRUE;
 }
@@ -906,11 +913,7 @@ GST_END_TEST;
 static gboolean
 post_failovers (GstElement * pipeline, GstMessage * msg, gpointer data)
 {
-  const GstStructure *s = gst_message_get_structure (msg);
-
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
-      gst_structure_has_name (s, "s2s-session") &&
-      g_strcmp0 (gst_structure_get_string (s, "state"), "ready") == 0) {
+  if (is_session_ready (msg)) {
     GstElement *s2s = gst_bin_get_by_name (GST_BIN (pipeline), "s2s");
     GstElement *bin = gst_bin_get_by_name (GST_BIN (pipeline), "fb");
 
