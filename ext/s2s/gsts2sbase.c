@@ -221,6 +221,13 @@ struct _GstS2SBasePrivate
   gboolean fatal;
   /* a successor connection is being set up: actions wait in `deferred` */
   gboolean renewing;
+  /* tracing (ARCHITECTURE.md §5): moments only the element sees, handed
+   * to the s2s tracer through the contract. Set at session start. Next to
+   * the flags above, which the chain function and the src task read on
+   * every buffer: a line they touch anyway (tests/bench/
+   * tracer-overhead.md, "Lines, pages, the bus, and which thread pays") */
+  gboolean traced;
+  GstS2STrace *trace;           /* records (gsts2strace.c), lock; kept */
   GQueue deferred;
 
   /* input */
@@ -244,6 +251,9 @@ struct _GstS2SBasePrivate
   /* output */
   GstS2SAudioFormat out_format;
   GQueue out_queue;
+  /* while traced, the push records' state (gsts2strace.h): on the line of
+   * the queue, which the src task reads at every push anyway */
+  GstS2STracePushes trace_pushes;
   GstClockTime out_end;         /* end of queued output (or last GAP) */
   GstClockTime pushed_end;      /* end of pushed buffers/GAPs */
   GstClockTime last_buf_end;    /* end of the last buffer pushed */
@@ -275,14 +285,11 @@ struct _GstS2SBasePrivate
   /* conversation as the user heard it */
   GPtrArray *conv;
 
-  /* tracing (ARCHITECTURE.md §5): moments only the element sees, handed
-   * to the s2s tracer through the contract. Set at session start. */
-  gboolean traced;
-  GstS2STrace *trace;           /* records (gsts2strace.c), lock; kept */
-  GstClockTime trace_entry;     /* streaming thread: the buffer in chain */
-  GstClockTime trace_raw_base;  /* and the base of its clock read */
-  gpointer trace_slot;          /* and where its record will go */
+  /* tracing, the rest (traced and trace are with the flags above) */
   GPtrArray *tracers;           /* the s2s tracers attached, reffed */
+  /* a tracer asked for s2s-transport on the bus too (bus-records); else
+   * the records go to the tracers' sinks only. Set at attach */
+  gboolean trace_bus;
   /* GstS2STraceSink: where the tracers take this element's messages
    * (gst_s2s_base_post_message); NULL when none, replaced (never changed
    * in place) under trace_sink_lock */
@@ -1074,6 +1081,7 @@ s2s_tracers_attach (GstS2SBase * self)
   GPtrArray *all = type ? g_type_get_qdata (type,
       g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
   gdouble voiced_ms = G_MAXDOUBLE;
+  gboolean bus = FALSE;
   GArray *sinks;
   guint i;
 
@@ -1091,13 +1099,21 @@ s2s_tracers_attach (GstS2SBase * self)
             "voice-threshold"))
       g_object_get (all->pdata[i], "voice-threshold", &ms, NULL);
     voiced_ms = MIN (voiced_ms, ms);
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (all->pdata[i]),
+            "bus-records")) {
+      gboolean b = FALSE;
+
+      g_object_get (all->pdata[i], "bus-records", &b, NULL);
+      bus |= b;
+    }
     g_ptr_array_add (self->priv->tracers, gst_object_ref (all->pdata[i]));
   }
   /* the records are kept between sessions: a streaming thread may still
    * be on its way out of the last one */
   if (self->priv->trace == NULL)
-    self->priv->trace = gst_s2s_trace_new ();
+    self->priv->trace = gst_s2s_trace_new (&self->priv->trace_pushes);
   gst_s2s_trace_reset (self->priv->trace, voiced_ms);
+  self->priv->trace_bus = bus;
   sinks = g_array_new (FALSE, FALSE, sizeof (GstS2STraceSink));
   for (i = 0; i < all->len; i++) {
     const GstS2STraceSink *sink = NULL;
@@ -1124,8 +1140,13 @@ s2s_tracers_detach (GstS2SBase * self)
   g_clear_pointer (&tracers, g_ptr_array_unref);
 }
 
-/* Posts the tracer's records (gsts2strace.c) as one s2s-transport
- * message; @first_pts: the first audio of a response about to be pushed */
+/* Hands the tracer's records (gsts2strace.c) as one s2s-transport
+ * message to the tracers' sinks, and posts it on the bus only when a
+ * tracer asked for that (bus-records): the records are for the tracers,
+ * and the bus would make every application's bus handling pay for them
+ * (tests/bench/tracer-overhead.md, "Lines, pages, the bus, and which
+ * thread pays"). @first_pts: the first audio of a response about to be
+ * pushed */
 static void
 post_trace_records (GstS2SBase * self, GstClockTime first_pts)
 {
@@ -1136,8 +1157,19 @@ post_trace_records (GstS2SBase * self, GstClockTime first_pts)
   GST_S2S_BASE_LOCK (self);
   st = gst_s2s_trace_take (self->priv->trace, first_pts);
   GST_S2S_BASE_UNLOCK (self);
-  if (st)
+  if (st == NULL)
+    return;
+  if (self->priv->trace_bus) {
     post_element_message (self, st);
+  } else {
+    GstMessage *m;
+
+    gst_structure_set (st, "running-time", G_TYPE_UINT64,
+        current_running_time (self), NULL);
+    m = gst_message_new_element (GST_OBJECT (self), st);
+    trace_sinks_deliver (self, m);
+    gst_message_unref (m);
+  }
 }
 
 static void
@@ -2604,7 +2636,7 @@ gst_s2s_base_response_started (GstS2SBase * self, const gchar * response_id)
   priv->response_first_audio = FALSE;
   priv->response_audio = 0;
   /* a response may begin a turn: the pushes of the last one go first */
-  pushes = priv->traced && gst_s2s_trace_pushes_pending (priv->trace);
+  pushes = priv->traced && gst_s2s_trace_pushes_pending (&priv->trace_pushes);
   GST_S2S_BASE_UNLOCK (self);
 
   if (pushes)
@@ -2676,7 +2708,7 @@ queue_response_audio (GstS2SBase * self, const gchar * response_id,
     first_pts = priv->out_end > priv->item_first_pts ? priv->out_end :
         priv->item_first_pts;
     if (priv->traced)
-      gst_s2s_trace_first_audio (priv->trace, first_pts);
+      gst_s2s_trace_first_audio (&priv->trace_pushes, first_pts);
   }
   turn_end = priv->turn_end_rt;
   was_empty = g_queue_is_empty (&priv->out_queue);
@@ -3599,6 +3631,16 @@ pace_input (GstS2SBase * self, GstClockTime rt)
   return !priv->flushing;
 }
 
+/* While traced, the input record in the making, from the chain function's
+ * entry to the hand-off (on its stack: no line of the element's to miss
+ * after the send) */
+typedef struct
+{
+  GstClockTime entry;           /* running time the buffer entered */
+  GstClockTime raw_base;        /* and the base of that clock read */
+  gpointer slot;                /* where its record will go */
+} InputTrace;
+
 /* Streaming thread: input goes to the connection from here, without the
  * hand-off to the I/O thread, when the session is up and nothing is
  * queued before it (so input stays in order). The send never blocks: the
@@ -3606,9 +3648,11 @@ pace_input (GstS2SBase * self, GstClockTime rt)
  * rest for the I/O thread (docs/design.md, "Input path"). Sends of the I/O
  * thread may go out before or after; input EOS is handled on the I/O
  * thread after this returned, so its padding or commit follows. FALSE:
- * queue the input as usual. */
+ * queue the input as usual. @in: the input's record in the making (used
+ * while traced) */
 static gboolean
-send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
+send_input_directly (GstS2SBase * self, const guint8 * data, gsize size,
+    const InputTrace * in)
 {
   GstS2SBasePrivate *priv = self->priv;
   GstS2SBaseClass *klass = GST_S2S_BASE_GET_CLASS (self);
@@ -3637,10 +3681,10 @@ send_input_directly (GstS2SBase * self, const guint8 * data, gsize size)
   /* (no second round of the element's lock: the input records are a
    * ring of the streaming thread's) */
   if (priv->traced) {
-    gst_s2s_trace_prefetch_input (priv->trace, priv->trace_slot);
-    post = gst_s2s_trace_input (priv->trace, offset, priv->trace_entry,
-        GST_CLOCK_TIME_IS_VALID (priv->trace_raw_base) ?
-        gst_s2s_trace_now_raw (priv->trace_raw_base) :
+    gst_s2s_trace_prefetch_input (priv->trace, in->slot);
+    post = gst_s2s_trace_input (priv->trace, offset, in->entry,
+        GST_CLOCK_TIME_IS_VALID (in->raw_base) ?
+        gst_s2s_trace_now_raw (in->raw_base) :
         gst_s2s_trace_now_streaming (priv->trace, GST_ELEMENT (self)));
   }
   g_mutex_unlock (&priv->direct_lock);
@@ -3659,11 +3703,12 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   guint64 max_pending;
   gsize drop;
   gboolean post = FALSE;
+  InputTrace in = { GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, NULL };
 
   if (priv->traced) {
-    priv->trace_entry = gst_s2s_trace_now_streaming_base (priv->trace,
-        GST_ELEMENT (self), &priv->trace_raw_base);
-    priv->trace_slot = gst_s2s_trace_input_slot (priv->trace);
+    in.entry = gst_s2s_trace_now_streaming_base (priv->trace,
+        GST_ELEMENT (self), &in.raw_base);
+    in.slot = gst_s2s_trace_input_slot (priv->trace);
   }
   if (priv->fatal) {
     gst_buffer_unref (buf);
@@ -3699,7 +3744,7 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
    * scan has nothing to overlap them with (tests/bench/tracer-overhead.md,
    * "Cold lines, not instructions"). A voice end is only read at a
    * speech stop, which comes a silence after the last voiced input. */
-  if (send_input_directly (self, map.data, map.size)) {
+  if (send_input_directly (self, map.data, map.size, &in)) {
     if (priv->traced)
       gst_s2s_trace_voice (priv->trace, &priv->in_format, map.data, map.size,
           end_rt);
@@ -3719,7 +3764,7 @@ gst_s2s_base_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   priv->bytes_in += map.size;
   if (priv->traced)
     post = gst_s2s_trace_input (priv->trace, priv->bytes_in,
-        priv->trace_entry, GST_CLOCK_TIME_NONE);
+        in.entry, GST_CLOCK_TIME_NONE);
   schedule_input_flush_locked (self);
   GST_S2S_BASE_UNLOCK (self);
   if (priv->traced)
@@ -3943,7 +3988,7 @@ gst_s2s_base_src_loop (GstPad * pad)
     }
 
     if (priv->traced)
-      gst_s2s_trace_prefetch_push (priv->trace);
+      gst_s2s_trace_prefetch_push (&priv->trace_pushes);
     now = current_running_time (self);
     head = g_queue_peek_head (&priv->out_queue);
     if (head && (!GST_CLOCK_TIME_IS_VALID (now) || GST_BUFFER_PTS (head) <=
@@ -3954,9 +3999,9 @@ gst_s2s_base_src_loop (GstPad * pad)
       priv->pushed_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
       if (priv->traced) {
         /* the push, at the time it is due (read just above) */
-        post = gst_s2s_trace_is_first_audio (priv->trace, GST_BUFFER_PTS (buf),
-            priv->pushed_end, &first_pts);
-        post |= gst_s2s_trace_push (priv->trace, GST_BUFFER_PTS (buf),
+        post = gst_s2s_trace_is_first_audio (&priv->trace_pushes,
+            GST_BUFFER_PTS (buf), priv->pushed_end, &first_pts);
+        post |= gst_s2s_trace_push (&priv->trace_pushes, GST_BUFFER_PTS (buf),
             GST_BUFFER_DURATION (buf), GST_BUFFER_DTS (buf), now);
       }
       GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
@@ -4706,7 +4751,6 @@ gst_s2s_base_init (GstS2SBase * self, gpointer g_class)
   g_cond_init (&priv->cond);
   g_queue_init (&priv->out_queue);
   priv->in_pending = g_byte_array_new ();
-  priv->trace_entry = priv->trace_raw_base = GST_CLOCK_TIME_NONE;
   g_mutex_init (&priv->direct_lock);
   g_mutex_init (&priv->io_lock);
   g_mutex_init (&priv->trace_sink_lock);

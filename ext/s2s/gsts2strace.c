@@ -96,15 +96,15 @@ struct _GstS2STrace
   GMutex voice_lock ALIGNED_LINE;
   GstClockTime voice_end;       /* running time, since the session start */
 
-  /* --- line 2: the element's lock: hand-offs (I/O thread), pushes (src
-   * task), the posts. GST_S2S_TRACE_BATCH records each; a posted array
-   * goes with the message (no copy) and a new one takes its place --- */
+  /* --- line 2: the element's lock: hand-offs (I/O thread), the posts,
+   * where the push records' state is (the element's, or own_pushes).
+   * GST_S2S_TRACE_BATCH records each; a posted array goes with the
+   * message (no copy) and a new one takes its place --- */
   guint in_tail ALIGNED_LINE;
   guint handoff_len;
   guint64 *handoffs;
-  guint64 *pushes;
-  guint push_len;
-  GstClockTime first_pts;       /* first audio not pushed yet */
+  GstS2STracePushes *pushes;
+  GstS2STracePushes own_pushes;
 };
 
 G_STATIC_ASSERT (G_STRUCT_OFFSET (GstS2STrace, stop_serial) + sizeof (gint)
@@ -115,7 +115,7 @@ static GQuark q_transport, q_inputs, q_handoffs, q_pushes, q_voice_end,
     q_first_audio_pts;
 
 GstS2STrace *
-gst_s2s_trace_new (void)
+gst_s2s_trace_new (GstS2STracePushes * pushes)
 {
   static gsize quarks = 0;
   GstS2STrace *t = g_aligned_alloc0 (1, sizeof (GstS2STrace), CACHE_LINE);
@@ -132,7 +132,8 @@ gst_s2s_trace_new (void)
 
   t->in = g_new (guint64, GST_S2S_TRACE_BATCH * IN_FIELDS);
   t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
-  t->pushes = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
+  t->pushes = pushes ? pushes : &t->own_pushes;
+  t->pushes->v = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   g_mutex_init (&t->voice_lock);
   gst_s2s_trace_reset (t, 0);
   return t;
@@ -147,11 +148,17 @@ gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square)
   g_atomic_int_set (&t->in_head, 0);
   g_atomic_int_set (&t->in_tail, 0);
   t->in_tail_seen = 0;
-  t->handoff_len = t->push_len = 0;
+  t->handoff_len = t->pushes->len = 0;
   t->voice_end = GST_CLOCK_TIME_NONE;
   t->lookback_end = GST_CLOCK_TIME_NONE;
   t->was_out = FALSE;
-  t->first_pts = GST_CLOCK_TIME_NONE;
+  t->pushes->first_pts = GST_CLOCK_TIME_NONE;
+}
+
+GstS2STracePushes *
+gst_s2s_trace_pushes (GstS2STrace * t)
+{
+  return t->pushes;
 }
 
 void
@@ -159,7 +166,7 @@ gst_s2s_trace_free (GstS2STrace * t)
 {
   g_free (t->in);
   g_free (t->handoffs);
-  g_free (t->pushes);
+  g_clear_pointer (&t->pushes->v, g_free);
   gst_clear_object (&t->stream_clock);
   g_mutex_clear (&t->voice_lock);
   g_aligned_free (t);
@@ -704,42 +711,42 @@ gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot)
 }
 
 void
-gst_s2s_trace_prefetch_push (GstS2STrace * t)
+gst_s2s_trace_prefetch_push (GstS2STracePushes * p)
 {
 #if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch (&t->in_tail, 1);
+  if (G_LIKELY (p->len < GST_S2S_TRACE_BATCH))
+    __builtin_prefetch (&p->v[p->len * PUSH_FIELDS], 1);
 #endif
 }
 
 gboolean
-gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts, GstClockTime duration,
-    GstClockTime arrival, GstClockTime rt)
+gst_s2s_trace_push (GstS2STracePushes * p, GstClockTime pts,
+    GstClockTime duration, GstClockTime arrival, GstClockTime rt)
 {
-  return record (t->pushes, &t->push_len, PUSH_FIELDS, pts, duration, arrival,
-      rt);
+  return record (p->v, &p->len, PUSH_FIELDS, pts, duration, arrival, rt);
 }
 
 gboolean
-gst_s2s_trace_pushes_pending (GstS2STrace * t)
+gst_s2s_trace_pushes_pending (GstS2STracePushes * p)
 {
-  return t->push_len > 0;
+  return p->len > 0;
 }
 
 void
-gst_s2s_trace_first_audio (GstS2STrace * t, GstClockTime pts)
+gst_s2s_trace_first_audio (GstS2STracePushes * p, GstClockTime pts)
 {
-  t->first_pts = pts;
+  p->first_pts = pts;
 }
 
 gboolean
-gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
+gst_s2s_trace_is_first_audio (GstS2STracePushes * p, GstClockTime pts,
     GstClockTime end, GstClockTime * first_pts)
 {
-  if (G_LIKELY (!GST_CLOCK_TIME_IS_VALID (t->first_pts)) ||
-      !GST_CLOCK_TIME_IS_VALID (pts) || end <= t->first_pts)
+  if (G_LIKELY (!GST_CLOCK_TIME_IS_VALID (p->first_pts)) ||
+      !GST_CLOCK_TIME_IS_VALID (pts) || end <= p->first_pts)
     return FALSE;
-  *first_pts = t->first_pts;
-  t->first_pts = GST_CLOCK_TIME_NONE;
+  *first_pts = p->first_pts;
+  p->first_pts = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
@@ -772,13 +779,13 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
 
   if (__atomic_load_n (&t->in_head, __ATOMIC_ACQUIRE) == t->in_tail &&
       t->handoff_len == 0 &&
-      t->push_len == 0 && !GST_CLOCK_TIME_IS_VALID (first_pts))
+      t->pushes->len == 0 && !GST_CLOCK_TIME_IS_VALID (first_pts))
     return NULL;
   st = gst_structure_new_id_empty (q_transport);
   take_inputs (t, st);
   set_records (st, q_handoffs, &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
       GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
-  set_records (st, q_pushes, &t->pushes, t->push_len * PUSH_FIELDS,
+  set_records (st, q_pushes, &t->pushes->v, t->pushes->len * PUSH_FIELDS,
       GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   g_mutex_lock (&t->voice_lock);
   voice_end = t->voice_end;
@@ -788,6 +795,6 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
   if (GST_CLOCK_TIME_IS_VALID (first_pts))
     gst_structure_id_set (st, q_first_audio_pts, G_TYPE_UINT64, first_pts,
         NULL);
-  t->handoff_len = t->push_len = 0;
+  t->handoff_len = t->pushes->len = 0;
   return st;
 }

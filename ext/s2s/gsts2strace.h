@@ -20,7 +20,21 @@ G_BEGIN_DECLS
 #define GST_S2S_TRACE_BATCH 256
 typedef struct _GstS2STrace GstS2STrace;
 
-GstS2STrace *gst_s2s_trace_new (void);
+/* The push records' state (the element's lock). The element keeps it next
+ * to its output queue, on a line its src task touches at every push
+ * anyway, instead of on a line of the trace that the task's sleep left
+ * cold (tests/bench/tracer-overhead.md) */
+typedef struct
+{
+  guint64 *v;                   /* GST_S2S_TRACE_BATCH records */
+  guint len;
+  GstClockTime first_pts;       /* first audio not pushed yet */
+} GstS2STracePushes;
+
+/* @pushes: where the push records' state lives (it must outlive the
+ * trace), NULL for one of the trace's own (gst_s2s_trace_pushes) */
+GstS2STrace *gst_s2s_trace_new (GstS2STracePushes * pushes);
+GstS2STracePushes *gst_s2s_trace_pushes (GstS2STrace * t);
 /* At session start (no streaming thread runs): no records, the voiced
  * check at @voice_mean_square (the tracer's voice-threshold) */
 void gst_s2s_trace_reset (GstS2STrace * t, gdouble voice_mean_square);
@@ -52,10 +66,10 @@ gpointer gst_s2s_trace_input_slot (GstS2STrace * t);
  * this core's caches) */
 void gst_s2s_trace_prefetch_input (GstS2STrace * t, gpointer slot);
 
-/* Src task, before it reads the clock for a push: the line of the push
- * records' state, fetched while the clock is read (the task slept since
- * its last push, and the line is usually out of this core's caches) */
-void gst_s2s_trace_prefetch_push (GstS2STrace * t);
+/* Src task, before it reads the clock for a push: the next push record's
+ * slot, fetched while the clock is read (the task slept since its last
+ * push, and the slot's line is usually out of this core's caches) */
+void gst_s2s_trace_prefetch_push (GstS2STracePushes * p);
 
 /* The running time now from @raw_base (gst_s2s_trace_now_streaming_base;
  * NONE if it is) */
@@ -98,16 +112,16 @@ gboolean gst_s2s_trace_input (GstS2STrace * t, guint64 end,
 /* lock held */
 gboolean gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset,
     GstClockTime rt);
-gboolean gst_s2s_trace_push (GstS2STrace * t, GstClockTime pts,
+gboolean gst_s2s_trace_push (GstS2STracePushes * p, GstClockTime pts,
     GstClockTime duration, GstClockTime arrival, GstClockTime rt);
-gboolean gst_s2s_trace_pushes_pending (GstS2STrace * t);
+gboolean gst_s2s_trace_pushes_pending (GstS2STracePushes * p);
 /* The first audio of a response will be pushed at @pts: the push of the
  * buffer holding it posts the batch first */
-void gst_s2s_trace_first_audio (GstS2STrace * t, GstClockTime pts);
+void gst_s2s_trace_first_audio (GstS2STracePushes * p, GstClockTime pts);
 /* Whether the buffer [@pts, @end) holds the pending first audio (it is
  * then no longer pending): post before pushing it */
-gboolean gst_s2s_trace_is_first_audio (GstS2STrace * t, GstClockTime pts,
-    GstClockTime end, GstClockTime * first_pts);
+gboolean gst_s2s_trace_is_first_audio (GstS2STracePushes * p,
+    GstClockTime pts, GstClockTime end, GstClockTime * first_pts);
 
 /* lock held: the records as an `s2s-transport` structure (NULL when there
  * is nothing to post), the arrays emptied. @first_pts: NONE, or the PTS of

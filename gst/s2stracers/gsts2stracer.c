@@ -30,7 +30,9 @@
  * Parameters: `file` (JSON-lines output, appended), `filter` (glob on element
  * names, alternatives separated by `|`; quote it: `filter="agent*"`),
  * `voice-db` (level above which an input buffer counts as voiced, dBFS,
- * default -40).
+ * default -40), `bus-records` (also post the elements' records, the
+ * `s2s-transport` messages, on the bus; default false: only this tracer
+ * gets them).
  *
  * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
  * for the whole process. Each s2s element hands itself to the tracer when
@@ -79,6 +81,7 @@ struct _GstS2STracer
   GPatternSpec **filters;
   gdouble voice_db;
   gdouble voice_mean_square;    /* voice_db as a mean of squared samples */
+  gboolean bus_records;
   /* per tracer, so two s2s tracers in one process keep apart */
   GQuark session_quark;
   GQuark bus_quark;
@@ -1787,6 +1790,7 @@ gst_s2s_tracer_constructed (GObject * object)
         self->filters[i] = g_pattern_spec_new (parts[i]);
       g_strfreev (parts);
     }
+    gst_structure_get_boolean (st, "bus-records", &self->bus_records);
     if (gst_structure_get_double (st, "voice-db", &db))
       self->voice_db = db;
     else if (gst_structure_get_int (st, "voice-db", &idb))
@@ -1832,6 +1836,7 @@ enum
 {
   PROP_0,
   PROP_VOICE_THRESHOLD,
+  PROP_BUS_RECORDS,
 };
 
 static void
@@ -1843,6 +1848,9 @@ gst_s2s_tracer_get_property (GObject * object, guint prop_id, GValue * value,
   switch (prop_id) {
     case PROP_VOICE_THRESHOLD:
       g_value_set_double (value, self->voice_mean_square);
+      break;
+    case PROP_BUS_RECORDS:
+      g_value_set_boolean (value, self->bus_records);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1939,6 +1947,13 @@ gst_s2s_tracer_class_init (GstS2STracerClass * klass)
           "Mean square of S16 samples above which an input buffer counts as "
           "voiced (the voice-db parameter)", 0, G_MAXDOUBLE,
           32768.0 * 32768.0 * 1e-4, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /* and whether they post their records on the bus too (the bus-records
+   * parameter); without it they hand them to the tracers only */
+  g_object_class_install_property (gobject_class, PROP_BUS_RECORDS,
+      g_param_spec_boolean ("bus-records", "Records on the bus",
+          "The elements post their s2s-transport records on the bus too "
+          "(the bus-records parameter)", FALSE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /**
    * GstS2STracer::attach:

@@ -439,7 +439,8 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
     gdouble * applied, gboolean * tight)
 {
   gchar *dir = it_tmpdir_new ();
-  gchar *path = tracer_start (dir, NULL);
+  /* the element's push records on the bus too, for the probes */
+  gchar *path = tracer_start (dir, ",bus-records=true");
   gchar *arg = g_strdup_printf ("--first-audio-delay-ms=%u", delay_ms);
   const gchar *args[] = { arg, NULL };
   ItEmu *emu = it_emu_start_full (NULL, FALSE, args);
@@ -457,6 +458,8 @@ run_first_audio_delay (guint delay_ms, gdouble * provider_ttfa,
 
   run_to_eos (p, msgs, NULL, NULL);
   it_pipeline_stop (p);
+  fail_unless (it_msgs_count (msgs, "s2s-transport", NULL, NULL) > 0,
+      "bus-records=true: no s2s-transport on the bus");
   probes_match_arrivals (pr);
 
   turns = tracer_lines (path, "turn");
@@ -802,6 +805,9 @@ GST_START_TEST (test_interrupt)
   /* the element in the pipeline itself: every figure below came without
    * a handler on the bus */
   fail_unless_equals_int (bus_watched_when_ready, 1);
+  /* the element's records went to the tracer only, not on the bus (no
+   * bus-records), and every figure below came from them */
+  fail_unless_equals_int (it_msgs_count (msgs, "s2s-transport", NULL, NULL), 0);
 
   i = it_msgs_find (msgs, 0, "s2s-response", "event", "interrupted");
   fail_unless (i >= 0, "the second turn did not interrupt the first reply");

@@ -4,8 +4,8 @@
  *
  * What the base class records for the s2s tracer (ext/s2s/gsts2strace.c):
  * the input records' lock-free ring (order, wrap-around, a full batch,
- * a writer and a poster on two threads) and the voiced check deciding
- * each input at once. Links the core library: the functions are private.
+ * a writer and a poster on two threads), many traces at once and the
+ * voiced check deciding each input at once. Links the core library: the functions are private.
  */
 
 #include <string.h>
@@ -70,7 +70,7 @@ take_inputs (GstS2STrace * t, guint from, guint to)
 
 GST_START_TEST (test_inputs_ring)
 {
-  GstS2STrace *t = gst_s2s_trace_new ();
+  GstS2STrace *t = gst_s2s_trace_new (NULL);
   guint b = GST_S2S_TRACE_BATCH;
 
   gst_s2s_trace_reset (t, 0);
@@ -93,6 +93,69 @@ GST_START_TEST (test_inputs_ring)
   gst_s2s_trace_reset (t, 0);
   fail_unless (gst_s2s_trace_take (t, GST_CLOCK_TIME_NONE) == NULL);
   gst_s2s_trace_free (t);
+}
+
+GST_END_TEST;
+
+/* the values of field @name of @st as @n values */
+static const guint64 *
+values_of (const GstStructure * st, const gchar * name, gsize * n)
+{
+  const GValue *v = gst_structure_get_value (st, name);
+  const guint64 *r;
+
+  fail_unless (v != NULL, "no %s", name);
+  r = g_bytes_get_data (g_value_get_boxed (v), n);
+  *n /= sizeof (guint64);
+  return r;
+}
+
+/* Many traces at once, each with records of its own (its push records'
+ * state its own too, gst_s2s_trace_new (NULL)), none overlapping
+ * another's; freed out of order, and new ones start empty */
+GST_START_TEST (test_many_traces)
+{
+  enum
+  { N = 300 };
+  GstS2STrace *t[N];
+  guint i, round;
+
+  for (round = 0; round < 2; round++) {
+    for (i = 0; i < N; i++) {
+      t[i] = gst_s2s_trace_new (NULL);
+      /* a new trace has nothing to post, whatever its memory held */
+      fail_unless (gst_s2s_trace_take (t[i], GST_CLOCK_TIME_NONE) == NULL);
+    }
+    for (i = 0; i < N; i++) {
+      GstS2STracePushes *p = gst_s2s_trace_pushes (t[i]);
+
+      gst_s2s_trace_input (t[i], i, i + 1, i + 2);
+      gst_s2s_trace_handoff (t[i], 10 * i, 10 * i + 1);
+      gst_s2s_trace_push (p, 100 * i, 100 * i + 1, 100 * i + 2, 100 * i + 3);
+    }
+    for (i = 0; i < N; i++) {
+      GstStructure *st = gst_s2s_trace_take (t[i], GST_CLOCK_TIME_NONE);
+      const guint64 *r;
+      gsize n;
+
+      fail_unless (st != NULL);
+      r = values_of (st, "inputs", &n);
+      fail_unless_equals_int (n, 3);
+      fail_unless (r[0] == i && r[1] == i + 1 && r[2] == i + 2);
+      r = values_of (st, "handoffs", &n);
+      fail_unless_equals_int (n, 2);
+      fail_unless (r[0] == 10 * i && r[1] == 10 * i + 1);
+      r = values_of (st, "pushes", &n);
+      fail_unless_equals_int (n, 4);
+      fail_unless (r[0] == 100 * i && r[3] == 100 * i + 3);
+      gst_structure_free (st);
+    }
+    /* every other one first: the blocks come back out of order */
+    for (i = 0; i < N; i += 2)
+      gst_s2s_trace_free (t[i]);
+    for (i = 1; i < N; i += 2)
+      gst_s2s_trace_free (t[i]);
+  }
 }
 
 GST_END_TEST;
@@ -141,7 +204,7 @@ race_writer (gpointer data)
  * comes out once, in order */
 GST_START_TEST (test_inputs_ring_threads)
 {
-  Race r = { gst_s2s_trace_new (), {0}, 200000, 0, TRUE };
+  Race r = { gst_s2s_trace_new (NULL), {0}, 200000, 0, TRUE };
   GThread *w;
 
   g_mutex_init (&r.lock);
@@ -197,7 +260,7 @@ voice_end_of (GstS2STrace * t)
  * first 256 samples counts too */
 GST_START_TEST (test_voiced_at_once)
 {
-  GstS2STrace *t = gst_s2s_trace_new ();
+  GstS2STrace *t = gst_s2s_trace_new (NULL);
   /* a threshold of 1000^2: 999 is silence, 1001 voice */
   guint8 *quiet = tone (480, 999), *loud = tone (480, 1001);
   guint8 *late = tone (480, 0);
@@ -236,7 +299,7 @@ GST_END_TEST;
 static gboolean
 voiced_at (const guint8 * d, guint n, gdouble threshold)
 {
-  GstS2STrace *t = gst_s2s_trace_new ();
+  GstS2STrace *t = gst_s2s_trace_new (NULL);
   gboolean v;
 
   gst_s2s_trace_reset (t, threshold);
@@ -356,7 +419,7 @@ GST_END_TEST;
  * clock, or not PLAYING, there is no raw base */
 GST_START_TEST (test_clock_reads)
 {
-  GstS2STrace *t = gst_s2s_trace_new ();
+  GstS2STrace *t = gst_s2s_trace_new (NULL);
   GstElement *pipe = gst_pipeline_new (NULL);
   GstElement *el = gst_element_factory_make ("fakesink", NULL);
   GstClock *sys = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
@@ -420,6 +483,7 @@ trace_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_inputs_ring);
   tcase_add_test (tc, test_inputs_ring_threads);
+  tcase_add_test (tc, test_many_traces);
   tcase_add_test (tc, test_voiced_at_once);
   tcase_add_test (tc, test_voiced_exact);
   tcase_add_test (tc, test_voiced_bound);
