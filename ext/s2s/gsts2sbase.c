@@ -1073,7 +1073,9 @@ gst_s2s_base_post_message (GstElement * element, GstMessage * message)
 
 /* At session start: hands the element to every s2s tracer of the process
  * (their "attach" action signal). Only then are hand-offs recorded and
- * output buffers stamped, so untraced pipelines pay nothing */
+ * output buffers stamped, so untraced pipelines pay nothing. TRUE: a
+ * tracer takes the element's records (it measures the element, or wants
+ * them on the bus) */
 static gboolean
 s2s_tracers_attach (GstS2SBase * self)
 {
@@ -1081,7 +1083,7 @@ s2s_tracers_attach (GstS2SBase * self)
   GPtrArray *all = type ? g_type_get_qdata (type,
       g_quark_from_static_string (S2S_TRACERS_QDATA)) : NULL;
   gdouble voiced_ms = G_MAXDOUBLE;
-  gboolean bus = FALSE;
+  gboolean bus = FALSE, taken;
   GArray *sinks;
   guint i;
 
@@ -1123,8 +1125,11 @@ s2s_tracers_attach (GstS2SBase * self)
     if (sink && sink->size == sizeof (GstS2STraceSink) && sink->message)
       g_array_append_val (sinks, *sink);
   }
+  /* no tracer measures the element (their filters) and none wants the
+   * records on the bus: nothing to record, it runs as untraced */
+  taken = sinks->len > 0 || bus;
   trace_sinks_set (self, sinks);
-  return TRUE;
+  return taken;
 }
 
 /* At session stop, after its last message: the tracers log the summary */

@@ -46,8 +46,9 @@
  *
  * Two more kinds split the s2s tracer's cost: "s2s-nofile" (GST_TRACERS=s2s:
  * the turn lines built and logged, no file) and "s2s-filtered" (a filter no
- * element passes: the tracer loaded, the elements attached, recording and
- * posting their records, but no bus handler and no lines).
+ * element passes, and bus-records=true so that the elements still record:
+ * the tracer loaded, the elements attached, recording and posting their
+ * records on the bus, but no handler and no lines).
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  *
@@ -106,8 +107,10 @@ empty_tracer_init (EmptyTracer * self)
 }
 
 /* s2s-nofile: no file= (the turn lines only built and logged);
- * s2s-filtered: a filter no element passes (the tracer loaded and the
- * elements recording and posting their records, but no bus handler);
+ * s2s-filtered: a filter no element passes, with bus-records=true (an
+ * element no tracer measures records nothing otherwise): the tracer
+ * loaded and the elements recording and posting their records on the
+ * bus, but no handler;
  * s2s-novoice: s2s-filtered with voice-db=-200, so that the voiced check
  * decides every input by its first samples (no copy, no second pass) */
 static const gchar *const known_kinds[] = { "none", "empty", "s2s",
@@ -203,11 +206,11 @@ start_run (Run * run, const gchar * self_path, guint sessions,
   else if (g_str_equal (kind, "s2s-nofile"))
     tracers = g_strdup ("s2s");
   else if (g_str_equal (kind, "s2s-filtered"))
-    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\")",
-        file);
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
+        "bus-records=true)", file);
   else if (g_str_equal (kind, "s2s-novoice"))
     tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
-        "voice-db=-200.0)", file);
+        "bus-records=true,voice-db=-200.0)", file);
 
   run->t0 = g_get_monotonic_time ();
   run->pid = fork ();
