@@ -31,8 +31,8 @@
  * names, alternatives separated by `|`; quote it: `filter="agent*"`),
  * `voice-db` (level above which an input buffer counts as voiced, dBFS,
  * default -40), `bus-records` (also post the elements' records, the
- * `s2s-transport` messages, on the bus; default false: only this tracer
- * gets them).
+ * `s2s-transport` messages, on the bus; default false: only the s2s
+ * tracers get them).
  *
  * The tracer registers no tracing hook: GStreamer's hook dispatch stays off
  * for the whole process. Each s2s element hands itself to the tracer when
