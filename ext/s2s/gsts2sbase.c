@@ -972,15 +972,22 @@ current_running_time (GstS2SBase * self)
   return gst_element_get_current_running_time (GST_ELEMENT (self));
 }
 
-static void
-post_element_message (GstS2SBase * self, GstStructure * s)
+/* An element message of @s (taken), stamped with the running time now
+ * unless it has one */
+static GstMessage *
+new_element_message (GstS2SBase * self, GstStructure * s)
 {
   GstClockTime rt = current_running_time (self);
 
   if (!gst_structure_has_field (s, "running-time"))
     gst_structure_set (s, "running-time", G_TYPE_UINT64, rt, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  return gst_message_new_element (GST_OBJECT (self), s);
+}
+
+static void
+post_element_message (GstS2SBase * self, GstStructure * s)
+{
+  gst_element_post_message (GST_ELEMENT (self), new_element_message (self, s));
 }
 
 /* Type name of the s2s tracer (gst/s2stracers): the base only looks it up
@@ -1110,12 +1117,6 @@ s2s_tracers_attach (GstS2SBase * self)
     }
     g_ptr_array_add (self->priv->tracers, gst_object_ref (all->pdata[i]));
   }
-  /* the records are kept between sessions: a streaming thread may still
-   * be on its way out of the last one */
-  if (self->priv->trace == NULL)
-    self->priv->trace = gst_s2s_trace_new (&self->priv->trace_pushes);
-  gst_s2s_trace_reset (self->priv->trace, voiced_ms);
-  self->priv->trace_bus = bus;
   sinks = g_array_new (FALSE, FALSE, sizeof (GstS2STraceSink));
   for (i = 0; i < all->len; i++) {
     const GstS2STraceSink *sink = NULL;
@@ -1128,6 +1129,14 @@ s2s_tracers_attach (GstS2SBase * self)
   /* no tracer measures the element (their filters) and none wants the
    * records on the bus: nothing to record, it runs as untraced */
   taken = sinks->len > 0 || bus;
+  if (taken) {
+    /* the records are kept between sessions: a streaming thread may still
+     * be on its way out of the last one */
+    if (self->priv->trace == NULL)
+      self->priv->trace = gst_s2s_trace_new (&self->priv->trace_pushes);
+    gst_s2s_trace_reset (self->priv->trace, voiced_ms);
+    self->priv->trace_bus = bus;
+  }
   trace_sinks_set (self, sinks);
   return taken;
 }
@@ -1156,6 +1165,7 @@ static void
 post_trace_records (GstS2SBase * self, GstClockTime first_pts)
 {
   GstStructure *st;
+  GstMessage *m;
 
   if (!self->priv->traced)
     return;
@@ -1164,14 +1174,11 @@ post_trace_records (GstS2SBase * self, GstClockTime first_pts)
   GST_S2S_BASE_UNLOCK (self);
   if (st == NULL)
     return;
+  m = new_element_message (self, st);
   if (self->priv->trace_bus) {
-    post_element_message (self, st);
+    /* through gst_s2s_base_post_message: the sinks, then the bus */
+    gst_element_post_message (GST_ELEMENT (self), m);
   } else {
-    GstMessage *m;
-
-    gst_structure_set (st, "running-time", G_TYPE_UINT64,
-        current_running_time (self), NULL);
-    m = gst_message_new_element (GST_OBJECT (self), st);
     trace_sinks_deliver (self, m);
     gst_message_unref (m);
   }

@@ -5,7 +5,8 @@
  * What the base class records for the s2s tracer (ext/s2s/gsts2strace.c):
  * the input records' lock-free ring (order, wrap-around, a full batch,
  * a writer and a poster on two threads), many traces at once and the
- * voiced check deciding each input at once. Links the core library: the functions are private.
+ * voiced check deciding each input at once. Links the core library: the
+ * functions are private.
  */
 
 #include <string.h>
@@ -150,7 +151,7 @@ GST_START_TEST (test_many_traces)
       fail_unless (r[0] == 100 * i && r[3] == 100 * i + 3);
       gst_structure_free (st);
     }
-    /* every other one first: the blocks come back out of order */
+    /* every other one first: freed out of order */
     for (i = 0; i < N; i += 2)
       gst_s2s_trace_free (t[i]);
     for (i = 1; i < N; i += 2)
