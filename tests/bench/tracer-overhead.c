@@ -48,7 +48,10 @@
  * the turn lines built and logged, no file) and "s2s-filtered" (a filter no
  * element passes, and bus-records=true so that the elements still record:
  * the tracer loaded, the elements attached, recording and posting their
- * records on the bus, but no handler and no lines).
+ * records on the bus, but no handler and no lines). "s2s-idle" has the
+ * same filter without bus-records: the tracer loaded and the elements
+ * attached and detached at every session, nothing recorded (an element
+ * no tracer measures records nothing): the fixed part alone.
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  *
@@ -112,9 +115,13 @@ empty_tracer_init (EmptyTracer * self)
  * loaded and the elements recording and posting their records on the
  * bus, but no handler;
  * s2s-novoice: s2s-filtered with voice-db=-200, so that the voiced check
- * decides every input by its first samples (no copy, no second pass) */
+ * decides every input by its first samples (no copy, no second pass);
+ * s2s-idle: the filter alone (nothing recorded: the fixed part);
+ * none-heap1, none-heap2: no tracer, the main thread's heap shifted
+ * (main, --child) */
 static const gchar *const known_kinds[] = { "none", "empty", "s2s",
-  "s2s-nofile", "s2s-filtered", "s2s-novoice", NULL
+  "s2s-nofile", "s2s-filtered", "s2s-novoice", "s2s-idle", "none-heap1",
+  "none-heap2", NULL
 };
 
 static gint
@@ -208,6 +215,9 @@ start_run (Run * run, const gchar * self_path, guint sessions,
   else if (g_str_equal (kind, "s2s-filtered"))
     tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
         "bus-records=true)", file);
+  else if (g_str_equal (kind, "s2s-idle"))
+    tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\")",
+        file);
   else if (g_str_equal (kind, "s2s-novoice"))
     tracers = g_strdup_printf ("s2s(file=\"%s\",filter=\"no-such-name\","
         "bus-records=true,voice-db=-200.0)", file);
@@ -474,10 +484,19 @@ main (int argc, char **argv)
   gint r, failed = 0;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
+    static gpointer heap_shift;
+
     gst_init (NULL, NULL);
+    /* none-heap1, none-heap2: no tracer, and a block that moves every
+     * later allocation of the main thread's heap, as a tracer's own
+     * allocations do: the A/A of memory layout (tracer-overhead.md) */
+    if (g_str_has_prefix (argv[5], "none-heap"))
+      heap_shift = g_malloc0 (argv[5][9] == '1' ? 1536 : 5120);
     if (g_str_equal (argv[5], "empty"))
       g_object_new (empty_tracer_get_type (), NULL);
-    return run_child (atoi (argv[2]), argv[3], argv[4]);
+    r = run_child (atoi (argv[2]), argv[3], argv[4]);
+    g_free (heap_shift);
+    return r;
   }
 
   ctx = g_option_context_new ("- CPU cost of the s2s tracer");
@@ -503,7 +522,8 @@ main (int argc, char **argv)
 
     if (!g_strv_contains (known_kinds, kind)) {
       g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s, "
-          "s2s-nofile, s2s-filtered, s2s-novoice)\n", slots[k]);
+          "s2s-nofile, s2s-filtered, s2s-novoice, s2s-idle, none-heap1, "
+          "none-heap2)\n", slots[k]);
       return 2;
     }
     kgroup[k] = name_index (names, ng, kind);
