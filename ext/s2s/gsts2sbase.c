@@ -1129,13 +1129,13 @@ s2s_tracers_attach (GstS2SBase * self)
   /* no tracer measures the element (their filters) and none wants the
    * records on the bus: nothing to record, it runs as untraced */
   taken = sinks->len > 0 || bus;
+  self->priv->trace_bus = bus;
   if (taken) {
     /* the records are kept between sessions: a streaming thread may still
      * be on its way out of the last one */
     if (self->priv->trace == NULL)
       self->priv->trace = gst_s2s_trace_new (&self->priv->trace_pushes);
     gst_s2s_trace_reset (self->priv->trace, voiced_ms);
-    self->priv->trace_bus = bus;
   }
   trace_sinks_set (self, sinks);
   return taken;

@@ -484,14 +484,16 @@ main (int argc, char **argv)
   gint r, failed = 0;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
-    static gpointer heap_shift;
+    gpointer heap_shift = NULL;
 
     gst_init (NULL, NULL);
     /* none-heap1, none-heap2: no tracer, and a block that moves every
      * later allocation of the main thread's heap, as a tracer's own
      * allocations do: the A/A of memory layout (tracer-overhead.md) */
-    if (g_str_has_prefix (argv[5], "none-heap"))
-      heap_shift = g_malloc0 (argv[5][9] == '1' ? 1536 : 5120);
+    if (g_str_equal (argv[5], "none-heap1"))
+      heap_shift = g_malloc0 (1536);
+    else if (g_str_equal (argv[5], "none-heap2"))
+      heap_shift = g_malloc0 (5120);
     if (g_str_equal (argv[5], "empty"))
       g_object_new (empty_tracer_get_type (), NULL);
     r = run_child (atoi (argv[2]), argv[3], argv[4]);
@@ -521,9 +523,10 @@ main (int argc, char **argv)
     gchar *kind = slot_kind (slots[k]);
 
     if (!g_strv_contains (known_kinds, kind)) {
-      g_printerr ("tracer-overhead: unknown kind %s (none, empty, s2s, "
-          "s2s-nofile, s2s-filtered, s2s-novoice, s2s-idle, none-heap1, "
-          "none-heap2)\n", slots[k]);
+      gchar *all = g_strjoinv (", ", (gchar **) known_kinds);
+
+      g_printerr ("tracer-overhead: unknown kind %s (%s)\n", slots[k], all);
+      g_free (all);
       return 2;
     }
     kgroup[k] = name_index (names, ng, kind);
