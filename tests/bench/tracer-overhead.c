@@ -4,7 +4,7 @@
  *
  *   tracer-overhead [--sessions 20] [--rounds 4] [--kinds none,empty,s2s]
  *                   [--sequential] [--wav FILE] [--emulator PATH]
- *                   [--alt-plugins PATHS] [--no-pad]
+ *                   [--alt-plugins PATHS] [--no-pad] [--fixed-layout]
  *
  * Starts one s2s-emulator, then runs the same load in child processes of
  * the given kinds, without a tracer ("none"), with GST_TRACERS=
@@ -52,6 +52,18 @@
  * same filter without bus-records: the tracer loaded and the elements
  * attached and detached at every session, nothing recorded (an element
  * no tracer measures records nothing): the fixed part alone.
+ *
+ * Every child's memory layout is drawn at random (since 2026-12-04): it
+ * allocates a block of 0 to 4 080 bytes (a multiple of 16, from a seeded
+ * sequence, passed in S2S_BENCH_HEAP_SHIFT) before gst_init(), which moves
+ * every later allocation of the main thread's heap, the elements' and the
+ * tracer's objects included, to other offsets in their pages and other
+ * cache sets. ASLR moves whole pages only, so without this a kind keeps
+ * one layout in every round, and that layout's luck (a 5 KB shift moved
+ * an untraced kind by 0.7 %) is a bias no interval shows; drawn anew for
+ * every child it becomes noise the rounds average out. --fixed-layout
+ * shifts nothing (the runs before), nor do slots labelled "fl" (none.fl,
+ * s2s.fl: the two methods in the same rounds).
  *
  * (Internally the program re-executes itself with --child N URL WAV KIND.)
  *
@@ -186,6 +198,7 @@ typedef struct
   gint64 t0;
   gdouble user, sys, wall;
   glong vcsw, ivcsw, minflt;
+  guint heap_shift;             /* its layout: bytes allocated first */
 } Run;
 
 /* The environment and argument bytes every kind starts with (--no-pad:
@@ -197,7 +210,8 @@ static gboolean pad_env = TRUE;
 static gchar *alt_plugins = NULL;
 static gchar *alt_registry = NULL;
 
-/* Forks and execs one child of @kind; its tracer file is @file; @alt:
+/* Forks and execs one child of @kind (with the heap shift of @run); its
+ * tracer file is @file; @alt:
  * with the --alt-plugins build; @pad_this: its environment padded (slots
  * labelled "np" are not: none.np against none is the padding's effect) */
 static gboolean
@@ -244,6 +258,13 @@ start_run (Run * run, const gchar * self_path, guint sessions,
       g_free (pad);
     } else if (!tracers) {
       g_unsetenv ("GST_TRACERS");
+    }
+    {
+      /* (a fixed width: every kind's environment keeps one size) */
+      gchar *shift = g_strdup_printf ("%04u", run->heap_shift);
+
+      g_setenv ("S2S_BENCH_HEAP_SHIFT", shift, TRUE);
+      g_free (shift);
     }
     execl (self_path, self_path, "--child", n, url, wav, kind, (char *) NULL);
     _exit (127);
@@ -445,7 +466,7 @@ int
 main (int argc, char **argv)
 {
   gint sessions = 20, rounds = 4;
-  gboolean sequential = FALSE, no_pad = FALSE;
+  gboolean sequential = FALSE, no_pad = FALSE, fixed_layout = FALSE;
   gchar *wav = NULL, *emulator = NULL, *kinds_opt = NULL;
   GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &sessions, "Sessions per run", "N"},
@@ -466,6 +487,9 @@ main (int argc, char **argv)
     {"no-pad", 0, 0, G_OPTION_ARG_NONE, &no_pad,
         "Leave GST_TRACERS unset without a tracer and the environment "
           "unpadded (the runs before 2026-12-03 17:45)", NULL},
+    {"fixed-layout", 0, 0, G_OPTION_ARG_NONE, &fixed_layout,
+        "Shift no child's heap (every kind keeps one memory layout: the "
+          "runs before 2026-12-04)", NULL},
     {"alt-plugins", 0, 0, G_OPTION_ARG_STRING, &alt_plugins,
           "GST_PLUGIN_PATH_1_0 of the slots labelled alt (another build)",
         "PATHS"},
@@ -482,8 +506,14 @@ main (int argc, char **argv)
   GArray **cpu, **csw;
   Run *runs;
   gint r, failed = 0;
+  GRand *layouts;
 
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
+    const gchar *shift = g_getenv ("S2S_BENCH_HEAP_SHIFT");
+    /* the layout drawn for this child (above): before anything else is
+     * allocated on the main thread's heap */
+    gpointer layout = shift && atoi (shift) > 0 ?
+        g_malloc0 (atoi (shift)) : NULL;
     gpointer heap_shift = NULL;
 
     gst_init (NULL, NULL);
@@ -498,6 +528,7 @@ main (int argc, char **argv)
       g_object_new (empty_tracer_get_type (), NULL);
     r = run_child (atoi (argv[2]), argv[3], argv[4]);
     g_free (heap_shift);
+    g_free (layout);
     return r;
   }
 
@@ -600,14 +631,18 @@ main (int argc, char **argv)
   }
 
   pad_env = !no_pad;
+  /* the children's layouts: a seeded sequence, so a run can be repeated */
+  layouts = g_rand_new_with_seed (20261204);
   g_print ("%d sessions per run, %d rounds of %u runs, %s, input %s, "
-      "emulator %s, %s\n", sessions, rounds, ns, sequential ?
+      "emulator %s, %s, %s\n", sessions, rounds, ns, sequential ?
       "sequential (one child at a time)" :
       "simultaneous (a round's children started together)", wav, url,
-      pad_env ? "environments padded to one size" : "environments unpadded");
-  g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "round",
+      pad_env ? "environments padded to one size" : "environments unpadded",
+      fixed_layout ? "one layout a kind (--fixed-layout)" :
+      "layouts drawn per child (heap shift 0-4080 bytes)");
+  g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s %6s\n", "round",
       "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
-      "wall_s", "minflt");
+      "wall_s", "minflt", "shift");
   for (r = 0; r < rounds + failed; r++) {
     gdouble c[2 * ns], s[2 * ns];
     guint i, n[2 * ns];
@@ -620,6 +655,11 @@ main (int argc, char **argv)
 
       k = (i + r) % ns;
       kind = slot_kind (slots[k]);
+      /* (drawn for every slot, so that a .fl slot leaves the others'
+       * sequence as it is) */
+      runs[k].heap_shift = 16 * g_rand_int_range (layouts, 0, 256);
+      if (fixed_layout || g_str_has_suffix (slots[k], ".fl"))
+        runs[k].heap_shift = 0;
       started = start_run (&runs[k], self_path, sessions, url, wav, kind,
           files[k], g_str_has_suffix (slots[k], ".alt"), pad_env &&
           !g_str_has_suffix (slots[k], ".np"));
@@ -658,10 +698,10 @@ main (int argc, char **argv)
       c[kgroup[k]] += t;
       s[kgroup[k]] += runs[k].vcsw + runs[k].ivcsw;
       n[kgroup[k]]++;
-      g_print ("%-6d %-4u %-12s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f %8ld\n",
-          r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
+      g_print ("%-6d %-4u %-12s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f %8ld "
+          "%6u\n", r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
           runs[k].user, runs[k].sys, runs[k].vcsw, runs[k].ivcsw,
-          runs[k].wall, runs[k].minflt);
+          runs[k].wall, runs[k].minflt, runs[k].heap_shift);
       g_unlink (files[k]);
     }
     for (g = 0; g < nt; g++) {
@@ -690,6 +730,7 @@ main (int argc, char **argv)
   report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
 
   stop_emulator (emu);
+  g_rand_free (layouts);
   g_object_unref (lines);
   g_object_unref (emu);
   for (g = 0; g < nt; g++) {
