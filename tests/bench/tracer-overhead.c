@@ -52,6 +52,9 @@
  * same filter without bus-records: the tracer loaded and the elements
  * attached and detached at every session, nothing recorded (an element
  * no tracer measures records nothing): the fixed part alone.
+ * "s2s-lib" has no tracer but loads the tracers' plugin
+ * (gst_plugin_load_by_name): what mapping and initialising its library
+ * costs, without attach and detach.
  *
  * Every child's memory layout is drawn at random (since 2026-12-04): it
  * allocates a block of 0 to 4 080 bytes (a multiple of 16, from a seeded
@@ -129,11 +132,13 @@ empty_tracer_init (EmptyTracer * self)
  * s2s-novoice: s2s-filtered with voice-db=-200, so that the voiced check
  * decides every input by its first samples (no copy, no second pass);
  * s2s-idle: the filter alone (nothing recorded: the fixed part);
+ * s2s-lib: no tracer, but the tracers' plugin loaded (its library mapped
+ * and initialised, no tracer object: no element is attached);
  * none-heap1, none-heap2: no tracer, the main thread's heap shifted
  * (main, --child) */
 static const gchar *const known_kinds[] = { "none", "empty", "s2s",
-  "s2s-nofile", "s2s-filtered", "s2s-novoice", "s2s-idle", "none-heap1",
-  "none-heap2", NULL
+  "s2s-nofile", "s2s-filtered", "s2s-novoice", "s2s-idle", "s2s-lib",
+  "none-heap1", "none-heap2", NULL
 };
 
 static gint
@@ -526,6 +531,15 @@ main (int argc, char **argv)
       heap_shift = g_malloc0 (5120);
     if (g_str_equal (argv[5], "empty"))
       g_object_new (empty_tracer_get_type (), NULL);
+    if (g_str_equal (argv[5], "s2s-lib")) {
+      GstPlugin *lib = gst_plugin_load_by_name ("s2stracers");
+
+      if (lib == NULL) {
+        g_printerr ("tracer-overhead: no s2stracers plugin\n");
+        return 2;
+      }
+      gst_object_unref (lib);
+    }
     r = run_child (atoi (argv[2]), argv[3], argv[4]);
     g_free (heap_shift);
     g_free (layout);
