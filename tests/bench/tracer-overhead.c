@@ -216,9 +216,9 @@ static gchar *alt_plugins = NULL;
 static gchar *alt_registry = NULL;
 
 /* Forks and execs one child of @kind (with the heap shift of @run); its
- * tracer file is @file; @alt:
- * with the --alt-plugins build; @pad_this: its environment padded (slots
- * labelled "np" are not: none.np against none is the padding's effect) */
+ * tracer file is @file; @alt: with the --alt-plugins build; @pad_this:
+ * its environment padded (slots labelled "np" are not: none.np against
+ * none is the padding's effect) */
 static gboolean
 start_run (Run * run, const gchar * self_path, guint sessions,
     const gchar * url, const gchar * wav, const gchar * kind,
@@ -516,9 +516,8 @@ main (int argc, char **argv)
   if (argc == 6 && g_str_equal (argv[1], "--child")) {
     const gchar *shift = g_getenv ("S2S_BENCH_HEAP_SHIFT");
     /* the layout drawn for this child (above): before anything else is
-     * allocated on the main thread's heap */
-    gpointer layout = shift && atoi (shift) > 0 ?
-        g_malloc0 (atoi (shift)) : NULL;
+     * allocated on the main thread's heap (g_malloc0 (0) is NULL) */
+    gpointer layout = g_malloc0 (shift ? MAX (atoi (shift), 0) : 0);
     gpointer heap_shift = NULL;
 
     gst_init (NULL, NULL);
