@@ -98,8 +98,8 @@ struct _GstS2STrace
 
   /* --- line 2: the element's lock: hand-offs (I/O thread), the posts,
    * where the push records' state is (the element's, or own_pushes).
-   * GST_S2S_TRACE_BATCH records each; a posted array goes with the
-   * message (no copy) and a new one takes its place --- */
+   * GST_S2S_TRACE_BATCH records each, kept: a post copies them (handoffs
+   * allocated at the first hand-off) --- */
   guint in_tail ALIGNED_LINE;
   guint handoff_len;
   guint64 *handoffs;
@@ -130,8 +130,10 @@ gst_s2s_trace_new (GstS2STracePushes * pushes)
     g_once_init_leave (&quarks, 1);
   }
 
+  /* the arrays are kept for the element's life and only copied from, so
+   * that their pages are touched once; the hand-offs' only once queued
+   * input is flushed (tests/bench/tracer-overhead.md, "Page faults") */
   t->in = g_new (guint64, GST_S2S_TRACE_BATCH * IN_FIELDS);
-  t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   t->pushes = pushes ? pushes : &t->own_pushes;
   t->pushes->v = g_new (guint64, GST_S2S_TRACE_BATCH * PUSH_FIELDS);
   g_mutex_init (&t->voice_lock);
@@ -695,6 +697,8 @@ take_inputs (GstS2STrace * t, GstStructure * st)
 gboolean
 gst_s2s_trace_handoff (GstS2STrace * t, guint64 offset, GstClockTime rt)
 {
+  if (G_UNLIKELY (t->handoffs == NULL))
+    t->handoffs = g_new (guint64, GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
   return record (t->handoffs, &t->handoff_len, HANDOFF_FIELDS, offset, rt, 0,
       0);
 }
@@ -750,23 +754,16 @@ gst_s2s_trace_is_first_audio (GstS2STracePushes * p, GstClockTime pts,
   return TRUE;
 }
 
-/* @v (@n values) goes into field @field of @st: copied when small, else
- * taken and replaced by a new array of @size */
+/* @v (@n values) goes into field @field of @st, copied: the array stays
+ * (its pages already touched), the copy is freed with the message */
 static void
-set_records (GstStructure * st, GQuark field, guint64 ** v, guint n,
-    guint size)
+set_records (GstStructure * st, GQuark field, const guint64 * v, guint n)
 {
   GBytes *b;
 
   if (n == 0)
     return;
-  if (n * sizeof (guint64) <= 1024) {
-    /* a small copy comes from malloc's thread cache */
-    b = g_bytes_new (*v, n * sizeof (guint64));
-  } else {
-    b = g_bytes_new_take (*v, n * sizeof (guint64));
-    *v = g_new (guint64, size);
-  }
+  b = g_bytes_new (v, n * sizeof (guint64));
   gst_structure_id_set (st, field, G_TYPE_BYTES, b, NULL);
   g_bytes_unref (b);
 }
@@ -783,10 +780,8 @@ gst_s2s_trace_take (GstS2STrace * t, GstClockTime first_pts)
     return NULL;
   st = gst_structure_new_id_empty (q_transport);
   take_inputs (t, st);
-  set_records (st, q_handoffs, &t->handoffs, t->handoff_len * HANDOFF_FIELDS,
-      GST_S2S_TRACE_BATCH * HANDOFF_FIELDS);
-  set_records (st, q_pushes, &t->pushes->v, t->pushes->len * PUSH_FIELDS,
-      GST_S2S_TRACE_BATCH * PUSH_FIELDS);
+  set_records (st, q_handoffs, t->handoffs, t->handoff_len * HANDOFF_FIELDS);
+  set_records (st, q_pushes, t->pushes->v, t->pushes->len * PUSH_FIELDS);
   g_mutex_lock (&t->voice_lock);
   voice_end = t->voice_end;
   g_mutex_unlock (&t->voice_lock);

@@ -68,6 +68,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_s2s_tracer_debug);
 #define HANDOFF_FIELDS 2        /* offset, hand-off */
 #define PUSH_FIELDS 4           /* pts, duration, arrival, push */
 #define DEFAULT_VOICE_DB -40.0
+/* Inputs waiting for their hand-off: the ring starts small and doubles up
+ * to this many (memory a session holds but never touches is memory the
+ * process's other allocations cannot reuse: tests/bench/
+ * tracer-overhead.md, "Page faults") */
+#define IN_RING_MIN 64
 #define IN_RING_SIZE 4096
 #define WALK_DEPTH 32
 
@@ -204,9 +209,11 @@ typedef struct
   Turn *cur;
 
   /* input, from the element's records: inputs waiting for their hand-off */
-  /* IN_RING_SIZE, not zeroed; allocated at the first input that waits
+  /* ring_size entries (IN_RING_MIN, doubled as needed up to
+   * IN_RING_SIZE), not zeroed; allocated at the first input that waits
    * for a hand-off (the element's direct path needs none) */
   InEntry *ring;
+  guint ring_size;
   guint ring_head;
   guint ring_len;
   Samples in_acc;               /* in-latency since the last turn boundary */
@@ -962,7 +969,7 @@ input_handed_off (Session * s, guint64 offset, GstClockTime rt)
       guint64 d = rt - e->rt;
       samples_add (&s->in_acc, d);
     }
-    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
+    s->ring_head = (s->ring_head + 1) % s->ring_size;
     s->ring_len--;
   }
   /* empty: the next entries go to the start again (the lines in cache,
@@ -978,14 +985,25 @@ input_entered (Session * s, guint64 end, GstClockTime entry)
 {
   InEntry *e;
 
-  if (G_UNLIKELY (s->ring == NULL))
-    s->ring = g_new (InEntry, IN_RING_SIZE);
-  if (s->ring_len == IN_RING_SIZE) {
-    /* no hand-off for a long time (no session): forget the oldest */
-    s->ring_head = (s->ring_head + 1) % IN_RING_SIZE;
-    s->ring_len--;
+  if (G_UNLIKELY (s->ring_len == s->ring_size)) {
+    if (s->ring_size < IN_RING_SIZE) {
+      /* grown, the waiting inputs in order from the start */
+      guint size = s->ring_size ? s->ring_size * 2 : IN_RING_MIN, i;
+      InEntry *ring = g_new (InEntry, size);
+
+      for (i = 0; i < s->ring_len; i++)
+        ring[i] = s->ring[(s->ring_head + i) % s->ring_size];
+      g_free (s->ring);
+      s->ring = ring;
+      s->ring_size = size;
+      s->ring_head = 0;
+    } else {
+      /* no hand-off for a long time (no session): forget the oldest */
+      s->ring_head = (s->ring_head + 1) % s->ring_size;
+      s->ring_len--;
+    }
   }
-  e = &s->ring[(s->ring_head + s->ring_len) % IN_RING_SIZE];
+  e = &s->ring[(s->ring_head + s->ring_len) % s->ring_size];
   e->end = end;
   e->rt = entry;
   s->ring_len++;

@@ -35,7 +35,8 @@
  * unpadded, as before. Prints every run,
  * the ratio of the summed CPU times with a bootstrap 95 % interval
  * (rounds resampled), the median and the geometric mean of the rounds'
- * ratios with a t-based 95 % interval, and the same for context switches.
+ * ratios with a t-based 95 % interval, and the same for context switches
+ * and for minor page faults.
  *
  * A third kind of run, "empty", has a tracer that registers one hook and
  * does nothing: it measures what GStreamer's tracing framework costs by
@@ -508,7 +509,7 @@ main (int argc, char **argv)
   gchar *url, *dir, *self_path, **slots, **files;
   GPtrArray *names;
   guint ns, ng, nt, k, g, *group, *kgroup;
-  GArray **cpu, **csw;
+  GArray **cpu, **csw, **flt;
   Run *runs;
   gint r, failed = 0;
   GRand *layouts;
@@ -638,9 +639,11 @@ main (int argc, char **argv)
   /* per group and round: the mean over its slots */
   cpu = g_new (GArray *, nt);
   csw = g_new (GArray *, nt);
+  flt = g_new (GArray *, nt);
   for (g = 0; g < nt; g++) {
     cpu[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
     csw[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
+    flt[g] = g_array_new (FALSE, FALSE, sizeof (gdouble));
   }
 
   pad_env = !no_pad;
@@ -657,7 +660,7 @@ main (int argc, char **argv)
       "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
       "wall_s", "minflt", "shift");
   for (r = 0; r < rounds + failed; r++) {
-    gdouble c[2 * ns], s[2 * ns];
+    gdouble c[2 * ns], s[2 * ns], f[2 * ns];
     guint i, n[2 * ns];
     gboolean ok = TRUE;
 
@@ -699,7 +702,7 @@ main (int argc, char **argv)
       continue;
     }
     for (g = 0; g < nt; g++) {
-      c[g] = s[g] = 0;
+      c[g] = s[g] = f[g] = 0;
       n[g] = 0;
     }
     for (k = 0; k < ns; k++) {
@@ -707,9 +710,11 @@ main (int argc, char **argv)
 
       c[group[k]] += t;
       s[group[k]] += runs[k].vcsw + runs[k].ivcsw;
+      f[group[k]] += runs[k].minflt;
       n[group[k]]++;
       c[kgroup[k]] += t;
       s[kgroup[k]] += runs[k].vcsw + runs[k].ivcsw;
+      f[kgroup[k]] += runs[k].minflt;
       n[kgroup[k]]++;
       g_print ("%-6d %-4u %-12s %5u %8.3f %8.3f %8.3f %8ld %8ld %8.3f %8ld "
           "%6u\n", r + 1, k + 1, slots[k], (k + ns - r % ns) % ns + 1, t,
@@ -720,8 +725,10 @@ main (int argc, char **argv)
     for (g = 0; g < nt; g++) {
       c[g] /= n[g];
       s[g] /= n[g];
+      f[g] /= n[g];
       g_array_append_val (cpu[g], c[g]);
       g_array_append_val (csw[g], s[g]);
+      g_array_append_val (flt[g], f[g]);
     }
   }
 
@@ -741,6 +748,9 @@ main (int argc, char **argv)
     g_print ("%d round(s) left out (a child failed), run again\n", failed);
   report_all (names, ng, nt, cpu, "CPU time");
   report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
+  /* each costs 80-150 us of CPU time on this VM (tests/bench/
+   * tracer-overhead.md, "Page faults") */
+  report_all (names, ng, nt, flt, "minor page faults");
 
   stop_emulator (emu);
   g_rand_free (layouts);
@@ -749,9 +759,11 @@ main (int argc, char **argv)
   for (g = 0; g < nt; g++) {
     g_array_unref (cpu[g]);
     g_array_unref (csw[g]);
+    g_array_unref (flt[g]);
   }
   g_free (cpu);
   g_free (csw);
+  g_free (flt);
   g_free (runs);
   g_free (group);
   g_free (kgroup);

@@ -1096,6 +1096,69 @@ GST_START_TEST (test_no_s2s_element)
 
 GST_END_TEST;
 
+/* Input that waits for the session: an unpaced source (a byte segment,
+ * no timestamps) pushes the whole question before the session is ready,
+ * so hundreds of inputs wait for their hand-off at once. The tracer's
+ * queue of waiting inputs starts small and grows (tests/bench/
+ * tracer-overhead.md, "Page faults"): every one of them must still count
+ * in the turn's element-added input latency */
+GST_START_TEST (test_queued_input)
+{
+  gchar *dir = it_tmpdir_new ();
+  gchar *path = tracer_start (dir, NULL);
+  ItEmu *emu = it_emu_start (NULL);
+  gchar *wav = it_audio_path ("q1-weather-24k.wav");
+  GBytes *pcm = it_wav_read_pcm (wav, 24000);
+  gsize size, off, step = 240;  /* 5 ms */
+  const guint8 *data = g_bytes_get_data (pcm, &size);
+  GError *err = NULL;
+  gchar *desc = g_strdup_printf ("appsrc name=src format=bytes "
+      "caps=audio/x-raw,format=S16LE,rate=24000,channels=1,"
+      "layout=interleaved max-bytes=0 ! s2sopenai name=s2s url=\"%s\" "
+      "api-key=sk-test ! fakesink name=sink sync=true", emu->url);
+  GstElement *p = gst_parse_launch (desc, &err), *src;
+  GPtrArray *msgs = it_msgs_new (), *turns;
+  GstFlowReturn ret_eos;
+  guint n = 0;
+
+  fail_unless (p != NULL && err == NULL);
+  src = gst_bin_get_by_name (GST_BIN (p), "src");
+  for (off = 0; off < size; off += step, n++) {
+    GstBuffer *b = gst_buffer_new_memdup (data + off, MIN (step, size - off));
+    GstFlowReturn ret = GST_FLOW_ERROR;
+
+    g_signal_emit_by_name (src, "push-buffer", b, &ret);
+    gst_buffer_unref (b);
+    fail_unless_equals_int (ret, GST_FLOW_OK);
+  }
+  g_signal_emit_by_name (src, "end-of-stream", &ret_eos);
+  fail_unless (n > 4 * 64, "only %u inputs", n);
+
+  run_to_eos (p, msgs, NULL, NULL);
+  it_pipeline_stop (p);
+  turns = tracer_lines (path, "turn");
+  fail_unless (turns->len >= 1, "no turn line");
+  g_print ("queued input: %u buffers, in_samples %" G_GINT64_FORMAT "\n", n,
+      num (line_obj (turns, 0), "in_samples"));
+  /* (as in the tests above, one input at the turn's boundary may count
+   * in the next turn) */
+  fail_unless (num (line_obj (turns, 0), "in_samples") >= n - 1 &&
+      num (line_obj (turns, 0), "in_samples") <= n);
+
+  g_ptr_array_unref (turns);
+  g_ptr_array_unref (msgs);
+  gst_object_unref (src);
+  g_free (desc);
+  g_bytes_unref (pcm);
+  g_free (wav);
+  it_emu_stop (emu);
+  g_free (path);
+  it_tmpdir_remove (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* The filter: an element whose name does not match is not traced */
 GST_START_TEST (test_filter)
 {
@@ -1193,6 +1256,7 @@ tracer_suite (void)
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_failover_messages);
   tcase_add_test (tc, test_no_s2s_element);
+  tcase_add_test (tc, test_queued_input);
   tcase_add_test (tc, test_filter);
   tcase_add_test (tc, test_log_tag);
   return s;
