@@ -5,6 +5,7 @@
  *   tracer-overhead [--sessions 20] [--rounds 4] [--kinds none,empty,s2s]
  *                   [--sequential] [--wav FILE] [--emulator PATH]
  *                   [--alt-plugins PATHS] [--no-pad] [--fixed-layout]
+ *                   [--encode]
  *
  * Starts one s2s-emulator, then runs the same load in child processes of
  * the given kinds, without a tracer ("none"), with GST_TRACERS=
@@ -145,6 +146,9 @@ static const gchar *const known_kinds[] = { "none", "empty", "s2s",
 static gint
 run_child (guint sessions, const gchar * url, const gchar * wav)
 {
+  /* --encode: the reply encoded to Opus before the sink, as a WebRTC or
+   * telephony pipeline does (every kind alike) */
+  gboolean encode = g_strcmp0 (g_getenv ("S2S_BENCH_ENCODE"), "1") == 0;
   GstElement **pipes = g_new0 (GstElement *, sessions);
   guint i, done = 0, errors = 0;
   gint64 end = g_get_monotonic_time () + 120 * G_TIME_SPAN_SECOND;
@@ -154,7 +158,8 @@ run_child (guint sessions, const gchar * url, const gchar * wav)
   for (i = 0; i < sessions; i++) {
     gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
         "s2sopenai name=s2s%u url=\"%s\" api-key=sk-bench "
-        "connect-timeout=60000 ! fakesink sync=true", wav, i, url);
+        "connect-timeout=60000 ! %sfakesink sync=true", wav, i, url,
+        encode ? "opusenc ! " : "");
     GError *err = NULL;
 
     pipes[i] = gst_parse_launch (desc, &err);
@@ -473,6 +478,7 @@ main (int argc, char **argv)
 {
   gint sessions = 20, rounds = 4;
   gboolean sequential = FALSE, no_pad = FALSE, fixed_layout = FALSE;
+  gboolean encode = FALSE;
   gchar *wav = NULL, *emulator = NULL, *kinds_opt = NULL;
   GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &sessions, "Sessions per run", "N"},
@@ -496,6 +502,9 @@ main (int argc, char **argv)
     {"fixed-layout", 0, 0, G_OPTION_ARG_NONE, &fixed_layout,
         "Shift no child's heap (every kind keeps one memory layout: the "
           "runs before 2026-12-04)", NULL},
+    {"encode", 0, 0, G_OPTION_ARG_NONE, &encode,
+        "Encode the reply to Opus before the sink in every kind (opusenc, "
+          "as a WebRTC or telephony pipeline does)", NULL},
     {"alt-plugins", 0, 0, G_OPTION_ARG_STRING, &alt_plugins,
           "GST_PLUGIN_PATH_1_0 of the slots labelled alt (another build)",
         "PATHS"},
@@ -554,6 +563,8 @@ main (int argc, char **argv)
   }
   g_option_context_free (ctx);
   setvbuf (stdout, NULL, _IOLBF, 0);
+  /* the same value, hence the same environment size, in every kind */
+  g_setenv ("S2S_BENCH_ENCODE", encode ? "1" : "0", TRUE);
   slots = g_strsplit (kinds_opt ? kinds_opt : "none,empty,s2s", ",", -1);
   ns = g_strv_length (slots);
   /* groups: the names of the slots, then their kinds (all slots of one
@@ -650,12 +661,13 @@ main (int argc, char **argv)
   /* the children's layouts: a seeded sequence, so a run can be repeated */
   layouts = g_rand_new_with_seed (20261204);
   g_print ("%d sessions per run, %d rounds of %u runs, %s, input %s, "
-      "emulator %s, %s, %s\n", sessions, rounds, ns, sequential ?
+      "emulator %s, %s, %s%s\n", sessions, rounds, ns, sequential ?
       "sequential (one child at a time)" :
       "simultaneous (a round's children started together)", wav, url,
       pad_env ? "environments padded to one size" : "environments unpadded",
       fixed_layout ? "one layout a kind (--fixed-layout)" :
-      "layouts drawn per child (heap shift 0-4080 bytes)");
+      "layouts drawn per child (heap shift 0-4080 bytes)",
+      encode ? ", reply encoded to Opus (--encode)" : "");
   g_print ("%-6s %-4s %-12s %5s %8s %8s %8s %8s %8s %8s %8s %6s\n", "round",
       "slot", "tracer", "start", "cpu_s", "user_s", "sys_s", "vcsw", "ivcsw",
       "wall_s", "minflt", "shift");
