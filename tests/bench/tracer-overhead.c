@@ -760,8 +760,9 @@ main (int argc, char **argv)
     g_print ("%d round(s) left out (a child failed), run again\n", failed);
   report_all (names, ng, nt, cpu, "CPU time");
   report_all (names, ng, nt, csw, "context switches (voluntary + involuntary)");
-  /* each costs 80-150 us of CPU time on this VM (tests/bench/
-   * tracer-overhead.md, "Page faults") */
+  /* ru_minflt: traps and pages mapped by MAP_POPULATE alike; what a
+   * fault costs here is not settled (tests/bench/tracer-overhead.md,
+   * "Page faults" and "Recycled reply memory") */
   report_all (names, ng, nt, flt, "minor page faults");
 
   stop_emulator (emu);
