@@ -752,6 +752,23 @@ add_metric (Session * s, Metric m, gdouble v)
     g_array_append_val (s->metrics[m], v);
 }
 
+/* Whether a turn or session line can reach anyone: the file, or the
+ * debug log, which gst_tracer_record_log only calls when some category
+ * logs at TRACE (its own test, so every log function gets what it got
+ * before). With neither (GST_TRACERS=s2s without GST_DEBUG), the lines
+ * are not built: the turns are still measured and summed into the
+ * session's figures, so a log switched on later still gets a whole
+ * summary (docs/observability.md, "Turning it on") */
+static gboolean
+lines_wanted (GstS2STracer * self)
+{
+#ifndef GST_DISABLE_GST_DEBUG
+  return self->out != NULL || _gst_debug_min >= GST_LEVEL_TRACE;
+#else
+  return self->out != NULL;
+#endif
+}
+
 static void
 write_line (GstS2STracer * self, GString * line)
 {
@@ -802,6 +819,16 @@ turn_close (GstS2STracer * self, Session * s)
     s->tokens[i] += t->tokens[i];
   for (i = 0; i < M_TOOL_RESULT; i++)
     add_metric (s, i, v[i]);
+  for (i = 0; i < t->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (t->tools, i);
+
+    add_metric (s, M_TOOL_RESULT, diff_ms (c->call_rt, c->result_rt));
+    add_metric (s, M_TOOL_AUDIO, diff_ms (c->result_rt, c->audio_rt));
+  }
+  if (!lines_wanted (self)) {
+    turn_free (t);
+    return;
+  }
 
   j = g_string_sized_new (1024);
   g_string_append_c (j, '{');
@@ -840,8 +867,6 @@ turn_close (GstS2STracer * self, Session * s)
     json_ms (j, "result_ms", r);
     json_ms (j, "audio_ms", a);
     g_string_append_c (j, '}');
-    add_metric (s, M_TOOL_RESULT, r);
-    add_metric (s, M_TOOL_AUDIO, a);
   }
   g_string_append_c (j, ']');
   json_tokens (j, t->tokens);
@@ -895,6 +920,8 @@ session_close (GstS2STracer * self, Session * s)
     turn_free (s->cur);
     s->cur = NULL;
   }
+  if (!lines_wanted (self))
+    return;
 
   j = g_string_sized_new (2048);
   g_string_append_c (j, '{');

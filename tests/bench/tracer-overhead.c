@@ -46,8 +46,10 @@
  * s2s tracer registers no hook (docs/observability.md), so it does not pay
  * that: s2s / none is its whole cost.
  *
- * Two more kinds split the s2s tracer's cost: "s2s-nofile" (GST_TRACERS=s2s:
- * the turn lines built and logged, no file) and "s2s-filtered" (a filter no
+ * Two more kinds split the s2s tracer's cost: "s2s-nofile" (GST_TRACERS=s2s,
+ * the configuration the issue states its target for: no file, and without
+ * GST_DEBUG no turn line is built, since nothing could read it) and
+ * "s2s-filtered" (a filter no
  * element passes, and bus-records=true so that the elements still record:
  * the tracer loaded, the elements attached, recording and posting their
  * records on the bus, but no handler and no lines). "s2s-idle" has the
@@ -126,7 +128,8 @@ empty_tracer_init (EmptyTracer * self)
       G_CALLBACK (empty_hook));
 }
 
-/* s2s-nofile: no file= (the turn lines only built and logged);
+/* s2s-nofile: GST_TRACERS=s2s, no file= (the turns measured, their lines
+ * built only for a debug log at TRACE: none here);
  * s2s-filtered: a filter no element passes, with bus-records=true (an
  * element no tracer measures records nothing otherwise): the tracer
  * loaded and the elements recording and posting their records on the

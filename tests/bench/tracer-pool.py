@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 # gst-s2s: pools several tracer-overhead runs (tests/bench/tracer-overhead.md)
 #
-#   tracer-pool.py [--fl] LOG...
+#   tracer-pool.py [--fl] [--kind KIND] LOG...
 #
 # Reads the per-child rows of each log (the output of tracer-overhead),
 # takes per round the mean CPU time of the slots of kind "none" and of
-# kind "s2s" (labels pooled; ".alt" slots, another build, left out; ".fl"
+# kind "s2s", or KIND (e.g. s2s-nofile: GST_TRACERS=s2s) (labels pooled; ".alt" slots, another build, left out; ".fl"
 # slots, the fixed layout, only with --fl and then alone), and prints each
-# run's s2s / none and the ratio of the summed CPU times over all rounds
+# run's KIND / none and the ratio of the summed CPU times over all rounds
 # of all runs, with a percentile bootstrap 95 % interval that resamples
 # rounds within each run (10 000 times, fixed seed).
 import random
 import sys
 
 
-def rounds_of(path, fl):
+def rounds_of(path, fl, kind_wanted):
     rounds = {}
     with open(path) as f:
         for line in f:
@@ -29,10 +29,11 @@ def rounds_of(path, fl):
             if slot.endswith('.alt') or slot.endswith('.fl') != fl:
                 continue
             kind = slot.split('.')[0]
-            if kind in ('none', 's2s'):
+            if kind in ('none', kind_wanted):
                 rounds.setdefault(col[0], {}).setdefault(kind, []).append(cpu)
-    return [(sum(v['none']) / len(v['none']), sum(v['s2s']) / len(v['s2s']))
-            for v in rounds.values() if 'none' in v and 's2s' in v]
+    k = kind_wanted
+    return [(sum(v['none']) / len(v['none']), sum(v[k]) / len(v[k]))
+            for v in rounds.values() if 'none' in v and k in v]
 
 
 def ratio(pairs):
@@ -40,26 +41,35 @@ def ratio(pairs):
 
 
 def main(argv):
+    usage = 'usage: tracer-pool.py [--fl] [--kind KIND] LOG...'
     fl = '--fl' in argv
-    paths = [a for a in argv if a != '--fl']
+    argv = [a for a in argv if a != '--fl']
+    kind = 's2s'
+    if '--kind' in argv:
+        i = argv.index('--kind')
+        if i + 1 >= len(argv):
+            sys.exit(usage)
+        kind = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    paths = argv
     if not paths:
-        sys.exit('usage: tracer-pool.py [--fl] LOG...')
+        sys.exit(usage)
     runs = []
     for path in paths:
-        pairs = rounds_of(path, fl)
+        pairs = rounds_of(path, fl, kind)
         if not pairs:
             sys.exit('%s: no round with both kinds' % path)
         runs.append(pairs)
-        print('%s: %d rounds, s2s / none %.4f' % (path, len(pairs),
-                                                 ratio(pairs)))
+        print('%s: %d rounds, %s / none %.4f' % (path, len(pairs), kind,
+                                                ratio(pairs)))
     rng = random.Random(20261204)
     boot = []
     for _ in range(10000):
         sample = [rng.choice(r) for r in runs for _ in r]
         boot.append(ratio(sample))
     boot.sort()
-    print('pooled: s2s / none %.4f, bootstrap 95 %% %.4f .. %.4f '
-          '(%d rounds, %d runs)' % (ratio([p for r in runs for p in r]),
+    print('pooled: %s / none %.4f, bootstrap 95 %% %.4f .. %.4f '
+          '(%d rounds, %d runs)' % (kind, ratio([p for r in runs for p in r]),
                                     boot[249], boot[9749],
                                     sum(len(r) for r in runs), len(runs)))
 

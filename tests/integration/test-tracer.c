@@ -1242,6 +1242,76 @@ GST_START_TEST (test_log_tag)
 
 GST_END_TEST;
 
+/* Without file=, the turn and session lines still reach the debug log
+ * when it logs at TRACE (GST_DEBUG=GST_TRACER:7): the tracer builds them
+ * only when someone can read them (docs/observability.md, "Turning it
+ * on"), and must not lose them then */
+
+static gint turn_records, session_records;
+static gchar *turn_record;
+
+static void
+collect_records (GstDebugCategory * cat, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer data)
+{
+  const gchar *m;
+
+  if (!g_str_equal (gst_debug_category_get_name (cat), "GST_TRACER") ||
+      level > gst_debug_category_get_threshold (cat))
+    return;
+  m = gst_debug_message_get (message);
+  if (g_str_has_prefix (m, "s2s-turn,")) {
+    g_mutex_lock (&log_lock);
+    if (turn_record == NULL)
+      turn_record = g_strdup (m);
+    g_mutex_unlock (&log_lock);
+    g_atomic_int_inc (&turn_records);
+  } else if (g_str_has_prefix (m, "s2s-session,")) {
+    g_atomic_int_inc (&session_records);
+  }
+}
+
+GST_START_TEST (test_lines_without_file)
+{
+  ItEmu *emu = it_emu_start (NULL);
+  GPtrArray *msgs = it_msgs_new ();
+  GstPlugin *plugin = gst_plugin_load_by_name ("s2stracers");
+  GstElement *p;
+  GType type;
+
+  fail_unless (plugin != NULL, "plugin s2stracers not found");
+  gst_object_unref (plugin);
+  type = g_type_from_name ("GstS2STracer");
+  fail_unless (type != 0);
+  /* GST_TRACERS="s2s": no parameters, no file */
+  gst_object_unref (g_object_new (type, NULL));
+
+  gst_debug_set_threshold_for_name ("GST_TRACER", GST_LEVEL_TRACE);
+  gst_debug_add_log_function (collect_records, NULL, NULL);
+  p = make_pipeline ("q1-weather-24k.wav", emu->url, NULL);
+  run_to_eos (p, msgs, NULL, NULL);
+  it_pipeline_stop (p);
+  gst_debug_remove_log_function (collect_records);
+  gst_debug_set_threshold_for_name ("GST_TRACER", GST_LEVEL_NONE);
+
+  /* one turn and one session (more if an earlier test's tracer lives on
+   * in this process: CK_FORK=no) */
+  fail_unless (g_atomic_int_get (&turn_records) >= 1, "no s2s-turn logged");
+  fail_unless (g_atomic_int_get (&session_records) >= 1,
+      "no s2s-session logged");
+  fail_unless (strstr (turn_record, "turn=(uint)1") != NULL, "%s", turn_record);
+  /* the whole turn line is in the record, as with file= */
+  fail_unless (strstr (turn_record, "trigger") != NULL &&
+      strstr (turn_record, "speech") != NULL, "%s", turn_record);
+
+  g_clear_pointer (&turn_record, g_free);
+  g_ptr_array_unref (msgs);
+  it_emu_stop (emu);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracer_suite (void)
 {
@@ -1258,6 +1328,7 @@ tracer_suite (void)
   tcase_add_test (tc, test_tool_call);
   tcase_add_test (tc, test_failover_messages);
   tcase_add_test (tc, test_no_s2s_element);
+  tcase_add_test (tc, test_lines_without_file);
   tcase_add_test (tc, test_queued_input);
   tcase_add_test (tc, test_filter);
   tcase_add_test (tc, test_log_tag);
